@@ -1,0 +1,422 @@
+package kintone
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// Config sets up a Client.
+type Config struct {
+	// BaseURL is the kintone domain, e.g. https://example.cybozu.com.
+	BaseURL string
+	// BasicUser and BasicPassword are sent as Authorization: Basic when
+	// the domain has cybozu.com's Basic authentication turned on.
+	BasicUser, BasicPassword string
+	// Timeout bounds one upstream request (default 30s).
+	Timeout time.Duration
+	// MaxConcurrent caps requests in flight to kintone (default 20).
+	// kintone allows 100 per domain, shared by every integration of the
+	// company, so kgate keeps well below it.
+	MaxConcurrent int
+	// MaxQueue caps requests waiting for a slot (default 10×MaxConcurrent);
+	// beyond it kgate answers "busy" at once instead of piling up.
+	MaxQueue int
+	// CacheTTL keeps upstream reads for this long (0 = no cache). The key
+	// is the exact upstream request, which contains the row rule, so one
+	// member's cached page is never served to another whose rule differs.
+	CacheTTL time.Duration
+	// Transport replaces the HTTP transport (tests).
+	Transport http.RoundTripper
+}
+
+// Client calls kintone. It is safe for concurrent use.
+type Client struct {
+	base    *url.URL
+	basic   string
+	http    *http.Client
+	slots   chan struct{}
+	waiting chan struct{}
+	flight  singleflight.Group
+	cache   *readCache
+	budget  *Budget
+}
+
+// ErrBusy is returned when kgate's own queue of upstream requests is full.
+var ErrBusy = errors.New("kintone: too many requests waiting for kintone")
+
+// NewClient checks cfg and returns a Client.
+func NewClient(cfg Config) (*Client, error) {
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("kintone base URL %q must be an absolute http(s) URL such as https://example.cybozu.com", cfg.BaseURL)
+	}
+	if u.Path != "" && u.Path != "/" {
+		return nil, fmt.Errorf("kintone base URL %q must not have a path", cfg.BaseURL)
+	}
+	u.Path = ""
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.MaxConcurrent <= 0 {
+		cfg.MaxConcurrent = 20
+	}
+	if cfg.MaxQueue <= 0 {
+		cfg.MaxQueue = 10 * cfg.MaxConcurrent
+	}
+	c := &Client{
+		base:    u,
+		http:    &http.Client{Timeout: cfg.Timeout, Transport: cfg.Transport, CheckRedirect: noRedirects},
+		slots:   make(chan struct{}, cfg.MaxConcurrent),
+		waiting: make(chan struct{}, cfg.MaxQueue),
+		cache:   newReadCache(cfg.CacheTTL),
+		budget:  newBudget(),
+	}
+	if cfg.BasicUser != "" {
+		c.basic = "Basic " + basicToken(cfg.BasicUser, cfg.BasicPassword)
+	}
+	return c, nil
+}
+
+// kintone never redirects API calls; following one could send the API
+// token to another host.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// Budget returns the per-app daily request counters.
+func (c *Client) Budget() *Budget { return c.budget }
+
+// Request is one call to kintone's REST API.
+type Request struct {
+	Method     string     // GET, POST, PUT or DELETE
+	API        string     // resource path without prefix, e.g. "records.json"
+	GuestSpace string     // guest space id, "" for a normal app
+	App        string     // app id the call concerns, for counters and cache invalidation
+	Tokens     []string   // API tokens, sent comma-separated
+	Params     url.Values // GET/DELETE parameters in kintone's query-string form
+	Body       any        // JSON body for POST/PUT (and GET/DELETE when Params is nil)
+	Lang       string     // Accept-Language for kintone's messages
+	Fresh      bool       // bypass the read cache (reads that a write depends on)
+}
+
+// Response is kintone's successful answer.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Path returns the URL path kintone serves req.API at.
+func (r *Request) Path() string {
+	if r.GuestSpace != "" {
+		return "/k/guest/" + r.GuestSpace + "/v1/" + r.API
+	}
+	return "/k/v1/" + r.API
+}
+
+// longURL is where the official JavaScript client switches a GET to
+// POST + X-HTTP-Method-Override; kintone refuses URLs above about 8 KB.
+const longURL = 4096
+
+// maxBody caps a kintone JSON answer kgate will read (500 records of
+// large rich-text fields stay far below it).
+const maxBody = 64 << 20
+
+// Do sends req and returns kintone's 2xx answer. A kintone error body comes
+// back as *Error; anything else (timeouts, broken connections, malformed
+// answers) as a plain error that never contains credentials.
+func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
+	if req.Method == http.MethodGet && c.cache.enabled() && !req.Fresh {
+		key := req.cacheKey()
+		if resp, ok := c.cache.get(key); ok {
+			return resp, nil
+		}
+		v, err, _ := c.flight.Do(key, func() (any, error) {
+			resp, err := c.do(ctx, &req)
+			if err == nil {
+				c.cache.put(key, req.App, resp)
+			}
+			return resp, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return v.(*Response), nil
+	}
+	resp, err := c.do(ctx, &req)
+	if req.Method != http.MethodGet {
+		// Whatever happened, the app's data may have changed.
+		c.cache.invalidate(req.App)
+	}
+	return resp, err
+}
+
+func (c *Client) do(ctx context.Context, req *Request) (*Response, error) {
+	hreq, err := c.build(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	hresp, err := c.send(ctx, hreq, req.App)
+	if err != nil {
+		return nil, err
+	}
+	defer hresp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(hresp.Body, maxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("kintone: reading the answer to %s %s: %w", req.Method, req.Path(), stripURL(err))
+	}
+	if len(body) > maxBody {
+		return nil, fmt.Errorf("kintone: the answer to %s %s is larger than %d bytes", req.Method, req.Path(), maxBody)
+	}
+	if hresp.StatusCode/100 != 2 {
+		return nil, decodeError(hresp, body)
+	}
+	return &Response{Status: hresp.StatusCode, Header: hresp.Header, Body: body}, nil
+}
+
+// Download fetches a file; the caller must close the returned body.
+func (c *Client) Download(ctx context.Context, req Request) (*http.Response, error) {
+	req.Method = http.MethodGet
+	hreq, err := c.build(ctx, &req)
+	if err != nil {
+		return nil, err
+	}
+	hresp, err := c.send(ctx, hreq, req.App)
+	if err != nil {
+		return nil, err
+	}
+	if hresp.StatusCode/100 != 2 {
+		defer hresp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(hresp.Body, 1<<20))
+		return nil, decodeError(hresp, body)
+	}
+	return hresp, nil
+}
+
+// Upload sends one file to file.json and returns kintone's temporary key.
+func (c *Client) Upload(ctx context.Context, req Request, name, contentType string, content io.Reader) (string, error) {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="file"; filename="%s"`, escapeQuotes(name)))
+	if contentType == "" {
+		contentType = "application/octet-stream"
+	}
+	h.Set("Content-Type", contentType)
+	part, err := mw.CreatePart(h)
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(part, content); err != nil {
+		return "", err
+	}
+	if err := mw.Close(); err != nil {
+		return "", err
+	}
+	req.Method, req.API, req.Body, req.Params = http.MethodPost, "file.json", nil, nil
+	hreq, err := c.build(ctx, &req)
+	if err != nil {
+		return "", err
+	}
+	hreq.Body = io.NopCloser(&buf)
+	hreq.ContentLength = int64(buf.Len())
+	hreq.Header.Set("Content-Type", mw.FormDataContentType())
+	hresp, err := c.send(ctx, hreq, req.App)
+	if err != nil {
+		return "", err
+	}
+	defer hresp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(hresp.Body, 1<<20))
+	if err != nil {
+		return "", fmt.Errorf("kintone: reading the upload answer: %w", stripURL(err))
+	}
+	if hresp.StatusCode/100 != 2 {
+		return "", decodeError(hresp, body)
+	}
+	var out struct {
+		FileKey string `json:"fileKey"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil || out.FileKey == "" {
+		return "", errors.New("kintone: the upload answer has no fileKey")
+	}
+	return out.FileKey, nil
+}
+
+var quoteEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
+func escapeQuotes(s string) string { return quoteEscaper.Replace(s) }
+
+// build makes the HTTP request from scratch: nothing of the partner's own
+// request (cookies, Authorization, X-Cybozu-*) can reach kintone.
+func (c *Client) build(ctx context.Context, req *Request) (*http.Request, error) {
+	u := *c.base
+	u.Path = req.Path()
+	method := req.Method
+	var body []byte
+	override := ""
+	switch {
+	case req.Params != nil:
+		u.RawQuery = req.Params.Encode()
+		if len(u.String()) > longURL {
+			override, method = method, http.MethodPost
+			u.RawQuery = ""
+			var err error
+			if body, err = json.Marshal(paramsToJSON(req.Params)); err != nil {
+				return nil, err
+			}
+		}
+	case req.Body != nil:
+		var err error
+		if body, err = json.Marshal(req.Body); err != nil {
+			return nil, fmt.Errorf("kintone: encoding the request body: %w", err)
+		}
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		hreq.Header.Set("Content-Type", "application/json")
+	}
+	if override != "" {
+		hreq.Header.Set("X-HTTP-Method-Override", override)
+	}
+	if len(req.Tokens) > 0 {
+		hreq.Header.Set("X-Cybozu-API-Token", strings.Join(req.Tokens, ","))
+	}
+	if c.basic != "" {
+		hreq.Header.Set("Authorization", c.basic)
+	}
+	if req.Lang != "" {
+		hreq.Header.Set("Accept-Language", req.Lang)
+	}
+	hreq.Header.Set("User-Agent", "kgate")
+	return hreq, nil
+}
+
+// send waits for a slot under the concurrency cap, counts the request and
+// sends it. Reads kintone refused for load (429, 503) are tried again after
+// a short pause; writes never are, since kgate cannot know whether they
+// took effect.
+func (c *Client) send(ctx context.Context, hreq *http.Request, app string) (*http.Response, error) {
+	select {
+	case c.waiting <- struct{}{}:
+	default:
+		return nil, ErrBusy
+	}
+	defer func() { <-c.waiting }()
+	select {
+	case c.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-c.slots }()
+
+	idempotent := hreq.Method == http.MethodGet || hreq.Header.Get("X-HTTP-Method-Override") == http.MethodGet
+	for attempt := 0; ; attempt++ {
+		c.budget.count(app)
+		resp, err := c.http.Do(hreq)
+		if err != nil {
+			return nil, fmt.Errorf("kintone: %s %s: %w", hreq.Header.Get("X-HTTP-Method-Override")+hreq.Method, hreq.URL.Path, stripURL(err))
+		}
+		if !idempotent || attempt == 2 || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {
+			return resp, nil
+		}
+		pause := retryPause(resp.Header.Get("Retry-After"), attempt)
+		resp.Body.Close()
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if hreq.GetBody != nil {
+			if hreq.Body, err = hreq.GetBody(); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+func retryPause(retryAfter string, attempt int) time.Duration {
+	if s, err := strconv.Atoi(retryAfter); err == nil && s >= 0 && s <= 5 {
+		return time.Duration(s) * time.Second
+	}
+	return time.Duration(200*(attempt+1)) * time.Millisecond
+}
+
+// stripURL drops the URL from a transport error: it may carry the user's
+// query, and error text travels to logs.
+func stripURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// decodeError turns a non-2xx answer into *Error when it is kintone's JSON
+// error shape, and into a plain error otherwise (a maintenance page, a
+// proxy's HTML, a truncated body).
+func decodeError(resp *http.Response, body []byte) error {
+	var e Error
+	if json.Unmarshal(body, &e) == nil && e.Code != "" {
+		e.Status = resp.StatusCode
+		return &e
+	}
+	return &UpstreamError{Status: resp.StatusCode, RetryAfter: resp.Header.Get("Retry-After")}
+}
+
+// UpstreamError is a non-2xx answer that is not kintone's JSON error shape:
+// a maintenance page, a proxy error, a broken body.
+type UpstreamError struct {
+	Status     int
+	RetryAfter string
+}
+
+func (e *UpstreamError) Error() string {
+	return fmt.Sprintf("kintone answered %d without a kintone error body", e.Status)
+}
+
+// paramsToJSON turns kintone's query-string form (ids[0]=1, fields[1]=x)
+// into the JSON body kintone accepts behind X-HTTP-Method-Override.
+func paramsToJSON(p url.Values) map[string]any {
+	out := make(map[string]any, len(p))
+	arrays := map[string][]string{}
+	for k, vs := range p {
+		if i := strings.IndexByte(k, '['); i > 0 && strings.HasSuffix(k, "]") {
+			n, err := strconv.Atoi(k[i+1 : len(k)-1])
+			if err == nil && n >= 0 && n < 10000 && len(vs) > 0 {
+				name := k[:i]
+				a := arrays[name]
+				for len(a) <= n {
+					a = append(a, "")
+				}
+				a[n] = vs[0]
+				arrays[name] = a
+				continue
+			}
+		}
+		if len(vs) > 0 {
+			out[k] = vs[0]
+		}
+	}
+	for k, a := range arrays {
+		out[k] = a
+	}
+	return out
+}
