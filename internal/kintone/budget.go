@@ -13,10 +13,10 @@ import (
 // about 10,000 requests per app per day on the standard course and resets
 // at 09:00 JST, which is midnight UTC, so the day here is the UTC date.
 type Budget struct {
-	mu    sync.Mutex
-	day   string
+	mu     sync.Mutex
+	day    string
 	counts map[string]int64
-	now   func() time.Time
+	now    func() time.Time
 }
 
 func newBudget() *Budget { return &Budget{counts: map[string]int64{}, now: time.Now} }

@@ -129,7 +129,10 @@ func TestKintoneErrorsAreTyped(t *testing.T) {
 func TestCredentialsNeverAppearInErrors(t *testing.T) {
 	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(200 * time.Millisecond)
-	}, func(cfg *Config) { cfg.Timeout = 20 * time.Millisecond; cfg.BasicUser, cfg.BasicPassword = "user", "secret-pw" })
+	}, func(cfg *Config) {
+		cfg.Timeout = 20 * time.Millisecond
+		cfg.BasicUser, cfg.BasicPassword = "user", "secret-pw"
+	})
 	_, err := c.Do(context.Background(), Request{Method: "GET", API: "records.json", App: "1",
 		Tokens: []string{"secret-token"}, Params: url.Values{"app": {"1"}}})
 	if err == nil {
