@@ -39,4 +39,32 @@
 // for syntax, and the GAIA_* codes of the type rules and the limits. An
 // error of another type from Compose means an AST handed to it was
 // malformed: a bug in the caller, not a bad query.
+//
+// # Choices where kintone's behaviour is not known
+//
+// The reference (shared/reference/kintone-api.md §4–5) leaves some points
+// open; this package decides them as follows.
+//
+//   - A backslash before anything but " \ t n r is a syntax error, not the
+//     character itself: if kgate and kintone read a literal differently,
+//     the query kgate checked would not be the one kintone runs.
+//   - Raw control characters (U+0000–U+001F, U+007F) are refused everywhere,
+//     and only space, TAB, CR, LF and U+3000 separate tokens.
+//   - Keywords are reserved in any ASCII case and are never field codes;
+//     only "$id" starts with "$".
+//   - Function names and symbol arguments are read in any ASCII case and
+//     stored upper case.
+//   - A function the field type does not take (TODAY() on a text field,
+//     NOW() on a DATE) is GAIA_IQ03, the code kintone uses for what a field
+//     type does not allow. A non-integer first argument of FROM_TODAY is
+//     GAIA_IQ23, like the other bad argument values.
+//   - RICH_TEXT takes is empty / is not empty, like MULTI_LINE_TEXT.
+//   - = and != on a related-records field is GAIA_IQ03 (kintone documents
+//     only that in / not in must be used).
+//   - order by refuses, with GAIA_IQ03, fields inside a table, related-records
+//     fields and multi-value types: CHECK_BOX, MULTI_SELECT, USER_SELECT,
+//     ORGANIZATION_SELECT, GROUP_SELECT, FILE, STATUS_ASSIGNEE, CATEGORY (and
+//     SUBTABLE, REFERENCE_TABLE).
+//   - A limit too large for an int is kept as math.MaxInt, so it is refused
+//     by the cap (GAIA_QU01) as kintone refuses any limit above 500.
 package kql

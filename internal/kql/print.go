@@ -23,10 +23,11 @@ func (o Op) String() string {
 // and escaped, and every term of an and/or in parentheses. Parsing the
 // result gives back an AST equal to q.
 //
-// The printer never lets a malformed AST change the structure of the text:
-// a field code, function name or argument that is not lexically valid is
-// written as a string literal, and a number that is not a number is quoted,
-// so the text fails to parse rather than meaning something else.
+// The printer never lets a malformed AST change the meaning of the text: a
+// field code or function argument that is not lexically valid is written as
+// a string literal, and a number or function that is not one as a string in
+// parentheses, where neither is allowed, so the text fails to parse rather
+// than meaning something else.
 func (q *Query) String() string {
 	return string(appendQuery(make([]byte, 0, 128), q))
 }
@@ -135,23 +136,30 @@ func appendField(b []byte, f string) []byte {
 
 func appendValue(b []byte, v Value) []byte {
 	switch v.Kind {
+	case String:
+		return appendString(b, v.Text)
 	case Number:
 		if validNumber(v.Text) {
 			return append(b, v.Text...)
 		}
 	case Func:
-		if v.Call != nil {
+		if v.Call != nil && canonicalFunc(v.Call.Name) == v.Call.Name {
 			return appendCall(b, v.Call)
 		}
-		return append(b, "()"...)
+		if v.Call != nil {
+			return appendInvalid(b, v.Call.Name)
+		}
 	}
-	return appendString(b, v.Text)
+	return appendInvalid(b, v.Text)
+}
+
+// appendInvalid writes s as a string in parentheses, which is never a value.
+func appendInvalid(b []byte, s string) []byte {
+	b = append(b, '(')
+	return append(appendString(b, s), ')')
 }
 
 func appendCall(b []byte, c *Call) []byte {
-	if canonicalFunc(c.Name) != c.Name {
-		return appendString(b, c.Name)
-	}
 	b = append(b, c.Name...)
 	b = append(b, '(')
 	for i, a := range c.Args {
@@ -286,17 +294,19 @@ func fieldLen(f string) int {
 
 func valueLen(v Value) int {
 	switch v.Kind {
+	case String:
+		return stringLen(v.Text)
 	case Number:
 		if validNumber(v.Text) {
 			return len(v.Text)
 		}
 	case Func:
 		if v.Call == nil {
-			return 2
+			return stringLen(v.Text) + 2
 		}
 		c := v.Call
 		if canonicalFunc(c.Name) != c.Name {
-			return stringLen(c.Name)
+			return stringLen(c.Name) + 2
 		}
 		n := len(c.Name) + 2
 		for i, a := range c.Args {
@@ -311,7 +321,7 @@ func valueLen(v Value) int {
 		}
 		return n
 	}
-	return stringLen(v.Text)
+	return stringLen(v.Text) + 2
 }
 
 func stringLen(s string) int {
