@@ -1,0 +1,312 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"go.uber.org/zap"
+	"golang.org/x/oauth2"
+
+	"github.com/kgate/kgate/internal/audit"
+	"github.com/kgate/kgate/internal/gateway"
+)
+
+// loginState is one login in progress, kept in the login cookie: it binds
+// the callback to the browser that started the login.
+type loginState struct {
+	State    string `json:"s"`
+	Nonce    string `json:"n"`
+	Verifier string `json:"v"`
+	Return   string `json:"r"`
+	Exp      int64  `json:"e"`
+}
+
+const (
+	maxPendingLogins = 4    // parallel logins (tabs) one browser may have open
+	maxCookieValue   = 3800 // stay under browsers' 4096 bytes per cookie, name and attributes included
+)
+
+func (a *Auth) serveLogin(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET")
+		a.fail(w, r, http.StatusMethodNotAllowed, errors.New("login is GET only"))
+		return
+	}
+	ret, err := CheckReturn(r.URL.Query().Get("return"), a.cfg.AllowedReturnHosts)
+	if err != nil {
+		ret = "/"
+	}
+	op, err := a.provider(r.Context())
+	if err != nil {
+		a.fail(w, r, http.StatusServiceUnavailable, err)
+		return
+	}
+	st := loginState{State: randomString(), Nonce: randomString(), Verifier: oauth2.GenerateVerifier(),
+		Return: ret, Exp: a.now().Add(a.cfg.LoginTimeout).Unix()}
+	a.writeLogins(w, append([]loginState{st}, a.readLogins(r)...))
+	target := op.oauth.AuthCodeURL(st.State, oauth2.S256ChallengeOption(st.Verifier), oidc.Nonce(st.Nonce))
+	http.Redirect(w, r, target, http.StatusFound)
+}
+
+// readLogins returns the unexpired logins in progress, newest first.
+func (a *Auth) readLogins(r *http.Request) []loginState {
+	c, err := r.Cookie(a.loginName)
+	if err != nil {
+		return nil
+	}
+	plain, err := a.loginSeal.open(a.loginName, c.Value)
+	if err != nil {
+		return nil
+	}
+	var all []loginState
+	if json.Unmarshal(plain, &all) != nil {
+		return nil
+	}
+	now := a.now().Unix()
+	return slices.DeleteFunc(all, func(s loginState) bool { return s.Exp <= now })
+}
+
+// writeLogins stores logins in one cookie, dropping the oldest beyond the
+// count and size budget so that parallel logins never pile up headers.
+func (a *Auth) writeLogins(w http.ResponseWriter, logins []loginState) {
+	if len(logins) > maxPendingLogins {
+		logins = logins[:maxPendingLogins]
+	}
+	for len(logins) > 0 {
+		plain, _ := json.Marshal(logins)
+		v := a.loginSeal.seal(a.loginName, plain)
+		if len(v) <= maxCookieValue {
+			http.SetCookie(w, a.cookie(a.loginName, v, a.cfg.LoginTimeout))
+			return
+		}
+		logins = logins[:len(logins)-1]
+	}
+	http.SetCookie(w, a.cookie(a.loginName, "", -1))
+}
+
+func (a *Auth) cookie(name, value string, maxAge time.Duration) *http.Cookie {
+	c := &http.Cookie{Name: name, Value: value, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+	if maxAge < 0 {
+		c.MaxAge = -1
+	} else {
+		c.MaxAge = int(maxAge / time.Second)
+	}
+	return c
+}
+
+// callbackError is a failed callback: what the browser is told (status)
+// and what the audit log records (reason), never a token.
+type callbackError struct {
+	status int
+	reason string
+	err    error
+}
+
+func (e *callbackError) Error() string {
+	if e.err != nil {
+		return e.reason + ": " + e.err.Error()
+	}
+	return e.reason
+}
+func (e *callbackError) Unwrap() error { return e.err }
+
+func failed(status int, reason string, err error) error {
+	return &callbackError{status: status, reason: reason, err: err}
+}
+
+func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET")
+		a.fail(w, r, http.StatusMethodNotAllowed, errors.New("callback is GET only"))
+		return
+	}
+	id, ret, err := a.completeLogin(w, r)
+	if err != nil {
+		ev := audit.Event{Kind: "login_failure", Via: "session", Outcome: "denied", RemoteIP: remoteIP(r)}
+		status := http.StatusBadRequest
+		var fe *ForbiddenError
+		var ce *callbackError
+		switch {
+		case errors.As(err, &fe):
+			status, ev.Subject, ev.Email, ev.Reasons = http.StatusForbidden, fe.Subject, fe.Email, []string{fe.Reason}
+		case errors.As(err, &ce):
+			status, ev.Error = ce.status, ce.reason
+		default:
+			status, ev.Outcome, ev.Error = http.StatusServiceUnavailable, "error", "login could not be completed"
+		}
+		a.audit.Log(ev)
+		a.log.Info("login failed", zap.Error(err))
+		a.fail(w, r, status, err)
+		return
+	}
+	a.audit.Log(audit.Event{Kind: "login", Subject: id.Subject, Email: id.Email, Org: id.Org, Level: id.Level,
+		Via: "session", Allowed: true, Outcome: "ok", RemoteIP: remoteIP(r)})
+	http.Redirect(w, r, ret, http.StatusSeeOther)
+}
+
+// completeLogin checks the callback against the login it answers, redeems
+// the code, verifies what comes back, resolves the member and starts a new
+// session. The login state is used up whatever happens.
+func (a *Auth) completeLogin(w http.ResponseWriter, r *http.Request) (*gateway.Identity, string, error) {
+	q := r.URL.Query()
+	logins := a.readLogins(r)
+	i := slices.IndexFunc(logins, func(s loginState) bool {
+		return subtle.ConstantTimeCompare([]byte(s.State), []byte(q.Get("state"))) == 1
+	})
+	if i < 0 || q.Get("state") == "" {
+		return nil, "", failed(http.StatusBadRequest, "no login in progress matches this callback", nil)
+	}
+	st := logins[i]
+	a.writeLogins(w, slices.Delete(logins, i, i+1))
+	if err := a.store.Create(r.Context(), stateKey(st.State), nil, time.Unix(st.Exp, 0)); err != nil {
+		if errors.Is(err, ErrExists) {
+			return nil, "", failed(http.StatusBadRequest, "login state replayed", nil)
+		}
+		return nil, "", fmt.Errorf("auth: session store: %w", err)
+	}
+	if e := q.Get("error"); e != "" {
+		return nil, "", failed(http.StatusUnauthorized, "provider refused the login ("+sanitizeCode(e)+")", nil)
+	}
+	code := q.Get("code")
+	if code == "" {
+		return nil, "", failed(http.StatusBadRequest, "callback without a code", nil)
+	}
+	op, err := a.provider(r.Context())
+	if err != nil {
+		return nil, "", err
+	}
+	ctx, cancel := a.opContext(r.Context())
+	defer cancel()
+	tok, err := op.oauth.Exchange(ctx, code, oauth2.VerifierOption(st.Verifier))
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) {
+			return nil, "", failed(http.StatusUnauthorized, "code exchange refused ("+sanitizeCode(re.ErrorCode)+")", nil)
+		}
+		return nil, "", fmt.Errorf("%w: code exchange: %v", ErrProviderUnavailable, err)
+	}
+	rawID, _ := tok.Extra("id_token").(string)
+	if rawID == "" {
+		return nil, "", failed(http.StatusUnauthorized, "token response without an ID token", nil)
+	}
+	idt, claims, err := a.verifyIDToken(ctx, op, rawID, tok.AccessToken, st.Nonce)
+	if err != nil {
+		return nil, "", failed(http.StatusUnauthorized, "ID token rejected", err)
+	}
+	if claims, err = a.withUserInfo(ctx, op, tok, idt.Subject, claims); err != nil {
+		return nil, "", err
+	}
+	id, err := a.profiles.resolve(r.Context(), idt.Issuer, claims)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := a.startSession(r.Context(), w, r, id, idt, tok, rawID, claims); err != nil {
+		return nil, "", err
+	}
+	ret, err := CheckReturn(st.Return, a.cfg.AllowedReturnHosts)
+	if err != nil {
+		ret = "/"
+	}
+	id.Via = "session"
+	return id, ret, nil
+}
+
+func stateKey(state string) string {
+	sum := sha256.Sum256([]byte(state))
+	return "state/" + hex.EncodeToString(sum[:16])
+}
+
+// sanitizeCode keeps an OAuth error code printable and short: it comes
+// from a query parameter and ends up in a page and a log.
+func sanitizeCode(s string) string {
+	out := make([]byte, 0, min(len(s), 40))
+	for i := 0; i < len(s) && len(out) < 40; i++ {
+		if c := s[i]; c == '_' || c == '-' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') {
+			out = append(out, c)
+		}
+	}
+	return string(out)
+}
+
+// verifyIDToken runs go-oidc's checks (signature with an allowed algorithm
+// and a key of the provider, iss, aud, exp, nbf) and then the ones it
+// leaves to the relying party: nonce (when expected), sub, iat, azp and
+// at_hash.
+func (a *Auth) verifyIDToken(ctx context.Context, op *opState, raw, accessToken, nonce string) (*oidc.IDToken, map[string]any, error) {
+	t, err := op.idTokens.Verify(ctx, raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	if nonce != "" && subtle.ConstantTimeCompare([]byte(t.Nonce), []byte(nonce)) != 1 {
+		return nil, nil, errors.New("nonce mismatch")
+	}
+	var claims map[string]any
+	if err := t.Claims(&claims); err != nil {
+		return nil, nil, err
+	}
+	if err := a.checkCommonClaims(t.Subject, t.IssuedAt, claims); err != nil {
+		return nil, nil, err
+	}
+	if a.now().Sub(t.IssuedAt) > a.cfg.LoginTimeout+a.cfg.ClockSkew {
+		return nil, nil, errors.New("ID token is stale")
+	}
+	azp, hasAzp := claims["azp"].(string)
+	if (len(t.Audience) > 1 || hasAzp) && azp != a.cfg.ClientID {
+		return nil, nil, errors.New("azp is not this client")
+	}
+	if t.AccessTokenHash != "" {
+		if err := t.VerifyAccessToken(accessToken); err != nil {
+			return nil, nil, fmt.Errorf("at_hash: %w", err)
+		}
+	}
+	return t, claims, nil
+}
+
+// checkCommonClaims: a token must name its subject and say when it was
+// issued, and that moment may not lie in the future.
+func (a *Auth) checkCommonClaims(sub string, iat time.Time, claims map[string]any) error {
+	if sub == "" {
+		return errors.New("token has no sub")
+	}
+	if _, ok := claims["iat"]; !ok || iat.IsZero() {
+		return errors.New("token has no iat")
+	}
+	if iat.After(a.now().Add(a.cfg.ClockSkew)) {
+		return errors.New("token issued in the future")
+	}
+	return nil
+}
+
+// withUserInfo adds the userinfo claims the ID token lacks, when
+// configured; the userinfo must be about the same subject.
+func (a *Auth) withUserInfo(ctx context.Context, op *opState, tok *oauth2.Token, sub string, claims map[string]any) (map[string]any, error) {
+	if !a.cfg.UserInfo {
+		return claims, nil
+	}
+	ui, err := op.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+	if err != nil {
+		return nil, fmt.Errorf("%w: userinfo: %v", ErrProviderUnavailable, err)
+	}
+	if ui.Subject != sub {
+		return nil, failed(http.StatusUnauthorized, "userinfo is about another subject", nil)
+	}
+	var extra map[string]any
+	if err := ui.Claims(&extra); err != nil {
+		return nil, failed(http.StatusUnauthorized, "userinfo unreadable", err)
+	}
+	for k, v := range extra {
+		if _, ok := claims[k]; !ok {
+			claims[k] = v
+		}
+	}
+	return claims, nil
+}

@@ -1,0 +1,398 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/kgate/kgate/internal/gateway"
+)
+
+// Member is one entry of the operator's members directory (in kgate's
+// deployments, a kintone members app).
+type Member struct {
+	Email   string
+	Subject string
+	Name    string
+	Org     string
+	Level   string
+	Groups  []string
+	Attrs   map[string]any
+	State   string // MemberActive, MemberInactive or MemberPending
+}
+
+// Member states.
+const (
+	MemberActive   = "active"
+	MemberInactive = "inactive"
+	MemberPending  = "pending"
+)
+
+// Lookup keys for MemberDirectory.Lookup.
+const (
+	ByEmail   = "email"
+	BySubject = "sub"
+)
+
+// MemberDirectory is where the operator keeps members in bulk. kgate only
+// reads it, except to add an unknown person as pending when configured to.
+type MemberDirectory interface {
+	// Lookup finds the member whose field by (ByEmail or BySubject) equals
+	// value; it returns (nil, nil) when there is none.
+	Lookup(ctx context.Context, by, value string) (*Member, error)
+	// AddPending records m (State MemberPending) for an operator to approve.
+	AddPending(ctx context.Context, m Member) error
+}
+
+// ForbiddenError means the person is authenticated but not (or no longer)
+// a member who may use kgate: unknown, inactive, pending approval, or
+// without a level. Callers answer 403 and may show Reason.
+type ForbiddenError struct {
+	Reason  string
+	Subject string
+	Email   string
+}
+
+func (e *ForbiddenError) Error() string { return "auth: forbidden: " + e.Reason }
+
+// Reasons carried by ForbiddenError.
+const (
+	ReasonUnknownMember    = "not a registered member"
+	ReasonInactiveMember   = "membership is inactive"
+	ReasonPendingMember    = "membership is awaiting approval"
+	ReasonNoLevel          = "no member level"
+	ReasonEmailUnusable    = "no verified, well-formed e-mail address"
+	ReasonMissingSubject   = "no subject"
+	ReasonDirectoryUnknown = "unknown member state"
+)
+
+// ClaimNames says where each part of a member profile is found in the
+// provider's claims. A name is tried as a claim first and, failing that, as a
+// dotted path into nested objects ("realm_access.roles").
+type ClaimNames struct {
+	Email    string            // default "email"
+	Name     string            // default "name"
+	Level    string            // default "level"
+	Org      string            // default "org"
+	Groups   string            // default "groups"
+	Lang     string            // default "locale"
+	TimeZone string            // default "zoneinfo"
+	Attrs    map[string]string // attribute name → claim name or path
+}
+
+func (c *ClaimNames) defaults() {
+	def := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	def(&c.Email, "email")
+	def(&c.Name, "name")
+	def(&c.Level, "level")
+	def(&c.Org, "org")
+	def(&c.Groups, "groups")
+	def(&c.Lang, "locale")
+	def(&c.TimeZone, "zoneinfo")
+}
+
+// GroupLevel maps a group value to a member level.
+type GroupLevel struct {
+	Group string
+	Level string
+}
+
+// profiles turns verified claims into an Identity, consulting the members
+// directory when there is one.
+type profiles struct {
+	claims       ClaimNames
+	groupLevels  []GroupLevel
+	defaultLevel string
+	dir          MemberDirectory
+	lookupBy     string
+	addPending   bool
+	cache        *memberCache
+	group        singleflight.Group
+}
+
+// resolve builds the identity for verified claims from issuer. A person who
+// may not use kgate gets a *ForbiddenError; a directory failure is returned
+// as it is (the caller answers 503 rather than 403).
+func (p *profiles) resolve(ctx context.Context, issuer string, claims map[string]any) (*gateway.Identity, error) {
+	id := &gateway.Identity{Issuer: issuer}
+	id.Subject, _ = claims["sub"].(string)
+	if id.Subject == "" {
+		return nil, &ForbiddenError{Reason: ReasonMissingSubject}
+	}
+	id.Email = verifiedEmail(claims, p.claims.Email)
+	id.Name = claimString(claims, p.claims.Name)
+	id.Level = claimString(claims, p.claims.Level)
+	id.Org = claimString(claims, p.claims.Org)
+	id.Groups = claimStrings(claims, p.claims.Groups)
+	id.Lang = langOf(claimString(claims, p.claims.Lang))
+	id.TimeZone = claimString(claims, p.claims.TimeZone)
+	for name, path := range p.claims.Attrs {
+		if v, ok := lookupClaim(claims, path); ok {
+			if id.Attrs == nil {
+				id.Attrs = make(map[string]any)
+			}
+			id.Attrs[name] = v
+		}
+	}
+	if id.Level == "" {
+		id.Level = p.levelFromGroups(id.Groups)
+	}
+	if p.dir != nil {
+		if err := p.applyDirectory(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	if id.Level == "" {
+		id.Level = p.defaultLevel
+	}
+	if id.Level == "" {
+		return nil, &ForbiddenError{Reason: ReasonNoLevel, Subject: id.Subject, Email: id.Email}
+	}
+	return id, nil
+}
+
+func (p *profiles) levelFromGroups(groups []string) string {
+	for _, gl := range p.groupLevels {
+		for _, g := range groups {
+			if g == gl.Group {
+				return gl.Level
+			}
+		}
+	}
+	return ""
+}
+
+// applyDirectory overlays the directory's entry on id: the operator's
+// directory is the authority on level, organization, groups and attributes.
+func (p *profiles) applyDirectory(ctx context.Context, id *gateway.Identity) error {
+	key := id.Subject
+	if p.lookupBy == ByEmail {
+		key = id.Email
+		if key == "" {
+			return &ForbiddenError{Reason: ReasonEmailUnusable, Subject: id.Subject}
+		}
+	}
+	m, err := p.lookup(ctx, key)
+	if err != nil {
+		return err
+	}
+	forbid := func(reason string) error {
+		return &ForbiddenError{Reason: reason, Subject: id.Subject, Email: id.Email}
+	}
+	if m == nil {
+		if !p.addPending {
+			return forbid(ReasonUnknownMember)
+		}
+		if err := p.addAsPending(ctx, key, id); err != nil {
+			return err
+		}
+		return forbid(ReasonPendingMember)
+	}
+	switch m.State {
+	case MemberActive:
+	case MemberInactive:
+		return forbid(ReasonInactiveMember)
+	case MemberPending:
+		return forbid(ReasonPendingMember)
+	default:
+		return forbid(ReasonDirectoryUnknown)
+	}
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&id.Name, m.Name)
+	set(&id.Level, m.Level)
+	set(&id.Org, m.Org)
+	if len(m.Groups) > 0 {
+		id.Groups = m.Groups
+	}
+	for k, v := range m.Attrs {
+		if id.Attrs == nil {
+			id.Attrs = make(map[string]any)
+		}
+		id.Attrs[k] = v
+	}
+	return nil
+}
+
+// lookup asks the directory through a TTL cache; concurrent misses for the
+// same key make one call.
+func (p *profiles) lookup(ctx context.Context, key string) (*Member, error) {
+	if m, ok := p.cache.get(key); ok {
+		return m, nil
+	}
+	v, err, _ := p.group.Do(key, func() (any, error) {
+		m, err := p.dir.Lookup(ctx, p.lookupBy, key)
+		if err != nil {
+			return nil, fmt.Errorf("auth: members directory: %w", err)
+		}
+		p.cache.put(key, m)
+		return m, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Member), nil
+}
+
+// addAsPending adds an unknown person once: the pending entry is cached
+// so that repeated attempts within the TTL do not add it again, and the
+// directory itself then answers "pending" for it.
+func (p *profiles) addAsPending(ctx context.Context, key string, id *gateway.Identity) error {
+	_, err, _ := p.group.Do("pending\x00"+key, func() (any, error) {
+		if m, ok := p.cache.get(key); ok && m != nil {
+			return nil, nil
+		}
+		m := Member{Email: id.Email, Subject: id.Subject, Name: id.Name, State: MemberPending}
+		if err := p.dir.AddPending(ctx, m); err != nil {
+			return nil, fmt.Errorf("auth: members directory: adding pending member: %w", err)
+		}
+		p.cache.put(key, &m)
+		return nil, nil
+	})
+	return err
+}
+
+// verifiedEmail returns the e-mail claim in lower case when it is usable
+// as an identity: exactly one "@" with something on both sides, no spaces
+// or controls, and not explicitly unverified. Anything else is "", which
+// matches no member and no rule.
+func verifiedEmail(claims map[string]any, name string) string {
+	e := claimString(claims, name)
+	if e == "" {
+		return ""
+	}
+	if v, ok := claims["email_verified"]; ok {
+		if b, isBool := v.(bool); isBool && !b {
+			return ""
+		}
+		if s, isStr := v.(string); isStr && s != "true" {
+			return ""
+		}
+	}
+	at := strings.IndexByte(e, '@')
+	if at <= 0 || at == len(e)-1 || strings.Count(e, "@") != 1 || len(e) > 254 {
+		return ""
+	}
+	for _, r := range e {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return ""
+		}
+	}
+	return strings.ToLower(e)
+}
+
+func langOf(locale string) string {
+	l := strings.ToLower(locale)
+	switch {
+	case l == "ja" || strings.HasPrefix(l, "ja-") || strings.HasPrefix(l, "ja_"):
+		return "ja"
+	case l == "en" || strings.HasPrefix(l, "en-") || strings.HasPrefix(l, "en_"):
+		return "en"
+	}
+	return ""
+}
+
+// lookupClaim finds name as a top-level claim, or else as a dotted path.
+func lookupClaim(claims map[string]any, name string) (any, bool) {
+	if name == "" {
+		return nil, false
+	}
+	if v, ok := claims[name]; ok {
+		return v, true
+	}
+	var cur any = claims
+	for part := range strings.SplitSeq(name, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[part]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+func claimString(claims map[string]any, name string) string {
+	v, _ := lookupClaim(claims, name)
+	s, _ := v.(string)
+	return s
+}
+
+// claimStrings reads a claim that is a list of strings or a single string.
+func claimStrings(claims map[string]any, name string) []string {
+	v, _ := lookupClaim(claims, name)
+	switch v := v.(type) {
+	case string:
+		if v != "" {
+			return []string{v}
+		}
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, e := range v {
+			if s, ok := e.(string); ok && s != "" {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// memberCache is a bounded TTL cache of directory answers, misses included
+// (a nil member), so that an unknown person cannot make every request reach
+// the directory.
+type memberCache struct {
+	ttl time.Duration
+	max int
+	now func() time.Time
+	mu  sync.Mutex
+	m   map[string]cachedMember
+}
+
+type cachedMember struct {
+	m       *Member
+	expires time.Time
+}
+
+func (c *memberCache) get(key string) (*Member, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	if !ok || !c.now().Before(e.expires) {
+		return nil, false
+	}
+	return e.m, true
+}
+
+func (c *memberCache) put(key string, m *Member) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	if len(c.m) >= c.max {
+		for k, e := range c.m { // drop what has expired, then anything
+			if !now.Before(e.expires) {
+				delete(c.m, k)
+			}
+		}
+		for k := range c.m {
+			if len(c.m) < c.max {
+				break
+			}
+			delete(c.m, k)
+		}
+	}
+	c.m[key] = cachedMember{m: m, expires: now.Add(c.ttl)}
+}

@@ -1,0 +1,420 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"go.uber.org/zap"
+	"golang.org/x/oauth2"
+
+	"github.com/kgate/kgate/internal/audit"
+	"github.com/kgate/kgate/internal/gateway"
+)
+
+// sessionCookie is what the browser holds: the session id, the timestamps
+// that bound it, and a summary of the identity so most requests need no
+// profile work. It is sealed, so none of it can be read or changed.
+type sessionCookie struct {
+	SID  string   `json:"s"`
+	Gen  uint64   `json:"g"` // the record generation the summary was made from
+	Iat  int64    `json:"i"`
+	Exp  int64    `json:"e"` // absolute end
+	Seen int64    `json:"l"` // last use, for the idle timeout
+	Due  int64    `json:"d"` // when the provider must be asked again
+	ID   *summary `json:"u,omitempty"`
+}
+
+type summary struct {
+	Sub    string         `json:"s"`
+	Iss    string         `json:"i"`
+	Email  string         `json:"e,omitempty"`
+	Name   string         `json:"n,omitempty"`
+	Level  string         `json:"l,omitempty"`
+	Org    string         `json:"o,omitempty"`
+	Groups []string       `json:"g,omitempty"`
+	Attrs  map[string]any `json:"a,omitempty"`
+	Lang   string         `json:"la,omitempty"`
+	TZ     string         `json:"tz,omitempty"`
+}
+
+func summarize(id *gateway.Identity) *summary {
+	return &summary{Sub: id.Subject, Iss: id.Issuer, Email: id.Email, Name: id.Name, Level: id.Level,
+		Org: id.Org, Groups: id.Groups, Attrs: id.Attrs, Lang: id.Lang, TZ: id.TimeZone}
+}
+
+func (s *summary) identity() *gateway.Identity {
+	return &gateway.Identity{Subject: s.Sub, Issuer: s.Iss, Email: s.Email, Name: s.Name, Level: s.Level,
+		Org: s.Org, Groups: s.Groups, Attrs: s.Attrs, Lang: s.Lang, TimeZone: s.TZ, Via: "session"}
+}
+
+// record is the server side of a session, sealed before it reaches the
+// store. Its presence is what keeps the session alive.
+type record struct {
+	Gen          uint64          `json:"g"`
+	Iss          string          `json:"i"`
+	Sub          string          `json:"s"`
+	Exp          int64           `json:"e"`
+	Due          int64           `json:"d"`
+	RefreshToken string          `json:"r,omitempty"`
+	IDToken      string          `json:"t,omitempty"`
+	Claims       json.RawMessage `json:"c"`
+}
+
+const maxClaimsBytes = 64 << 10
+
+func recordKey(sid string) string { return "session/" + sid }
+
+func (a *Auth) saveRecord(ctx context.Context, sid string, rec *record, create bool) error {
+	plain, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	v := []byte(a.recordSeal.seal(recordKey(sid), plain))
+	if create {
+		return a.store.Create(ctx, recordKey(sid), v, time.Unix(rec.Exp, 0))
+	}
+	return a.store.Update(ctx, recordKey(sid), v)
+}
+
+func (a *Auth) loadRecord(ctx context.Context, sid string) (*record, error) {
+	v, err := a.store.Get(ctx, recordKey(sid))
+	if err != nil {
+		return nil, err
+	}
+	plain, err := a.recordSeal.open(recordKey(sid), string(v))
+	if err != nil {
+		return nil, ErrNotFound // sealed under a key we no longer hold: the session is over
+	}
+	rec := new(record)
+	if err := json.Unmarshal(plain, rec); err != nil {
+		return nil, ErrNotFound
+	}
+	return rec, nil
+}
+
+// startSession issues a brand-new session for a completed login. Any
+// session the browser brought along is ended first, so an id planted
+// before login can never become a logged-in session (fixation).
+func (a *Auth) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, id *gateway.Identity,
+	idt *oidc.IDToken, tok *oauth2.Token, rawID string, claims map[string]any) error {
+	if old, err := a.readSessionCookie(r); err == nil {
+		if err := a.store.Delete(ctx, recordKey(old.SID)); err != nil {
+			return fmt.Errorf("auth: session store: %w", err)
+		}
+	}
+	cj, err := json.Marshal(claims)
+	if err != nil || len(cj) > maxClaimsBytes {
+		return failed(http.StatusBadRequest, "claims too large", err)
+	}
+	now := a.now()
+	rec := &record{Gen: 1, Iss: idt.Issuer, Sub: idt.Subject, Exp: now.Add(a.cfg.SessionLifetime).Unix(),
+		Due: now.Add(a.cfg.RefreshInterval).Unix(), RefreshToken: tok.RefreshToken, IDToken: rawID, Claims: cj}
+	sid := randomString()
+	if err := a.saveRecord(ctx, sid, rec, true); err != nil {
+		return fmt.Errorf("auth: session store: %w", err)
+	}
+	a.writeSessionCookie(w, &sessionCookie{SID: sid, Gen: rec.Gen, Iat: now.Unix(), Exp: rec.Exp,
+		Seen: now.Unix(), Due: rec.Due, ID: summarize(id)})
+	return nil
+}
+
+// writeSessionCookie sets the cookie, leaving the identity summary out if
+// it would not fit (the identity is then rebuilt from the record).
+func (a *Auth) writeSessionCookie(w http.ResponseWriter, c *sessionCookie) {
+	plain, _ := json.Marshal(c)
+	v := a.cookieSeal.seal(a.sessionName, plain)
+	if len(v) > maxCookieValue {
+		short := *c
+		short.ID = nil
+		plain, _ = json.Marshal(&short)
+		v = a.cookieSeal.seal(a.sessionName, plain)
+	}
+	http.SetCookie(w, a.cookie(a.sessionName, v, time.Unix(c.Exp, 0).Sub(a.now())))
+}
+
+func (a *Auth) clearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, a.cookie(a.sessionName, "", -1))
+}
+
+func (a *Auth) readSessionCookie(r *http.Request) (*sessionCookie, error) {
+	c, err := r.Cookie(a.sessionName)
+	if err != nil {
+		return nil, noIdentity("no session cookie")
+	}
+	plain, err := a.cookieSeal.open(a.sessionName, c.Value)
+	if err != nil {
+		return nil, noIdentity("session cookie invalid")
+	}
+	sc := new(sessionCookie)
+	if err := json.Unmarshal(plain, sc); err != nil || sc.SID == "" {
+		return nil, noIdentity("session cookie invalid")
+	}
+	return sc, nil
+}
+
+// Identify returns who sent r: from an "Authorization: Bearer" JWT when
+// there is one, else from the session cookie. Errors wrap ErrNoIdentity
+// (log in / 401), are a *ForbiddenError (403), or are anything else (503).
+// w may receive a Set-Cookie — a session kept alive, refreshed or ended —
+// and nothing else, so call Identify before writing the response.
+func (a *Auth) Identify(w http.ResponseWriter, r *http.Request) (*gateway.Identity, error) {
+	if authz := r.Header.Values("Authorization"); len(authz) > 0 {
+		if len(authz) > 1 {
+			return nil, noIdentity("several Authorization headers")
+		}
+		if scheme, tok, ok := strings.Cut(authz[0], " "); ok && strings.EqualFold(scheme, "Bearer") {
+			return a.identifyBearer(r.Context(), strings.TrimSpace(tok))
+		}
+	}
+	return a.identifySession(w, r)
+}
+
+func (a *Auth) identifySession(w http.ResponseWriter, r *http.Request) (*gateway.Identity, error) {
+	ctx := r.Context()
+	sc, err := a.readSessionCookie(r)
+	if err != nil {
+		if _, present := r.Cookie(a.sessionName); present == nil {
+			a.clearSessionCookie(w)
+		}
+		return nil, err
+	}
+	now := a.now()
+	if now.Unix() >= sc.Exp || now.Sub(time.Unix(sc.Seen, 0)) > a.cfg.IdleTimeout {
+		a.clearSessionCookie(w)
+		if err := a.store.Delete(ctx, recordKey(sc.SID)); err != nil {
+			a.log.Warn("deleting an expired session", zap.Error(err))
+		}
+		return nil, noIdentity("session expired")
+	}
+	rec, err := a.loadRecord(ctx, sc.SID)
+	if errors.Is(err, ErrNotFound) {
+		a.clearSessionCookie(w)
+		return nil, noIdentity("session ended")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: session store: %w", err)
+	}
+	if rec.Gen == sc.Gen && now.Unix() < sc.Due {
+		id, err := a.cookieIdentity(ctx, sc, rec)
+		if err == nil && now.Sub(time.Unix(sc.Seen, 0)) >= a.touchEvery {
+			sc.Seen = now.Unix()
+			a.writeSessionCookie(w, sc)
+		}
+		return id, err
+	}
+	// The summary is missing or stale: refreshed here or by another
+	// instance, or due for a refresh now.
+	if now.Unix() >= rec.Due {
+		if rec, err = a.refreshSession(ctx, sc.SID); err != nil {
+			if errors.Is(err, ErrNoIdentity) {
+				a.clearSessionCookie(w)
+			}
+			return nil, err
+		}
+	}
+	id, err := a.identityFromRecord(ctx, rec)
+	if err != nil {
+		var fe *ForbiddenError
+		if errors.As(err, &fe) {
+			a.endSession(ctx, sc.SID, rec, "member refused: "+fe.Reason)
+			a.clearSessionCookie(w)
+		}
+		return nil, err
+	}
+	sc.Gen, sc.Due, sc.Seen, sc.ID = rec.Gen, rec.Due, now.Unix(), summarize(id)
+	a.writeSessionCookie(w, sc)
+	return id, nil
+}
+
+// cookieIdentity is the summary in the cookie, or — when it did not fit —
+// the identity rebuilt from the record.
+func (a *Auth) cookieIdentity(ctx context.Context, sc *sessionCookie, rec *record) (*gateway.Identity, error) {
+	if sc.ID != nil {
+		return sc.ID.identity(), nil
+	}
+	return a.identityFromRecord(ctx, rec)
+}
+
+func (a *Auth) identityFromRecord(ctx context.Context, rec *record) (*gateway.Identity, error) {
+	var claims map[string]any
+	if err := json.Unmarshal(rec.Claims, &claims); err != nil {
+		return nil, noIdentity("session record unreadable")
+	}
+	id, err := a.profiles.resolve(ctx, rec.Iss, claims)
+	if err != nil {
+		return nil, err
+	}
+	id.Via = "session"
+	return id, nil
+}
+
+func (a *Auth) endSession(ctx context.Context, sid string, rec *record, why string) {
+	if err := a.store.Delete(ctx, recordKey(sid)); err != nil {
+		a.log.Warn("ending a session", zap.Error(err))
+	}
+	a.audit.Log(audit.Event{Kind: "logout", Subject: rec.Sub, Via: "session", Outcome: "ok", Error: why})
+}
+
+// refreshSession asks the provider again once the session's validity has
+// run out. Concurrent requests of one session share one refresh (rotating
+// refresh tokens allow exactly one use); a refresh finished meanwhile by
+// another request or instance is adopted instead of repeated.
+func (a *Auth) refreshSession(ctx context.Context, sid string) (*record, error) {
+	ctx = context.WithoutCancel(ctx) // the refresh serves every request waiting for it
+	v, err, _ := a.refreshGroup.Do(sid, func() (any, error) {
+		rec, err := a.loadRecord(ctx, sid)
+		if errors.Is(err, ErrNotFound) {
+			return nil, noIdentity("session ended")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("auth: session store: %w", err)
+		}
+		if a.now().Unix() < rec.Due {
+			return rec, nil
+		}
+		return a.refresh(ctx, sid, rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*record), nil
+}
+
+func (a *Auth) refresh(ctx context.Context, sid string, rec *record) (*record, error) {
+	now := a.now()
+	next := *rec
+	next.Gen++
+	next.Due = now.Add(a.cfg.RefreshInterval).Unix()
+	if rec.RefreshToken != "" {
+		if err := a.refreshAtProvider(ctx, rec, &next); err != nil {
+			var ce *callbackError
+			switch {
+			case errors.As(err, &ce):
+				// The provider refused. Another instance may have rotated the
+				// token a moment ago; otherwise the session is over.
+				if cur, gerr := a.loadRecord(ctx, sid); gerr == nil && cur.Gen != rec.Gen {
+					return cur, nil
+				}
+				a.endSession(ctx, sid, rec, "refresh refused: "+ce.reason)
+				return nil, noIdentity("session refresh refused")
+			default:
+				// The provider is unreachable: keep the session, retry soon.
+				a.log.Warn("session refresh postponed", zap.Error(err))
+				next = *rec
+				next.Gen++
+				next.Due = now.Add(min(time.Minute, a.cfg.RefreshInterval)).Unix()
+			}
+		}
+	}
+	if err := a.saveRecord(ctx, sid, &next, false); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, noIdentity("session ended")
+		}
+		return nil, fmt.Errorf("auth: session store: %w", err)
+	}
+	return &next, nil
+}
+
+// refreshAtProvider redeems the refresh token and checks what comes back:
+// a new ID token must come from the same issuer about the same subject.
+// Refusals are *callbackError; anything else means the provider could not
+// be asked.
+func (a *Auth) refreshAtProvider(ctx context.Context, rec, next *record) error {
+	op, err := a.provider(ctx)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := a.opContext(ctx)
+	defer cancel()
+	tok, err := op.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: rec.RefreshToken, Expiry: time.Unix(1, 0)}).Token()
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode >= 400 && re.Response.StatusCode < 500 {
+			return failed(http.StatusUnauthorized, "provider refused the refresh ("+sanitizeCode(re.ErrorCode)+")", nil)
+		}
+		return fmt.Errorf("%w: refresh: %v", ErrProviderUnavailable, err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(rec.Claims, &claims); err != nil {
+		return failed(http.StatusUnauthorized, "session record unreadable", err)
+	}
+	if rawID, _ := tok.Extra("id_token").(string); rawID != "" {
+		t, fresh, err := a.verifyIDToken(ctx, op, rawID, tok.AccessToken, "")
+		if err != nil {
+			return failed(http.StatusUnauthorized, "refreshed ID token rejected", err)
+		}
+		if t.Issuer != rec.Iss || t.Subject != rec.Sub {
+			return failed(http.StatusUnauthorized, "refreshed ID token is about someone else", nil)
+		}
+		claims, next.IDToken = fresh, rawID
+	}
+	if claims, err = a.withUserInfo(ctx, op, tok, rec.Sub, claims); err != nil {
+		return err
+	}
+	if next.Claims, err = json.Marshal(claims); err != nil || len(next.Claims) > maxClaimsBytes {
+		return failed(http.StatusUnauthorized, "claims too large", err)
+	}
+	if tok.RefreshToken != "" {
+		next.RefreshToken = tok.RefreshToken
+	}
+	return nil
+}
+
+func (a *Auth) serveLogout(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		a.fail(w, r, http.StatusMethodNotAllowed, errors.New("logout is POST only"))
+		return
+	}
+	if !SameOrigin(r, a.origin) {
+		a.audit.Log(audit.Event{Kind: "logout", Outcome: "denied", Error: "cross-origin logout refused", RemoteIP: remoteIP(r)})
+		a.fail(w, r, http.StatusForbidden, errors.New("cross-origin logout refused"))
+		return
+	}
+	ctx := r.Context()
+	var idToken, sub string
+	if sc, err := a.readSessionCookie(r); err == nil {
+		if rec, err := a.loadRecord(ctx, sc.SID); err == nil {
+			idToken, sub = rec.IDToken, rec.Sub
+		}
+		if err := a.store.Delete(ctx, recordKey(sc.SID)); err != nil {
+			a.fail(w, r, http.StatusServiceUnavailable, fmt.Errorf("auth: session store: %w", err))
+			return
+		}
+	}
+	a.clearSessionCookie(w)
+	a.audit.Log(audit.Event{Kind: "logout", Subject: sub, Via: "session", Outcome: "ok", RemoteIP: remoteIP(r)})
+	http.Redirect(w, r, a.afterLogout(ctx, idToken), http.StatusSeeOther)
+}
+
+// afterLogout is the provider's end_session_endpoint with id_token_hint,
+// client_id and (when configured) post_logout_redirect_uri and state, or
+// LoggedOutURL when the provider has none.
+func (a *Auth) afterLogout(ctx context.Context, idToken string) string {
+	op, err := a.provider(ctx)
+	if err != nil || op.endSession == "" {
+		return a.cfg.LoggedOutURL
+	}
+	u, err := url.Parse(op.endSession)
+	if err != nil {
+		return a.cfg.LoggedOutURL
+	}
+	q := u.Query()
+	if idToken != "" {
+		q.Set("id_token_hint", idToken)
+	}
+	q.Set("client_id", a.cfg.ClientID)
+	if a.cfg.PostLogoutRedirectURL != "" {
+		q.Set("post_logout_redirect_uri", a.cfg.PostLogoutRedirectURL)
+		q.Set("state", randomString())
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
