@@ -66,6 +66,8 @@ var catalogue = map[string]entry{
 	"GAIA_LO04": {400, "フィールド「%[2]v」の値「%[1]v」が、ルックアップの参照先のフィールドにないか、またはアプリやレコードの閲覧権限がありません。",
 		"A value %v in the field %v does not exist in the datasource app for lookup, or you do not have permission to view the value."},
 	"GAIA_UN10": {400, "%vフィールドは更新できません。", "Cannot update field whose type is %v."},
+	"GAIA_BF02": {403, "「%v」フィールドに値を指定してレコードを追加するには、アプリ管理権限が必要です。",
+		`App permissions are required to add records with specifying a value in the "%v" field.`}, // status unverified
 	"GAIA_IL03": {400, "ステータスの変更に失敗しました。ほかのユーザーがステータス、またはステータスの設定を変更した可能性があります。",
 		"Failed to update the status. The settings or the status itself may have been changed by someone."},
 	"GAIA_ST02": {400, "操作に失敗しました。プロセス管理機能が無効化されています。",
@@ -81,8 +83,6 @@ var catalogue = map[string]entry{
 		"The specified cursor does not exist. It may have expired or all records may have been read."},
 	"GAIA_TM12": {400, "作成できるカーソルの上限に達しているため、カーソルを作成できません。不要なカーソルを削除するか、しばらく経ってから再実行してください。",
 		"You cannot create more cursors because the limit has been reached. Delete unused cursors or try again later."},
-	// bulkRequest naming an API it does not run; code unverified.
-	"GAIA_BK01": {400, "bulkRequestでは実行できないAPIです（%v %v）。", "The API (%v %v) cannot be run in a bulk request."},
 }
 
 // NewError returns the kintone error for code, its message in lang ("ja";
