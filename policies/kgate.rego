@@ -1,0 +1,137 @@
+# kgate's default policy for the demo world (team/DEMO.md).
+#
+# The logic is generic: every app is configured in data.json under
+# data.apps.<alias>, with one entry per member level. An operator changes
+# who may do what by editing data.json; this file changes only for a new
+# kind of rule.
+#
+# Per app:      org_field, shared_org, audience_field, owner_field,
+#               closed_reason, levels
+# Per level:    actions, status_actions, scope ("all" | "org" | "own"),
+#               audiences, readable ("*" = all), writable, writable_when,
+#               presets (per action: field -> user attribute), masks, limit
+#
+# kgate reads allow, include, readable, writable, presets, masks, limit and
+# reasons (DESIGN §3). include is compiled into a kintone query with
+# input.record unknown, so it compares input.record fields with known
+# values only, and has no default.
+package kgate
+
+# The app's settings; undefined for an app not configured here.
+app := data.apps[input.app.alias]
+
+# The member's level settings; undefined without a (known) level, so a
+# member without a level gets nothing.
+level := app.levels[input.user.level]
+
+# --- allow -----------------------------------------------------------------
+
+allow if {
+	input.action != "status"
+	input.action in level.actions
+}
+
+allow if {
+	input.action == "status"
+	"status" in level.actions
+	input.status_action in level.status_actions
+}
+
+# --- include: the row rule --------------------------------------------------
+
+# Staff-like levels see every record.
+include if level.scope == "all"
+
+# Partners see their organization's records (and shared ones), within
+# their level's audience where the app has one.
+include if {
+	level.scope == "org"
+	not app.audience_field
+	input.record[app.org_field] in member_orgs
+}
+
+include if {
+	level.scope == "org"
+	input.record[app.org_field] in member_orgs
+	input.record[app.audience_field] in level.audiences
+}
+
+# Partners see the records they submitted themselves.
+include if {
+	level.scope == "own"
+	input.record[app.owner_field] == input.user.email
+}
+
+# The member's organization, and the shared value; empty without an org.
+member_orgs contains input.user.org
+
+member_orgs contains app.shared_org if input.user.org
+
+# --- fields ----------------------------------------------------------------
+
+readable contains field if some field in level.readable
+
+# A level with a list of fields also sees the system fields.
+readable contains field if {
+	not "*" in level.readable
+	some field in data.system_fields
+}
+
+writable contains field if {
+	writes_allowed
+	some field in level.writable
+}
+
+writes_allowed if input.action == "create"
+
+# An update may change fields only while the existing record is in one of
+# the listed states (e.g. a budget request in Draft).
+writes_allowed if {
+	input.action == "update"
+	every field, values in object.get(level, "writable_when", {}) {
+		input.record[field] in values
+	}
+}
+
+# Attribution: fields set from the member's attributes, per action.
+presets[field] := input.user[attribute] if {
+	some field, attribute in level.presets[input.action]
+}
+
+masks := level.masks
+
+limit := level.limit
+
+# --- reasons ---------------------------------------------------------------
+
+reasons contains sprintf("app %q is not open to partners", [input.app.alias]) if not app
+
+reasons contains app.closed_reason if {
+	not level
+	app.closed_reason
+}
+
+reasons contains sprintf("your member level may not use app %q", [input.app.alias]) if {
+	app
+	not level
+	not app.closed_reason
+}
+
+reasons contains sprintf("your member level may not %s in app %q", [action_name, input.app.alias]) if {
+	level
+	not allow
+}
+
+reasons contains sprintf("records of app %q can be edited only while %s", [input.app.alias, conditions]) if {
+	input.action == "update"
+	allow
+	not writes_allowed
+}
+
+action_name := sprintf("run %q", [input.status_action]) if input.action == "status"
+
+action_name := input.action if input.action != "status"
+
+conditions := concat(" and ", [sprintf("%s is %s", [field, concat(" or ", values)]) |
+	some field, values in level.writable_when
+])
