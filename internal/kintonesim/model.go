@@ -134,6 +134,9 @@ func (a *app) encodeRecord(r *record) {
 	buf := make([]byte, 0, 64*len(a.fields))
 	off := make([]int32, len(a.fields)+1)
 	for i, f := range a.fields {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
 		off[i] = int32(len(buf))
 		buf = f.appendField(buf, r.vals[i])
 	}
@@ -141,8 +144,15 @@ func (a *app) encodeRecord(r *record) {
 	r.buf, r.off = buf, off
 }
 
-// fragment returns the encoded field i of r.
-func (r *record) fragment(i int) []byte { return r.buf[r.off[i]:r.off[i+1]] }
+// fragment returns the encoded field i of r (buf holds the fields joined
+// by commas).
+func (r *record) fragment(i int) []byte {
+	f := r.buf[r.off[i]:r.off[i+1]]
+	if i+1 < len(r.off)-1 {
+		f = f[:len(f)-1]
+	}
+	return f
+}
 
 // appendField appends `"code":{"type":"T","value":V}`.
 func (f *field) appendField(b []byte, v val) []byte {

@@ -55,6 +55,10 @@ func WithControl() Option { return func(s *Server) { s.control = true } }
 // seed) shortly after every change and on Close.
 func WithPersistFile(path string) Option { return func(s *Server) { s.persist.path = path } }
 
+// WithClock sets the clock from the start, so that seeded records get its
+// times; SetClock changes it later.
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.clock.Store(&now) } }
+
 // New builds a simulator from seed. Errors name the seed file, the app and
 // the field at fault.
 func New(seed *Seed, opts ...Option) (*Server, error) {

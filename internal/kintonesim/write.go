@@ -539,6 +539,9 @@ func (c *call) finish(a *app, old *record, vals []val, in map[string]any, provid
 		if r.id == 0 {
 			r.id = c.st.takeID(a)
 		}
+		if a.creatorF != nil && provided[a.creatorF.code] {
+			who = vals[a.creatorF.idx] // a record added with its creator set was last modified by them too
+		}
 		for _, f := range []*field{a.creatorF, a.modifierF} {
 			if f != nil && !provided[f.code] {
 				vals[f.idx] = who
