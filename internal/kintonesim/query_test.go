@@ -3,8 +3,8 @@ package kintonesim
 import (
 	"encoding/json"
 	"reflect"
-	"time"
 	"testing"
+	"time"
 )
 
 // ids runs query on app 2 as user and returns the $id of each record.

@@ -59,11 +59,11 @@ func TestRecordValidation(t *testing.T) {
 		"items": v([]any{map[string]any{"value": map[string]any{"qty": v("abc"), "kind": v("q")}}}),
 	}}})
 	want := map[string]string{
-		"record.amount.value":                     "The value must be 0 or more.",
-		"record.tags.values[1].value":             `The value, "zzz", is not in options.`,
-		"record.tier.value":                       `The value, "bronze", is not in options.`,
-		"record.title.value":                      "Enter less than 101 characters.",
-		"record.items.value[0].value.kind.value":  `The value, "q", is not in options.`,
+		"record.amount.value":                    "The value must be 0 or more.",
+		"record.tags.values[1].value":            `The value, "zzz", is not in options.`,
+		"record.tier.value":                      `The value, "bronze", is not in options.`,
+		"record.title.value":                     "Enter less than 101 characters.",
+		"record.items.value[0].value.kind.value": `The value, "q", is not in options.`,
 	}
 	m := r.obj(t)
 	errs, _ := m["errors"].(map[string]any)
@@ -98,7 +98,7 @@ func TestSubtableMerge(t *testing.T) {
 	keep := before[0].(map[string]any) // pen, qty 1
 	must(t, do(t, s, req{method: "PUT", path: "/k/v1/record.json", token: "tok-orders", body: map[string]any{"app": 2, "id": 1, "record": map[string]any{
 		"items": v([]any{
-			map[string]any{"id": keep["id"], "value": map[string]any{"qty": v("2")}}, // merged: item kept
+			map[string]any{"id": keep["id"], "value": map[string]any{"qty": v("2")}},  // merged: item kept
 			map[string]any{"id": "999999", "value": map[string]any{"item": v("new")}}, // unknown id: a new row
 		})}}}))
 	after := rows()
