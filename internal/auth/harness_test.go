@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -223,7 +224,12 @@ type devOP struct {
 // "kgate" that may redirect to each of callbacks.
 func startDevIDP(t *testing.T, callbacks ...string) *devOP {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return startDevIDPAt(t, "127.0.0.1:0", callbacks...)
+}
+
+func startDevIDPAt(t *testing.T, addr string, callbacks ...string) *devOP {
+	t.Helper()
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,6 +292,14 @@ func (b *browser) devLoginToCallback(k *kgate, op *devOP, sub, start string) str
 func (b *browser) devLogin(k *kgate, op *devOP, sub, start string) page {
 	b.t.Helper()
 	return b.chase(b.get(b.devLoginToCallback(k, op, sub, start)), nil)
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func mustParse(s string) *url.URL {
