@@ -1,0 +1,235 @@
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"slices"
+
+	"github.com/open-policy-agent/opa/v1/rego"
+	"go.uber.org/zap"
+)
+
+// maxLimit is kintone's own cap on a page of records.
+const maxLimit = 500
+
+// Decision is what the policy says about one identity, app and action.
+// Absent rules mean "nothing": no allow denies, no readable shows nothing.
+type Decision struct {
+	Allow    bool
+	Readable FieldSet       // fields the identity may see
+	Writable FieldSet       // fields the identity may set
+	Presets  map[string]any // field code → value forced on create and update
+	Masks    map[string]any // field code → value shown instead of the real one
+	Limit    int            // page-size cap, 1..500
+	Reasons  []string       // why not, for the person and the audit log; sorted
+	Version  string         // the policy version that decided
+}
+
+// FieldSet is a set of field codes, or every field ("*" in the policy).
+type FieldSet struct {
+	All   bool
+	Codes []string // sorted; empty when All
+}
+
+// Has reports whether the set holds code.
+func (s FieldSet) Has(code string) bool {
+	if s.All {
+		return true
+	}
+	_, found := slices.BinarySearch(s.Codes, code)
+	return found
+}
+
+// Decide evaluates every decision rule in one prepared evaluation. Any
+// evaluation error denies: the returned Decision has Allow false and
+// nothing else, and the error says why.
+func (e *Engine) Decide(ctx context.Context, in Input) (d *Decision, err error) {
+	s := e.cur.Load()
+	defer func() {
+		if err != nil {
+			s.log.Error("policy decision failed; denied", zap.String("app", in.App.ID),
+				zap.String("action", in.Action), zap.Error(err))
+			d = &Decision{Version: s.version}
+		}
+	}()
+	return s.decide(ctx, &in)
+}
+
+func (s *snapshot) decide(ctx context.Context, in *Input) (d *Decision, err error) {
+	defer recovered(&err)
+	input, err := in.value(true)
+	if err != nil {
+		return nil, fmt.Errorf("policy: input: %w", err)
+	}
+	rs, err := s.decision.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	if len(rs) != 1 {
+		return nil, fmt.Errorf("policy: the decision query gave %d results", len(rs))
+	}
+	b := rs[0].Bindings
+	d = &Decision{Version: s.version, Limit: s.defaultLimit}
+	if d.Allow, err = allowed(b["allow"]); err != nil {
+		return nil, err
+	}
+	log := s.log.With(zap.String("app", in.App.ID), zap.String("action", in.Action))
+	d.Readable = s.fieldSet(log, "readable", b["readable"])
+	d.Writable = s.fieldSet(log, "writable", b["writable"])
+	d.Presets = s.object(log, "presets", b["presets"])
+	d.Masks = masks(s.object(log, "masks", b["masks"]))
+	if v, ok := single(b["limit"]); ok {
+		if n, ok := limitOf(v); ok {
+			d.Limit = n
+		} else {
+			log.Error("policy: limit must be a whole number from 1; using the default",
+				zap.Any("limit", v), zap.Int("default", s.defaultLimit))
+		}
+	}
+	d.Reasons = s.strings(log, "reasons", b["reasons"])
+	return d, nil
+}
+
+// single unwraps the [x | x := rule] array: the rule's value, if defined.
+func single(v any) (any, bool) {
+	a, _ := v.([]any)
+	if len(a) != 1 {
+		return nil, false
+	}
+	return a[0], true
+}
+
+func allowed(v any) (bool, error) {
+	x, ok := single(v)
+	if !ok {
+		return false, nil
+	}
+	b, isBool := x.(bool)
+	if !isBool {
+		return false, fmt.Errorf("policy: allow must be a boolean, got %T", x)
+	}
+	return b, nil
+}
+
+func (s *snapshot) fieldSet(log *zap.Logger, rule string, v any) FieldSet {
+	codes := s.strings(log, rule, v)
+	if slices.Contains(codes, "*") {
+		return FieldSet{All: true}
+	}
+	return FieldSet{Codes: codes}
+}
+
+// strings reads a set (or array) of strings, skipping other members.
+func (s *snapshot) strings(log *zap.Logger, rule string, v any) []string {
+	x, ok := single(v)
+	if !ok {
+		return nil
+	}
+	a, ok := x.([]any)
+	if !ok {
+		log.Error("policy: rule must be a set of strings; ignored", zap.String("rule", rule), zap.Any("value", x))
+		return nil
+	}
+	out := make([]string, 0, len(a))
+	for _, m := range a {
+		str, ok := m.(string)
+		if !ok {
+			log.Error("policy: rule must be a set of strings; member ignored", zap.String("rule", rule), zap.Any("member", m))
+			continue
+		}
+		out = append(out, str)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func (s *snapshot) object(log *zap.Logger, rule string, v any) map[string]any {
+	x, ok := single(v)
+	if !ok {
+		return nil
+	}
+	m, ok := x.(map[string]any)
+	if !ok {
+		log.Error("policy: rule must be an object; ignored", zap.String("rule", rule), zap.Any("value", x))
+		return nil
+	}
+	return m
+}
+
+// masks accepts both a plain replacement value per field and the shape of
+// OPA's column masks, {code: {replace: {value: X}}}, where {code: {}} means
+// "show the value".
+func masks(m map[string]any) map[string]any {
+	for code, v := range m {
+		o, ok := v.(map[string]any)
+		if !ok {
+			continue
+		}
+		if len(o) == 0 {
+			delete(m, code)
+			continue
+		}
+		if r, ok := o["replace"].(map[string]any); ok && len(o) == 1 {
+			if val, ok := r["value"]; ok && len(r) == 1 {
+				m[code] = val
+			}
+		}
+	}
+	return m
+}
+
+// limitOf reads a limit: a whole number from 1, capped at kintone's 500.
+func limitOf(v any) (int, bool) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, false
+	}
+	r, ok := new(big.Rat).SetString(string(n))
+	if !ok || !r.IsInt() || r.Sign() <= 0 {
+		return 0, false
+	}
+	if r.Cmp(big.NewRat(maxLimit, 1)) > 0 {
+		return maxLimit, true
+	}
+	return int(r.Num().Int64()), true
+}
+
+// Include evaluates the row rule on a known record (in.Record, as Flatten
+// builds it): the re-check of every record read and the check of every
+// write. An error means "not included".
+func (e *Engine) Include(ctx context.Context, in Input) (ok bool, err error) {
+	s := e.cur.Load()
+	defer func() {
+		if err != nil {
+			s.log.Error("policy include failed; record excluded", zap.String("app", in.App.ID),
+				zap.String("action", in.Action), zap.Error(err))
+			ok = false
+		}
+	}()
+	return s.includes(ctx, &in)
+}
+
+func (s *snapshot) includes(ctx context.Context, in *Input) (ok bool, err error) {
+	defer recovered(&err)
+	if in.Record == nil {
+		return false, fmt.Errorf("policy: include needs a record")
+	}
+	input, err := in.value(true)
+	if err != nil {
+		return false, fmt.Errorf("policy: input: %w", err)
+	}
+	rs, err := s.include.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		return false, fmt.Errorf("policy: %w", err)
+	}
+	if len(rs) == 0 {
+		return false, nil
+	}
+	b, isBool := rs[0].Bindings["x"].(bool)
+	if !isBool {
+		return false, fmt.Errorf("policy: include must be a boolean, got %T", rs[0].Bindings["x"])
+	}
+	return b, nil
+}

@@ -1,0 +1,117 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/rego/compile"
+	"go.uber.org/zap"
+)
+
+// snapshot is one activated policy version: everything prepared once, used
+// read-only by any number of requests, plus the row-rule cache that lives
+// and dies with it.
+type snapshot struct {
+	version      string
+	defaultLimit int
+	decision     rego.PreparedEvalQuery    // every decision rule in one evaluation
+	include      rego.PreparedEvalQuery    // include with a known record
+	rowRule      *compile.Prepared         // include with input.record unknown → UCAST
+	residual     rego.PreparedPartialQuery // the same partial evaluation, read directly
+	cache        *lru[cacheKey, *compiled]
+	log          *zap.Logger
+}
+
+// The rules kgate reads, in the order of DESIGN §3.
+var decisionRules = []string{"allow", "readable", "writable", "presets", "masks", "limit", "reasons"}
+
+// build reads, compiles, tests, prepares and probes a policy directory. It
+// runs off the request path (at Open and on reload) and returns a snapshot
+// only if every step passed.
+func build(ctx context.Context, opts *Options, log *zap.Logger) (*snapshot, error) {
+	pkg, err := policyRef(opts.Package)
+	if err != nil {
+		return nil, err
+	}
+	b, err := readBundle(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	fail := func(err error) (*snapshot, error) {
+		return nil, fmt.Errorf("policy %s (version %s): %w", opts.Dir, b.version, err)
+	}
+	c, err := b.compile()
+	if err != nil {
+		return fail(err)
+	}
+	rep, err := runTests(ctx, b, TestOptions{})
+	if err != nil {
+		return fail(fmt.Errorf("running the Rego tests: %w", err))
+	}
+	if err := rep.Err(); err != nil {
+		return fail(err)
+	}
+	if len(rep.Results) == 0 {
+		log.Warn(errNoTests.Error(), zap.String("dir", opts.Dir), zap.String("version", b.version))
+	}
+	s, err := prepare(ctx, b, c, pkg, opts, log)
+	if err != nil {
+		return fail(err)
+	}
+	if err := s.probe(ctx, b.data, opts.Schemas); err != nil {
+		return fail(err)
+	}
+	return s, nil
+}
+
+func prepare(ctx context.Context, b *bundle, c *ast.Compiler, pkg ast.Ref, opts *Options, log *zap.Logger) (*snapshot, error) {
+	store := b.store()
+	common := []func(*rego.Rego){rego.Compiler(c), rego.Store(store)}
+	s := &snapshot{
+		version:      b.version,
+		defaultLimit: opts.DefaultLimit,
+		cache:        newLRU[cacheKey, *compiled](opts.CacheSize),
+		log:          log.With(zap.String("policy_version", b.version)),
+	}
+
+	body := ast.Body{}
+	for _, r := range decisionRules {
+		// [x | x := data.pkg.rule]: always defined, empty when the rule is
+		body.Append(ast.Assign.Expr(ast.VarTerm(r), ast.ArrayComprehensionTerm(
+			ast.VarTerm("x"),
+			ast.NewBody(ast.Assign.Expr(ast.VarTerm("x"), ast.RefTerm(pkg.Append(ast.StringTerm(r))...))),
+		)))
+	}
+	var err error
+	if s.decision, err = rego.New(append(common, rego.ParsedQuery(body))...).PrepareForEval(ctx); err != nil {
+		return nil, fmt.Errorf("preparing the decision query: %w", err)
+	}
+
+	include := ast.RefTerm(pkg.Append(ast.StringTerm("include"))...)
+	if s.include, err = rego.New(append(common,
+		rego.ParsedQuery(ast.NewBody(ast.Assign.Expr(ast.VarTerm("x"), include))),
+	)...).PrepareForEval(ctx); err != nil {
+		return nil, fmt.Errorf("preparing include: %w", err)
+	}
+
+	query := ast.NewBody(ast.NewExpr(include))
+	unknown := ast.MustParseTerm("input.record")
+	if s.rowRule, err = compile.New(
+		compile.ParsedQuery(query),
+		compile.ParsedUnknowns(unknown),
+		compile.Target("ucast", "linq"),
+		compile.Rego(common...),
+	).Prepare(ctx); err != nil {
+		return nil, fmt.Errorf("preparing the row rule: %w", err)
+	}
+	if s.residual, err = rego.New(append(common,
+		rego.ParsedQuery(query),
+		rego.ParsedUnknowns([]*ast.Term{unknown}),
+		rego.NondeterministicBuiltins(true),
+	)...).PrepareForPartial(ctx); err != nil {
+		return nil, fmt.Errorf("preparing the row rule: %w", err)
+	}
+	return s, nil
+}
