@@ -105,7 +105,11 @@ func Compose(rowRule Expr, user *Query, opts ComposeOptions) (*Query, error) {
 		c.offset = *user.Offset
 		out.Offset = &c.offset
 	}
-	if canonLen(out) > MaxQueryBytes {
+	whereLen := ruleShape.length + userShape.length
+	if rowRule != nil && user.Where != nil {
+		whereLen += len("() and ()")
+	}
+	if optionsLen(out, whereLen) > MaxQueryBytes {
 		return nil, invalid(text{
 			en: "the query with the access rule added is too long: at most " + grouped(MaxQueryBytes) + " bytes are allowed",
 			ja: "アクセス条件を加えたクエリが長すぎます。" + grouped(MaxQueryBytes) + " バイトまでです",
@@ -132,7 +136,8 @@ func capOr(n, kintone int) int {
 // checkFields calls check for each distinct field of the user's condition,
 // then for each order by key not seen there.
 func checkFields(user *Query, check func(string) error) error {
-	var fs []string
+	var buf [16]string
+	fs := buf[:0]
 	if user.Where != nil {
 		fs = appendFields(fs, user.Where, nil)
 	}
@@ -192,18 +197,20 @@ func appendField1(dst []string, f string, seen map[string]bool) []string {
 	return append(dst, f)
 }
 
-// shape is what Compose needs to know about a condition.
-type shape struct{ depth int }
+// shape is what Compose needs to know about a condition: its and/or depth
+// and the length of its canonical text.
+type shape struct{ depth, length int }
 
 // measure checks that e is a condition the parser could have produced (up
 // to the number of terms of an and/or, which may be one) and returns its
-// and/or depth. It stops at MaxDepth+1 levels, so a cyclic or absurdly deep
-// AST cannot exhaust the stack.
+// shape. It stops at MaxDepth+1 levels, so a cyclic or absurdly deep AST
+// cannot exhaust the stack.
 func measure(e Expr, level int) (shape, error) {
 	if level > MaxDepth {
 		return shape{}, errors.New("nested deeper than MaxDepth")
 	}
 	var terms []Expr
+	join := len(" and ")
 	switch e := e.(type) {
 	case *And:
 		if e == nil {
@@ -214,22 +221,26 @@ func measure(e Expr, level int) (shape, error) {
 		if e == nil {
 			return shape{}, errors.New("nil *Or")
 		}
-		terms = e.Terms
+		terms, join = e.Terms, len(" or ")
 	case *Cond:
-		return shape{}, wellFormedCond(e)
+		if err := wellFormedCond(e); err != nil {
+			return shape{}, err
+		}
+		return shape{length: condLen(e)}, nil
 	default:
 		return shape{}, errors.New("nil or unknown condition")
 	}
 	if len(terms) == 0 {
 		return shape{}, errors.New("and/or without terms")
 	}
-	var s shape
+	s := shape{length: (len(terms) - 1) * join}
 	for _, t := range terms {
 		ts, err := measure(t, level+1)
 		if err != nil {
 			return shape{}, err
 		}
 		s.depth = max(s.depth, ts.depth)
+		s.length += 2 + ts.length
 	}
 	s.depth++
 	return s, nil

@@ -71,6 +71,17 @@ func roundTrip(t testing.TB, q *Query) {
 	if n := canonLen(q); n != len(s) {
 		t.Fatalf("canonLen = %d, len(String()) = %d for %q", n, len(s), s)
 	}
+	if q.Where != nil {
+		// Every parsed condition is one Compose accepts, and measure agrees
+		// with the printer on its length.
+		sh, err := measure(q.Where, 0)
+		if err != nil {
+			t.Fatalf("parsed condition %q is not well-formed: %v", s, err)
+		}
+		if f := Format(q.Where); sh.length != len(f) {
+			t.Fatalf("measure length = %d, len(Format) = %d for %q", sh.length, len(f), f)
+		}
+	}
 }
 
 func contains(t testing.TB, s, sub string) {

@@ -341,6 +341,8 @@ func isWordRune(r rune) bool {
 		return true
 	case 0xFF01 <= r && r <= 0xFFEF: // half-width and full-width forms
 		return true
+	case 0x4E00 <= r && r <= 0x9FFF: // CJK unified ideographs, the common case
+		return true
 	}
 	return unicode.Is(unicode.Han, r)
 }

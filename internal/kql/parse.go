@@ -68,9 +68,10 @@ type parser struct {
 	tok    token
 	parens int // parentheses open at the current token
 
-	conds []Cond  // slab for *Cond
-	vals  []Value // slab for one-value Values
-	terms []Expr  // scratch stack for and/or terms
+	conds    []Cond  // slab for *Cond
+	vals     []Value // slab for Values
+	valStart int     // start in vals of the values being collected
+	terms    []Expr  // scratch stack for and/or terms
 }
 
 func (p *parser) advance() *Error {
@@ -86,7 +87,8 @@ func (p *parser) parse() (*Query, *Error) {
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
-	q := &Query{}
+	box := new(queryBox)
+	q := &box.q
 	if p.tok.kind != tEOF && !p.atKeyword(kwOrder, kwLimit, kwOffset) {
 		e, _, err := p.parseOr()
 		if err != nil {
@@ -100,18 +102,16 @@ func (p *parser) parse() (*Query, *Error) {
 		}
 	}
 	if p.atKeyword(kwLimit) {
-		n, err := p.parseCount("limit")
-		if err != nil {
+		if err := p.parseCount("limit", &box.limit); err != nil {
 			return nil, err
 		}
-		q.Limit = n
+		q.Limit = &box.limit
 	}
 	if p.atKeyword(kwOffset) {
-		n, err := p.parseCount("offset")
-		if err != nil {
+		if err := p.parseCount("offset", &box.offset); err != nil {
 			return nil, err
 		}
-		q.Offset = n
+		q.Offset = &box.offset
 	}
 	if p.tok.kind != tEOF {
 		return nil, p.trailing()
@@ -153,8 +153,7 @@ func (p *parser) parseOr() (Expr, int, *Error) {
 	if err != nil || !p.atKeyword(kwOr) {
 		return first, depth, err
 	}
-	base := len(p.terms)
-	p.terms = append(p.terms, first)
+	base := p.pushTerm(first)
 	for p.atKeyword(kwOr) {
 		if err := p.advance(); err != nil {
 			return nil, 0, err
@@ -175,8 +174,7 @@ func (p *parser) parseAnd() (Expr, int, *Error) {
 	if err != nil || !p.atKeyword(kwAnd) {
 		return first, depth, err
 	}
-	base := len(p.terms)
-	p.terms = append(p.terms, first)
+	base := p.pushTerm(first)
 	for p.atKeyword(kwAnd) {
 		if err := p.advance(); err != nil {
 			return nil, 0, err
@@ -189,6 +187,17 @@ func (p *parser) parseAnd() (Expr, int, *Error) {
 		depth = max(depth, d)
 	}
 	return p.junction(base, true, depth+1)
+}
+
+// pushTerm starts collecting the terms of an and/or with first and returns
+// where they start.
+func (p *parser) pushTerm(first Expr) int {
+	if p.terms == nil {
+		p.terms = make([]Expr, 0, 8)
+	}
+	base := len(p.terms)
+	p.terms = append(p.terms, first)
+	return base
 }
 
 // junction pops the terms from base into a new And or Or.
@@ -312,18 +321,28 @@ func (p *parser) parseOne() ([]Value, *Error) {
 	if err != nil {
 		return nil, err
 	}
-	return p.one(v), nil
+	p.valStart = len(p.vals)
+	p.pushValue(v)
+	return p.values(), nil
 }
 
-// one returns a one-element slice cut from the value slab, capped so that
-// appending to it can never overwrite a neighbour.
-func (p *parser) one(v Value) []Value {
+// pushValue adds v to the values being collected since valStart. When the
+// slab is full, the values collected so far move to a new slab, so they
+// stay contiguous; slices handed out earlier keep the old one.
+func (p *parser) pushValue(v Value) {
 	if len(p.vals) == cap(p.vals) {
-		p.vals = make([]Value, 0, 8)
+		n := len(p.vals) - p.valStart
+		vals := make([]Value, n, max(8, 2*n))
+		copy(vals, p.vals[p.valStart:])
+		p.vals, p.valStart = vals, 0
 	}
-	n := len(p.vals)
 	p.vals = append(p.vals, v)
-	return p.vals[n : n+1 : n+1]
+}
+
+// values returns the values collected since valStart, capped so that
+// appending to the result can never overwrite a neighbour.
+func (p *parser) values() []Value {
+	return p.vals[p.valStart:len(p.vals):len(p.vals)]
 }
 
 // parseList reads in's "(" value {"," value} ")"; the current token is in.
@@ -337,13 +356,13 @@ func (p *parser) parseList() ([]Value, *Error) {
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
-	var vals []Value
+	p.valStart = len(p.vals)
 	for {
 		v, err := p.parseValue()
 		if err != nil {
 			return nil, err
 		}
-		vals = append(vals, v)
+		p.pushValue(v)
 		if p.tok.kind == tRParen {
 			break
 		}
@@ -354,10 +373,7 @@ func (p *parser) parseList() ([]Value, *Error) {
 			return nil, err
 		}
 	}
-	if len(vals) == 1 {
-		vals = p.one(vals[0])
-	}
-	return vals, p.advance()
+	return p.values(), p.advance()
 }
 
 // parseLike reads like's string; the current token is like.
@@ -368,8 +384,9 @@ func (p *parser) parseLike() ([]Value, *Error) {
 	if p.tok.kind != tString {
 		return nil, p.expected(text{en: "a string in double quotes after like", ja: "like の後の二重引用符で囲んだ文字列"})
 	}
-	v := Value{Kind: String, Text: p.tok.text}
-	return p.one(v), p.advance()
+	p.valStart = len(p.vals)
+	p.pushValue(Value{Kind: String, Text: p.tok.text})
+	return p.values(), p.advance()
 }
 
 // parseIs reads "is [not] empty"; the current token is is.
@@ -430,8 +447,11 @@ func (p *parser) parseCall() (*Call, *Error) {
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
-	call := &Call{Name: name}
+	box := &callBox{c: Call{Name: name}}
+	call := &box.c
+	call.Args = box.args[:0:len(box.args)]
 	if p.tok.kind == tRParen {
+		call.Args = nil
 		return call, p.advance()
 	}
 	for {
@@ -456,6 +476,12 @@ func (p *parser) parseCall() (*Call, *Error) {
 			return nil, err
 		}
 	}
+}
+
+// callBox holds a Call and room for two arguments in one allocation.
+type callBox struct {
+	c    Call
+	args [2]string
 }
 
 // parseOrderBy reads "order by" key {"," key}; the current token is order.
@@ -484,6 +510,9 @@ func (p *parser) parseOrderBy(q *Query) *Error {
 				return err
 			}
 		}
+		if q.OrderBy == nil {
+			q.OrderBy = make([]SortKey, 0, 4)
+		}
 		q.OrderBy = append(q.OrderBy, k)
 		if p.tok.kind != tComma {
 			return nil
@@ -494,24 +523,31 @@ func (p *parser) parseOrderBy(q *Query) *Error {
 	}
 }
 
-// parseCount reads the non-negative integer after limit or offset; the
-// current token is the keyword. A value beyond int's range is kept as
+// parseCount reads the non-negative integer after limit or offset into n;
+// the current token is the keyword. A value beyond int's range is kept as
 // math.MaxInt, which every cap rejects.
-func (p *parser) parseCount(clause string) (*int, *Error) {
+func (p *parser) parseCount(clause string, n *int) *Error {
 	if err := p.advance(); err != nil {
-		return nil, err
+		return err
 	}
 	if p.tok.kind != tNumber || !isInteger(p.tok.text) {
-		return nil, p.expected(text{en: "an integer after " + clause, ja: clause + " の後の整数"})
+		return p.expected(text{en: "an integer after " + clause, ja: clause + " の後の整数"})
 	}
 	if p.tok.text[0] == '-' {
-		return nil, p.errHere(text{en: clause + " must be 0 or more", ja: clause + " には 0 以上の値を指定します"})
+		return p.errHere(text{en: clause + " must be 0 or more", ja: clause + " には 0 以上の値を指定します"})
 	}
-	n, err := strconv.Atoi(p.tok.text)
+	v, err := strconv.Atoi(p.tok.text)
 	if err != nil {
-		n = math.MaxInt
+		v = math.MaxInt
 	}
-	return &n, p.advance()
+	*n = v
+	return p.advance()
+}
+
+// queryBox holds a Query and its limit and offset in one allocation.
+type queryBox struct {
+	q             Query
+	limit, offset int
 }
 
 func (p *parser) errHere(what text) *Error {

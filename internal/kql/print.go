@@ -29,12 +29,12 @@ func (o Op) String() string {
 // parentheses, where neither is allowed, so the text fails to parse rather
 // than meaning something else.
 func (q *Query) String() string {
-	return string(appendQuery(make([]byte, 0, 128), q))
+	return string(appendQuery(make([]byte, 0, canonLen(q)), q))
 }
 
 // Format returns the condition e in canonical form (see Query.String).
 func Format(e Expr) string {
-	return string(appendExpr(make([]byte, 0, 64), e))
+	return string(appendExpr(make([]byte, 0, exprLen(e)), e))
 }
 
 func appendQuery(b []byte, q *Query) []byte {
@@ -205,10 +205,18 @@ func appendString(b []byte, s string) []byte {
 
 // canonLen returns len(q.String()) without building the string.
 func canonLen(q *Query) int {
-	n := 0
+	if q.Where == nil {
+		return optionsLen(q, 0)
+	}
+	return optionsLen(q, exprLen(q.Where))
+}
+
+// optionsLen returns the printed length of q with a condition of whereLen
+// bytes (0 for none) in place of q.Where.
+func optionsLen(q *Query, whereLen int) int {
+	n := whereLen
 	parts := 0
-	if q.Where != nil {
-		n += exprLen(q.Where)
+	if whereLen > 0 {
 		parts++
 	}
 	if len(q.OrderBy) > 0 {
