@@ -137,14 +137,14 @@ func capOr(n, kintone int) int {
 // then for each order by key not seen there.
 func checkFields(user *Query, check func(string) error) error {
 	var buf [16]string
-	fs := buf[:0]
+	fs := fieldSet{list: buf[:0]}
 	if user.Where != nil {
-		fs = appendFields(fs, user.Where, nil)
+		fs.addAll(user.Where)
 	}
 	for _, k := range user.OrderBy {
-		fs = appendField1(fs, k.Field, nil)
+		fs.add(k.Field)
 	}
-	for _, f := range fs {
+	for _, f := range fs.list {
 		if err := check(f); err != nil {
 			return err
 		}
@@ -157,44 +157,58 @@ func Fields(e Expr) []string {
 	if e == nil {
 		return nil
 	}
-	seen := make(map[string]bool)
-	return appendFields(nil, e, seen)
+	var fs fieldSet
+	fs.addAll(e)
+	return fs.list
 }
 
-func appendFields(dst []string, e Expr, seen map[string]bool) []string {
+// fieldSet collects distinct field codes in order of first use. It scans
+// its list while that is short and switches to a map beyond, so a hostile
+// query with thousands of fields costs linear time.
+type fieldSet struct {
+	list []string
+	seen map[string]bool // nil while list is short
+}
+
+const fieldSetScan = 32
+
+func (s *fieldSet) add(f string) {
+	if s.seen == nil {
+		for _, g := range s.list {
+			if g == f {
+				return
+			}
+		}
+		s.list = append(s.list, f)
+		if len(s.list) > fieldSetScan {
+			s.seen = make(map[string]bool, 2*len(s.list))
+			for _, g := range s.list {
+				s.seen[g] = true
+			}
+		}
+		return
+	}
+	if !s.seen[f] {
+		s.seen[f] = true
+		s.list = append(s.list, f)
+	}
+}
+
+func (s *fieldSet) addAll(e Expr) {
 	switch e := e.(type) {
 	case *And:
 		for _, t := range e.Terms {
-			dst = appendFields(dst, t, seen)
+			s.addAll(t)
 		}
 	case *Or:
 		for _, t := range e.Terms {
-			dst = appendFields(dst, t, seen)
+			s.addAll(t)
 		}
 	case *Cond:
 		if e != nil {
-			dst = appendField1(dst, e.Field, seen)
+			s.add(e.Field)
 		}
 	}
-	return dst
-}
-
-// appendField1 appends f unless dst has it. With seen nil it scans dst,
-// which is cheaper for the few fields of a typical query.
-func appendField1(dst []string, f string, seen map[string]bool) []string {
-	if seen != nil {
-		if seen[f] {
-			return dst
-		}
-		seen[f] = true
-		return append(dst, f)
-	}
-	for _, g := range dst {
-		if g == f {
-			return dst
-		}
-	}
-	return append(dst, f)
 }
 
 // shape is what Compose needs to know about a condition: its and/or depth

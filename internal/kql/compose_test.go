@@ -327,3 +327,25 @@ func TestFields(t *testing.T) {
 		t.Error("Fields(nil) is not nil")
 	}
 }
+
+func TestFieldsManyDistinct(t *testing.T) {
+	var b strings.Builder
+	var want []string
+	for i := 0; i < 200; i++ {
+		f := "f" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + strings.Repeat("9", i/26)
+		if i > 0 {
+			b.WriteString(" or ")
+		}
+		b.WriteString(f + " = 1 or " + f + " = 2")
+		want = append(want, f)
+	}
+	q := mustParse(t, b.String())
+	if got := Fields(q.Where); !reflect.DeepEqual(got, want) {
+		t.Fatalf("Fields over %d distinct codes: got %d codes", len(want), len(got))
+	}
+	var seen []string
+	_, err := Compose(nil, q, ComposeOptions{CheckField: func(f string) error { seen = append(seen, f); return nil }})
+	if err != nil || !reflect.DeepEqual(seen, want) {
+		t.Fatalf("CheckField saw %d codes, err %v", len(seen), err)
+	}
+}
