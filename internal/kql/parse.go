@@ -557,10 +557,11 @@ func (p *parser) errHere(what text) *Error {
 // expected reports what the parser wanted at the current token.
 func (p *parser) expected(want text) *Error {
 	f := p.found()
-	return p.errHere(text{
-		en: "expected " + want.en + ", found " + f.en,
-		ja: want.ja + "が必要ですが、" + f.ja + "があります",
-	})
+	ja := want.ja + "が必要ですが、" + f.ja + "があります"
+	if p.tok.kind == tEOF {
+		ja = want.ja + "が必要ですが、クエリが終わっています"
+	}
+	return p.errHere(text{en: "expected " + want.en + ", found " + f.en, ja: ja})
 }
 
 // found describes the current token for an error message.

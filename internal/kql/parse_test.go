@@ -372,7 +372,7 @@ func TestParseSyntaxErrorSaysWhereAndWhat(t *testing.T) {
 		en, ja   string // substrings of the detail
 		position string
 	}{
-		{`a = 1 and`, `expected a field code or "(", found the end of the query`, `フィールドコードまたは "("が必要ですが、クエリの終わりがあります`, "10"},
+		{`a = 1 and`, `expected a field code or "(", found the end of the query`, `フィールドコードまたは "("が必要ですが、クエリが終わっています`, "10"},
 		{`顧客名 = "x" and (b = 1`, `expected ")", found the end of the query`, `")"が必要ですが`, "21"},
 		{`a == 1`, `expected a value`, `値（文字列、数値または関数）が必要です`, "4"},
 		{`a = 1)`, `")" has no matching "("`, `対応する "(" のない ")"`, "6"},
