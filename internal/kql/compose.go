@@ -137,14 +137,14 @@ func capOr(n, kintone int) int {
 // then for each order by key not seen there.
 func checkFields(user *Query, check func(string) error) error {
 	var buf [16]string
-	fs := fieldSet{list: buf[:0]}
+	fs, seen := buf[:0], map[string]bool(nil)
 	if user.Where != nil {
-		fs.addAll(user.Where)
+		fs, seen = addFields(fs, seen, user.Where)
 	}
 	for _, k := range user.OrderBy {
-		fs.add(k.Field)
+		fs, seen = addField(fs, seen, k.Field)
 	}
-	for _, f := range fs.list {
+	for _, f := range fs {
 		if err := check(f); err != nil {
 			return err
 		}
@@ -157,58 +157,58 @@ func Fields(e Expr) []string {
 	if e == nil {
 		return nil
 	}
-	var fs fieldSet
-	fs.addAll(e)
-	return fs.list
+	fs, _ := addFields(nil, nil, e)
+	return fs
 }
 
-// fieldSet collects distinct field codes in order of first use. It scans
-// its list while that is short and switches to a map beyond, so a hostile
-// query with thousands of fields costs linear time.
-type fieldSet struct {
-	list []string
-	seen map[string]bool // nil while list is short
-}
-
-const fieldSetScan = 32
-
-func (s *fieldSet) add(f string) {
-	if s.seen == nil {
-		for _, g := range s.list {
-			if g == f {
-				return
-			}
-		}
-		s.list = append(s.list, f)
-		if len(s.list) > fieldSetScan {
-			s.seen = make(map[string]bool, 2*len(s.list))
-			for _, g := range s.list {
-				s.seen[g] = true
-			}
-		}
-		return
-	}
-	if !s.seen[f] {
-		s.seen[f] = true
-		s.list = append(s.list, f)
-	}
-}
-
-func (s *fieldSet) addAll(e Expr) {
+// addFields adds the distinct field codes of e to list, in order of first
+// use; see addField.
+func addFields(list []string, seen map[string]bool, e Expr) ([]string, map[string]bool) {
 	switch e := e.(type) {
 	case *And:
 		for _, t := range e.Terms {
-			s.addAll(t)
+			list, seen = addFields(list, seen, t)
 		}
 	case *Or:
 		for _, t := range e.Terms {
-			s.addAll(t)
+			list, seen = addFields(list, seen, t)
 		}
 	case *Cond:
 		if e != nil {
-			s.add(e.Field)
+			list, seen = addField(list, seen, e.Field)
 		}
 	}
+	return list, seen
+}
+
+// fieldScan is how long a field list is scanned for duplicates before
+// addField switches to a map, so a hostile query naming thousands of fields
+// costs linear time.
+const fieldScan = 32
+
+// addField appends f to list unless it is there. seen is nil while list is
+// short, then the set of codes in list.
+func addField(list []string, seen map[string]bool, f string) ([]string, map[string]bool) {
+	if seen != nil {
+		if !seen[f] {
+			seen[f] = true
+			list = append(list, f)
+		}
+		return list, seen
+	}
+	for _, g := range list {
+		if g == f {
+			return list, nil
+		}
+	}
+	list = append(list, f)
+	if len(list) > fieldScan {
+		seen = make(map[string]bool, 2*len(list))
+		for _, g := range list {
+			seen[g] = true
+		}
+	}
+	return list, seen
 }
 
 // shape is what Compose needs to know about a condition: its and/or depth
