@@ -61,7 +61,7 @@ func firstInvalid(s string) int {
 
 // parser is a recursive-descent parser with one token of lookahead.
 //
-// Conditions and single values are carved out of slabs, so a typical query
+// Conditions, values and calls are carved out of slabs or boxes, so a typical query
 // costs a handful of allocations rather than one per node.
 type parser struct {
 	lx     lexer
