@@ -61,8 +61,8 @@ func firstInvalid(s string) int {
 
 // parser is a recursive-descent parser with one token of lookahead.
 //
-// Conditions, values and calls are carved out of slabs or boxes, so a typical query
-// costs a handful of allocations rather than one per node.
+// Conditions, values and calls are carved out of slabs or boxes, so a
+// typical query costs a handful of allocations rather than one per node.
 type parser struct {
 	lx     lexer
 	tok    token
