@@ -175,6 +175,7 @@ type Auth struct {
 	retryAfter   time.Duration // between discovery attempts
 	touchEvery   time.Duration // how stale the idle mark in a cookie may get
 	refreshGroup singleflight.Group
+	opened       openedCookies
 
 	mu      sync.Mutex
 	op      *opState
@@ -218,6 +219,7 @@ func New(cfg Config) (*Auth, error) {
 		now:         time.Now,
 		retryAfter:  5 * time.Second,
 		touchEvery:  min(time.Minute, cfg.IdleTimeout/4),
+		opened:      openedCookies{max: 4096},
 	}
 	var err error
 	if a.origin, err = originOf(cfg.BaseURL); err != nil {

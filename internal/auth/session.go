@@ -2,15 +2,19 @@ package auth
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"go.uber.org/zap"
 	"golang.org/x/oauth2"
 
@@ -57,43 +61,66 @@ func (s *summary) identity() *gateway.Identity {
 // record is the server side of a session, sealed before it reaches the
 // store. Its presence is what keeps the session alive.
 type record struct {
-	Gen          uint64          `json:"g"`
-	Iss          string          `json:"i"`
-	Sub          string          `json:"s"`
-	Exp          int64           `json:"e"`
-	Due          int64           `json:"d"`
-	RefreshToken string          `json:"r,omitempty"`
-	IDToken      string          `json:"t,omitempty"`
-	Claims       json.RawMessage `json:"c"`
+	Gen          uint64         `json:"g"`
+	Iss          string         `json:"i"`
+	Sub          string         `json:"s"`
+	Exp          int64          `json:"e"`
+	Due          int64          `json:"d"`
+	RefreshToken string         `json:"r,omitempty"`
+	IDToken      string         `json:"t,omitempty"`
+	Claims       jsontext.Value `json:"c"`
 }
 
 const maxClaimsBytes = 64 << 10
 
 func recordKey(sid string) string { return "session/" + sid }
 
+// A stored record is its generation (8 bytes, big-endian) followed by the
+// sealed record. The generation is bound into the seal, so it cannot be
+// changed unnoticed, and it lets the common request — a session whose
+// cookie is current — check liveness without opening the record.
 func (a *Auth) saveRecord(ctx context.Context, sid string, rec *record, create bool) error {
-	plain, err := json.Marshal(rec)
+	plain, err := jsonv2.Marshal(rec)
 	if err != nil {
 		return err
 	}
-	v := []byte(a.recordSeal.seal(recordKey(sid), plain))
+	v := binary.BigEndian.AppendUint64(nil, rec.Gen)
+	v = append(v, a.recordSeal.seal(recordAD(sid, rec.Gen), plain)...)
 	if create {
 		return a.store.Create(ctx, recordKey(sid), v, time.Unix(rec.Exp, 0))
 	}
 	return a.store.Update(ctx, recordKey(sid), v)
 }
 
-func (a *Auth) loadRecord(ctx context.Context, sid string) (*record, error) {
+func recordAD(sid string, gen uint64) string { return fmt.Sprintf("%s#%d", recordKey(sid), gen) }
+
+// recordGen returns the generation of the live session sid.
+func (a *Auth) recordGen(ctx context.Context, sid string) (uint64, []byte, error) {
 	v, err := a.store.Get(ctx, recordKey(sid))
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(v) < 8 {
+		return 0, nil, ErrNotFound
+	}
+	return binary.BigEndian.Uint64(v), v, nil
+}
+
+func (a *Auth) loadRecord(ctx context.Context, sid string) (*record, error) {
+	_, v, err := a.recordGen(ctx, sid)
 	if err != nil {
 		return nil, err
 	}
-	plain, err := a.recordSeal.open(recordKey(sid), string(v))
+	return a.openRecord(sid, v)
+}
+
+func (a *Auth) openRecord(sid string, v []byte) (*record, error) {
+	plain, err := a.recordSeal.open(recordAD(sid, binary.BigEndian.Uint64(v)), string(v[8:]))
 	if err != nil {
-		return nil, ErrNotFound // sealed under a key we no longer hold: the session is over
+		return nil, ErrNotFound // sealed under a key we no longer hold, or altered: the session is over
 	}
 	rec := new(record)
-	if err := json.Unmarshal(plain, rec); err != nil {
+	if err := jsonv2.Unmarshal(plain, rec); err != nil {
 		return nil, ErrNotFound
 	}
 	return rec, nil
@@ -128,12 +155,12 @@ func (a *Auth) startSession(ctx context.Context, w http.ResponseWriter, r *http.
 // writeSessionCookie sets the cookie, leaving the identity summary out if
 // it would not fit (the identity is then rebuilt from the record).
 func (a *Auth) writeSessionCookie(w http.ResponseWriter, c *sessionCookie) {
-	plain, _ := json.Marshal(c)
+	plain, _ := jsonv2.Marshal(c)
 	v := a.cookieSeal.seal(a.sessionName, plain)
 	if len(v) > maxCookieValue {
 		short := *c
 		short.ID = nil
-		plain, _ = json.Marshal(&short)
+		plain, _ = jsonv2.Marshal(&short)
 		v = a.cookieSeal.seal(a.sessionName, plain)
 	}
 	http.SetCookie(w, a.cookie(a.sessionName, v, time.Unix(c.Exp, 0).Sub(a.now())))
@@ -148,15 +175,55 @@ func (a *Auth) readSessionCookie(r *http.Request) (*sessionCookie, error) {
 	if err != nil {
 		return nil, noIdentity("no session cookie")
 	}
+	if sc, ok := a.opened.get(c.Value); ok {
+		return sc, nil
+	}
 	plain, err := a.cookieSeal.open(a.sessionName, c.Value)
 	if err != nil {
 		return nil, noIdentity("session cookie invalid")
 	}
 	sc := new(sessionCookie)
-	if err := json.Unmarshal(plain, sc); err != nil || sc.SID == "" {
+	if err := jsonv2.Unmarshal(plain, sc); err != nil || sc.SID == "" {
 		return nil, noIdentity("session cookie invalid")
 	}
+	a.opened.put(c.Value, sc)
 	return sc, nil
+}
+
+// openedCookies remembers recently opened session cookies by their exact
+// sealed value, so a browser's run of requests pays for AES-GCM and
+// decoding once. A sealed value can only ever open to the same content
+// under this Auth's keys, so the cache cannot change any answer; what a
+// cookie says is still checked (expiry, idle, the store) on every request.
+type openedCookies struct {
+	mu  sync.Mutex
+	m   map[string]sessionCookie
+	max int
+}
+
+func (o *openedCookies) get(v string) (*sessionCookie, bool) {
+	o.mu.Lock()
+	sc, ok := o.m[v]
+	o.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	return &sc, true // a copy: callers change it
+}
+
+func (o *openedCookies) put(v string, sc *sessionCookie) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.m == nil {
+		o.m = make(map[string]sessionCookie)
+	}
+	for k := range o.m { // full: forget an arbitrary entry
+		if len(o.m) < o.max {
+			break
+		}
+		delete(o.m, k)
+	}
+	o.m[v] = *sc
 }
 
 // Identify returns who sent r: from an "Authorization: Bearer" JWT when
@@ -193,7 +260,7 @@ func (a *Auth) identifySession(w http.ResponseWriter, r *http.Request) (*gateway
 		}
 		return nil, noIdentity("session expired")
 	}
-	rec, err := a.loadRecord(ctx, sc.SID)
+	gen, raw, err := a.recordGen(ctx, sc.SID)
 	if errors.Is(err, ErrNotFound) {
 		a.clearSessionCookie(w)
 		return nil, noIdentity("session ended")
@@ -201,8 +268,20 @@ func (a *Auth) identifySession(w http.ResponseWriter, r *http.Request) (*gateway
 	if err != nil {
 		return nil, fmt.Errorf("auth: session store: %w", err)
 	}
-	if rec.Gen == sc.Gen && now.Unix() < sc.Due {
-		id, err := a.cookieIdentity(ctx, sc, rec)
+	if gen == sc.Gen && now.Unix() < sc.Due && sc.ID != nil {
+		if now.Sub(time.Unix(sc.Seen, 0)) >= a.touchEvery {
+			sc.Seen = now.Unix()
+			a.writeSessionCookie(w, sc)
+		}
+		return sc.ID.identity(), nil
+	}
+	rec, err := a.openRecord(sc.SID, raw)
+	if err != nil {
+		a.clearSessionCookie(w)
+		return nil, noIdentity("session ended")
+	}
+	if rec.Gen == sc.Gen && now.Unix() < sc.Due { // the summary did not fit in the cookie
+		id, err := a.identityFromRecord(ctx, rec)
 		if err == nil && now.Sub(time.Unix(sc.Seen, 0)) >= a.touchEvery {
 			sc.Seen = now.Unix()
 			a.writeSessionCookie(w, sc)
@@ -231,15 +310,6 @@ func (a *Auth) identifySession(w http.ResponseWriter, r *http.Request) (*gateway
 	sc.Gen, sc.Due, sc.Seen, sc.ID = rec.Gen, rec.Due, now.Unix(), summarize(id)
 	a.writeSessionCookie(w, sc)
 	return id, nil
-}
-
-// cookieIdentity is the summary in the cookie, or — when it did not fit —
-// the identity rebuilt from the record.
-func (a *Auth) cookieIdentity(ctx context.Context, sc *sessionCookie, rec *record) (*gateway.Identity, error) {
-	if sc.ID != nil {
-		return sc.ID.identity(), nil
-	}
-	return a.identityFromRecord(ctx, rec)
 }
 
 func (a *Auth) identityFromRecord(ctx context.Context, rec *record) (*gateway.Identity, error) {
