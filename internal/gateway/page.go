@@ -1,0 +1,385 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/kgate/kgate/internal/kintone"
+)
+
+// Page is a page of records as the member may see them. Each record is the
+// JSON object kintone would return, already filtered, masked and with file
+// keys replaced by kgate's file tokens, so the API can write it as is.
+type Page struct {
+	Records    []json.RawMessage
+	TotalCount *int64 // set when the caller asked for it
+	Next       bool   // cursors: more records wait
+}
+
+// AppendRecords appends the records as a JSON array.
+func (p *Page) AppendRecords(dst []byte) []byte {
+	dst = append(dst, '[')
+	for i, r := range p.Records {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, r...)
+	}
+	return append(dst, ']')
+}
+
+// Decode returns the records as kintone.Record values, for callers that
+// render them (the portal).
+func (p *Page) Decode() ([]kintone.Record, error) {
+	out := make([]kintone.Record, len(p.Records))
+	for i, r := range p.Records {
+		if err := json.Unmarshal(r, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// recordFilter turns kintone's records into what one member may see. It
+// streams through kintone's answer and copies field values as raw bytes,
+// decoding only the fields the row rule reads (to re-check the record) and
+// file fields (to replace their keys): a 500-record page costs little more
+// than reading it once.
+type recordFilter struct {
+	form  *form
+	keep  func(code string) bool     // fields the member gets back
+	masks map[string]json.RawMessage // readable fields shown with a replacement value
+	rule  map[string]bool            // fields the row rule reads
+	// include re-checks a record with the full policy, given the values of
+	// the rule's fields; it is memoized per distinct tuple of those values.
+	include func(kintone.Record) (bool, error)
+	seen    map[string]bool
+	// seal replaces a file key by a file token for this record and field.
+	seal func(recordID, field, fileKey string) string
+
+	dropped []string // ids of records the re-check refused
+}
+
+var errMalformed = errors.New("kintone's answer is not the JSON kgate expects")
+
+// page processes {"records":[…], "totalCount":…, "next":…}.
+func (f *recordFilter) page(body []byte) (*Page, error) {
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	if err := expect(dec, '{'); err != nil {
+		return nil, err
+	}
+	p := &Page{}
+	var buf []byte
+	var ends []int
+	for dec.PeekKind() == '"' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			return nil, err
+		}
+		switch name.String() {
+		case "records":
+			if err := expect(dec, '['); err != nil {
+				return nil, err
+			}
+			for dec.PeekKind() == '{' {
+				var ok bool
+				start := len(buf)
+				if buf, ok, err = f.record(dec, buf); err != nil {
+					return nil, err
+				}
+				if !ok {
+					buf = buf[:start]
+					continue
+				}
+				ends = append(ends, len(buf))
+			}
+			if err := expect(dec, ']'); err != nil {
+				return nil, err
+			}
+		case "totalCount":
+			v, err := dec.ReadValue()
+			if err != nil {
+				return nil, err
+			}
+			if n, ok := countValue(v); ok {
+				p.TotalCount = &n
+			}
+		case "next":
+			v, err := dec.ReadValue()
+			if err != nil {
+				return nil, err
+			}
+			p.Next = string(v) == "true"
+		default:
+			if err := dec.SkipValue(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := expect(dec, '}'); err != nil {
+		return nil, err
+	}
+	p.Records = make([]json.RawMessage, len(ends))
+	start := 0
+	for i, end := range ends {
+		p.Records[i] = buf[start:end:end]
+		start = end
+	}
+	return p, nil
+}
+
+// single processes {"record": {…}}; ok is false when the re-check refused it.
+func (f *recordFilter) single(body []byte) (json.RawMessage, bool, error) {
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	if err := expect(dec, '{'); err != nil {
+		return nil, false, err
+	}
+	var out []byte
+	found, ok := false, false
+	for dec.PeekKind() == '"' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			return nil, false, err
+		}
+		if name.String() != "record" || dec.PeekKind() != '{' {
+			if err := dec.SkipValue(); err != nil {
+				return nil, false, err
+			}
+			continue
+		}
+		if out, ok, err = f.record(dec, nil); err != nil {
+			return nil, false, err
+		}
+		found = true
+	}
+	if !found {
+		return nil, false, errMalformed
+	}
+	return out, ok, expect(dec, '}')
+}
+
+func countValue(v jsontext.Value) (int64, bool) {
+	s := string(v)
+	if len(s) >= 2 && s[0] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+func expect(dec *jsontext.Decoder, kind jsontext.Kind) error {
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return err
+	}
+	if tok.Kind() != kind {
+		return fmt.Errorf("%w: found %v where %v belongs", errMalformed, tok.Kind(), kind)
+	}
+	return nil
+}
+
+// deferredFile is a file field whose keys are replaced once the record's id
+// is known (kintone may send $id after the field).
+type deferredFile struct {
+	code string
+	raw  []byte
+}
+
+// record reads one record object from dec and appends what the member may
+// see to dst. ok is false when the re-check refused the record; dst is then
+// left with garbage after its original length, which the caller cuts.
+func (f *recordFilter) record(dec *jsontext.Decoder, dst []byte) ([]byte, bool, error) {
+	if err := expect(dec, '{'); err != nil {
+		return dst, false, err
+	}
+	var ruleVals kintone.Record
+	if len(f.rule) > 0 {
+		ruleVals = make(kintone.Record, len(f.rule))
+	}
+	var files []deferredFile
+	var recordID string
+	dst = append(dst, '{')
+	first := true
+	for dec.PeekKind() == '"' {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return dst, false, err
+		}
+		code := tok.String()
+		raw, err := dec.ReadValue()
+		if err != nil {
+			return dst, false, err
+		}
+		if code == "$id" {
+			recordID = fieldString(raw)
+		}
+		if f.rule[code] {
+			var fv kintone.FieldValue
+			if err := json.Unmarshal(raw, &fv); err != nil {
+				return dst, false, fmt.Errorf("%w: field %q", errMalformed, code)
+			}
+			ruleVals[code] = fv
+		}
+		if !f.keep(code) {
+			continue
+		}
+		typ := f.form.types[code]
+		if mask, ok := f.masks[code]; ok {
+			dst = appendField(dst, &first, code)
+			dst = appendMasked(dst, typ, mask)
+			continue
+		}
+		if typ == "FILE" || (typ == "SUBTABLE" && f.tableHasFiles(code)) {
+			files = append(files, deferredFile{code: code, raw: bytes.Clone(raw)})
+			continue
+		}
+		dst = appendField(dst, &first, code)
+		dst = append(dst, raw...)
+	}
+	if err := expect(dec, '}'); err != nil {
+		return dst, false, err
+	}
+	ok, err := f.recheck(ruleVals)
+	if err != nil || !ok {
+		if err == nil {
+			f.dropped = append(f.dropped, recordID)
+		}
+		return dst, false, err
+	}
+	for _, df := range files {
+		v, err := f.sealFiles(recordID, df)
+		if err != nil {
+			return dst, false, err
+		}
+		dst = appendField(dst, &first, df.code)
+		dst = append(dst, v...)
+	}
+	return append(dst, '}'), true, nil
+}
+
+func appendField(dst []byte, first *bool, code string) []byte {
+	if !*first {
+		dst = append(dst, ',')
+	}
+	*first = false
+	dst, _ = jsontext.AppendQuote(dst, code)
+	return append(dst, ':')
+}
+
+func appendMasked(dst []byte, typ string, mask json.RawMessage) []byte {
+	dst = append(dst, `{"type":`...)
+	dst, _ = jsontext.AppendQuote(dst, typ)
+	dst = append(dst, `,"value":`...)
+	dst = append(dst, mask...)
+	return append(dst, '}')
+}
+
+// fieldString returns the string value of a {"type","value"} object.
+func fieldString(raw []byte) string {
+	var fv struct {
+		Value string `json:"value"`
+	}
+	json.Unmarshal(raw, &fv)
+	return fv.Value
+}
+
+// recheck evaluates the full policy on the record; records with the same
+// values in the rule's fields share one evaluation.
+func (f *recordFilter) recheck(vals kintone.Record) (bool, error) {
+	key := memoKey(vals)
+	if ok, seen := f.seen[key]; seen {
+		return ok, nil
+	}
+	ok, err := f.include(vals)
+	if err != nil {
+		return false, err
+	}
+	if f.seen == nil {
+		f.seen = map[string]bool{}
+	}
+	f.seen[key] = ok
+	return ok, nil
+}
+
+func memoKey(vals kintone.Record) string {
+	if len(vals) == 0 {
+		return ""
+	}
+	codes := make([]string, 0, len(vals))
+	for c := range vals {
+		codes = append(codes, c)
+	}
+	sort.Strings(codes)
+	var b []byte
+	for _, c := range codes {
+		b = append(b, c...)
+		b = append(b, 0)
+		b = append(b, vals[c].Value...)
+		b = append(b, 0)
+	}
+	return string(b)
+}
+
+func (f *recordFilter) tableHasFiles(code string) bool {
+	for _, ip := range f.form.props[code].Fields {
+		if ip.Type == "FILE" {
+			return true
+		}
+	}
+	return false
+}
+
+// fileRef is one file of a FILE field on the wire.
+type fileRef struct {
+	ContentType string `json:"contentType"`
+	FileKey     string `json:"fileKey"`
+	Name        string `json:"name"`
+	Size        string `json:"size"`
+}
+
+// sealFiles replaces every file key in a FILE field, or in the FILE fields
+// of a subtable's rows, with a file token for this member and record.
+func (f *recordFilter) sealFiles(recordID string, df deferredFile) ([]byte, error) {
+	if f.form.types[df.code] == "FILE" {
+		var fv struct {
+			Type  string    `json:"type"`
+			Value []fileRef `json:"value"`
+		}
+		if err := json.Unmarshal(df.raw, &fv); err != nil {
+			return nil, fmt.Errorf("%w: field %q", errMalformed, df.code)
+		}
+		for i := range fv.Value {
+			fv.Value[i].FileKey = f.seal(recordID, df.code, fv.Value[i].FileKey)
+		}
+		return json.Marshal(fv)
+	}
+	var table struct {
+		Type  string `json:"type"`
+		Value []struct {
+			ID    string                     `json:"id"`
+			Value map[string]json.RawMessage `json:"value"`
+		} `json:"value"`
+	}
+	if err := json.Unmarshal(df.raw, &table); err != nil {
+		return nil, fmt.Errorf("%w: field %q", errMalformed, df.code)
+	}
+	for _, row := range table.Value {
+		for inner, raw := range row.Value {
+			if f.form.types[inner] != "FILE" {
+				continue
+			}
+			v, err := f.sealFiles(recordID, deferredFile{code: inner, raw: raw})
+			if err != nil {
+				return nil, err
+			}
+			row.Value[inner] = v
+		}
+	}
+	return json.Marshal(table)
+}

@@ -1,0 +1,624 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/open-policy-agent/opa/v1/rego"
+
+	"github.com/kgate/kgate/internal/gateway"
+	"github.com/kgate/kgate/internal/kintone"
+	"github.com/kgate/kgate/internal/policy"
+	"github.com/kgate/kgate/internal/testworld"
+)
+
+// env is a gateway over the test world.
+type env struct {
+	gw     *gateway.Gateway
+	direct *kintone.Client // to the simulator, past kgate
+	world  *testworld.World
+	ctx    context.Context
+	want   *oracle
+}
+
+func newEnv(t testing.TB, orders int) *env {
+	t.Helper()
+	w := testworld.Start(t, orders)
+	ctx := context.Background()
+	eng, err := policy.Open(ctx, policy.Options{Dir: w.PolicyDir, DefaultLimit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	client, err := kintone.NewClient(kintone.Config{BaseURL: w.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := gateway.New(gateway.Config{Client: client, Policy: eng, Apps: testworld.Apps()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{gw: gw, direct: client, world: w, ctx: ctx, want: newOracle(t, w)}
+}
+
+// sharedEnv is a world of 600 orders for a test that only reads.
+func sharedEnv(t *testing.T) *env { return newEnv(t, 600) }
+
+// oracle computes what each member may see without kgate: every record of
+// the simulator, the policy's include evaluated by OPA directly on it.
+type oracle struct {
+	records map[string]map[string]kintone.Record // app → id → record
+	include rego.PreparedEvalQuery
+}
+
+func newOracle(t testing.TB, w *testworld.World) *oracle {
+	t.Helper()
+	o := &oracle{records: map[string]map[string]kintone.Record{}}
+	for _, app := range []string{testworld.OrdersApp, testworld.NoticesApp} {
+		n, _ := strconv.ParseInt(app, 10, 64)
+		o.records[app] = map[string]kintone.Record{}
+		for offset := 0; ; offset += 500 {
+			page, err := w.Sim.Select(n, "", fmt.Sprintf("order by $id asc limit 500 offset %d", offset))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page {
+				o.records[app][idOf(r)] = r
+			}
+			if len(page) < 500 {
+				break
+			}
+		}
+	}
+	pq, err := rego.New(rego.Query("data.kgate.include"), rego.Load([]string{w.PolicyDir}, nil)).PrepareForEval(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.include = pq
+	return o
+}
+
+func idOf(r kintone.Record) string {
+	var s string
+	json.Unmarshal(r["$id"].Value, &s)
+	return s
+}
+
+// visible returns the ids of app's records the member may see.
+func (o *oracle) visible(t testing.TB, id *gateway.Identity, app, alias string) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	// As the policy contract says, an attribute the member lacks is absent
+	// from input.user, so that it can never equal an empty record value.
+	user := map[string]any{"groups": []any{}, "attrs": map[string]any{}}
+	for k, v := range map[string]string{"sub": id.Subject, "email": id.Email, "level": id.Level, "org": id.Org, "name": id.Name} {
+		if v != "" {
+			user[k] = v
+		}
+	}
+	for rid, rec := range o.records[app] {
+		input := map[string]any{"user": user, "app": map[string]any{"id": app, "alias": alias}, "action": "read", "record": policy.Flatten(rec)}
+		rs, err := o.include.Eval(context.Background(), rego.EvalInput(input))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rs) > 0 && rs[0].Expressions[0].Value == true {
+			out[rid] = true
+		}
+	}
+	return out
+}
+
+// listAll pages through ListRecords and returns the ids in order.
+func (e *env) listAll(t testing.TB, id *gateway.Identity, query string) ([]string, error) {
+	t.Helper()
+	var ids []string
+	for offset := 0; ; offset += 50 {
+		q := query + fmt.Sprintf(" limit 50 offset %d", offset)
+		page, err := e.gw.ListRecords(e.ctx, id, gateway.ListRequest{App: gateway.AppRef{ID: testworld.OrdersApp}, Query: q, Fields: []string{"$id"}})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page.Records {
+			var rec kintone.Record
+			json.Unmarshal(r, &rec)
+			ids = append(ids, idOf(rec))
+		}
+		if len(page.Records) < 50 {
+			return ids, nil
+		}
+	}
+}
+
+func set(ids []string) map[string]bool {
+	m := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
+}
+
+func diff(got, want map[string]bool) (extra, missing []string) {
+	for id := range got {
+		if !want[id] {
+			extra = append(extra, id)
+		}
+	}
+	for id := range want {
+		if !got[id] {
+			missing = append(missing, id)
+		}
+	}
+	sort.Strings(extra)
+	sort.Strings(missing)
+	return extra, missing
+}
+
+func TestEachMemberListsExactlyTheRowsThePolicyAllows(t *testing.T) {
+	e := sharedEnv(t)
+	for name, id := range testworld.Identities {
+		if id.Level == "" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			ids, err := e.listAll(t, id, "order by $id asc")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := e.want.visible(t, id, testworld.OrdersApp, "orders")
+			if extra, missing := diff(set(ids), want); len(extra)+len(missing) > 0 {
+				t.Fatalf("kgate returned %d extra ids %v and missed %d ids %v", len(extra), extra, len(missing), missing)
+			}
+			if len(want) == 0 || (id.Level != "staff" && len(want) == len(e.want.records[testworld.OrdersApp])) {
+				t.Fatalf("the world is degenerate for %s: %d visible records", name, len(want))
+			}
+		})
+	}
+}
+
+func TestTotalCountCountsOnlyAllowedMatches(t *testing.T) {
+	e := sharedEnv(t)
+	for _, name := range []string{"alice", "bob", "sam"} {
+		id := testworld.Identities[name]
+		page, err := e.gw.ListRecords(e.ctx, id, gateway.ListRequest{App: gateway.AppRef{ID: testworld.OrdersApp},
+			Query: `priority in ("high") limit 1`, TotalCount: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		for rid := range e.want.visible(t, id, testworld.OrdersApp, "orders") {
+			if fieldString(e.want.records[testworld.OrdersApp][rid], "priority") == "high" {
+				want++
+			}
+		}
+		if page.TotalCount == nil || *page.TotalCount != int64(want) {
+			t.Errorf("%s: totalCount = %v, want %d", name, page.TotalCount, want)
+		}
+	}
+}
+
+func fieldString(r kintone.Record, code string) string {
+	var s string
+	json.Unmarshal(r[code].Value, &s)
+	return s
+}
+
+func decode(t testing.TB, raw json.RawMessage) kintone.Record {
+	t.Helper()
+	var r kintone.Record
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestFieldsAreThoseTheLevelMayRead(t *testing.T) {
+	e := sharedEnv(t)
+	tests := []struct {
+		name       string
+		fields     []string
+		want, deny []string
+		masked     []string
+	}{
+		{"bob", nil, []string{"$id", "$revision", "title", "org", "amount", "items"}, []string{"cost", "secret", "visibility", "作成者"}, []string{"amount"}},
+		{"alice", nil, []string{"title", "cost", "amount"}, []string{"secret", "visibility"}, nil},
+		{"sam", nil, []string{"title", "cost", "secret", "visibility"}, nil, nil},
+		{"bob", []string{"title", "secret", "visibility"}, []string{"title"}, []string{"secret", "visibility", "amount", "org"}, nil},
+		{"alice", []string{"cost"}, []string{"cost"}, []string{"title", "$revision"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+"/"+strings.Join(tt.fields, ","), func(t *testing.T) {
+			page, err := e.gw.ListRecords(e.ctx, testworld.Identities[tt.name], gateway.ListRequest{
+				App: gateway.AppRef{ID: testworld.OrdersApp}, Fields: tt.fields, Query: "limit 20"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Records) == 0 {
+				t.Fatal("no records")
+			}
+			for _, raw := range page.Records {
+				rec := decode(t, raw)
+				for _, f := range tt.want {
+					if _, ok := rec[f]; !ok {
+						t.Errorf("field %s missing from %s", f, raw)
+					}
+				}
+				for _, f := range tt.deny {
+					if _, ok := rec[f]; ok {
+						t.Errorf("field %s present in %s", f, raw)
+					}
+				}
+				for _, f := range tt.masked {
+					if string(rec[f].Value) != `"***"` || rec[f].Type != "NUMBER" {
+						t.Errorf("field %s = %s, want the mask with its type", f, raw)
+					}
+				}
+			}
+		})
+	}
+}
+
+// kerr returns err as a kintone error or fails.
+func kerr(t testing.TB, err error) *kintone.Error {
+	t.Helper()
+	var ke *kintone.Error
+	if !errors.As(err, &ke) {
+		t.Fatalf("err = %v (%T), want a kintone error", err, err)
+	}
+	return ke
+}
+
+func TestAHiddenRecordAnswersExactlyLikeAMissingOne(t *testing.T) {
+	e := sharedEnv(t)
+	bob := testworld.Identities["bob"]
+	visible := e.want.visible(t, bob, testworld.OrdersApp, "orders")
+	var hidden string
+	for rid := range e.want.records[testworld.OrdersApp] {
+		if !visible[rid] {
+			hidden = rid
+			break
+		}
+	}
+	missing := "999999"
+	_, errHidden := e.gw.GetRecord(e.ctx, bob, gateway.AppRef{ID: testworld.OrdersApp}, hidden)
+	_, errMissing := e.gw.GetRecord(e.ctx, bob, gateway.AppRef{ID: testworld.OrdersApp}, missing)
+	h, m := kerr(t, errHidden), kerr(t, errMissing)
+	if h.Status != 404 || h.Code != "GAIA_RE01" || m.Status != h.Status || m.Code != h.Code ||
+		strings.ReplaceAll(h.Message, hidden, "N") != strings.ReplaceAll(m.Message, missing, "N") || len(h.Errors)+len(m.Errors) != 0 {
+		t.Fatalf("hidden: %+v\nmissing: %+v\nthey must differ only in the id", h, m)
+	}
+	for rid := range visible {
+		rec, err := e.gw.GetRecord(e.ctx, bob, gateway.AppRef{ID: testworld.OrdersApp}, rid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := decode(t, rec); idOf(r) != rid || r["secret"].Value != nil {
+			t.Fatalf("GetRecord(%s) = %s", rid, rec)
+		}
+		break
+	}
+}
+
+func TestConditionsAndSortOnlyOnFieldsTheMemberMayRead(t *testing.T) {
+	e := sharedEnv(t)
+	tests := []struct {
+		who, query, code, names string
+	}{
+		{"bob", `secret = "s1"`, "GAIA_IQ11", "secret"},
+		{"bob", `visibility in ("internal")`, "GAIA_IQ11", "visibility"},
+		{"bob", `title like "alpha" order by cost desc`, "GAIA_IQ11", "cost"},
+		{"alice", `secret = "s1" or title like "alpha"`, "GAIA_IQ11", "secret"},
+		{"bob", `amount > 100`, "CB_VA01", "amount"},
+		{"bob", `order by amount asc`, "CB_VA01", "amount"},
+		{"alice", `nosuchfield = "x"`, "GAIA_IQ11", "nosuchfield"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.who+"/"+tt.query, func(t *testing.T) {
+			_, err := e.gw.ListRecords(e.ctx, testworld.Identities[tt.who], gateway.ListRequest{App: gateway.AppRef{ID: testworld.OrdersApp}, Query: tt.query})
+			ke := kerr(t, err)
+			body, _ := json.Marshal(ke)
+			if ke.Status != 400 || ke.Code != tt.code || !strings.Contains(string(body), tt.names) {
+				t.Fatalf("error %s, want 400 %s naming %q", body, tt.code, tt.names)
+			}
+		})
+	}
+	if _, err := e.gw.ListRecords(e.ctx, testworld.Identities["sam"], gateway.ListRequest{App: gateway.AppRef{ID: testworld.OrdersApp}, Query: `secret = "s1" order by cost desc`}); err != nil {
+		t.Fatalf("staff may query every field: %v", err)
+	}
+}
+
+func TestLimitsComeFromThePolicy(t *testing.T) {
+	e := sharedEnv(t)
+	ref := gateway.AppRef{ID: testworld.OrdersApp}
+	_, err := e.gw.ListRecords(e.ctx, testworld.Identities["bob"], gateway.ListRequest{App: ref, Query: "limit 51"})
+	if ke := kerr(t, err); ke.Code != "GAIA_QU01" || ke.Status != 400 {
+		t.Errorf("silver limit 51: %+v, want GAIA_QU01", ke)
+	}
+	page, err := e.gw.ListRecords(e.ctx, testworld.Identities["bob"], gateway.ListRequest{App: ref})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Records) != 50 {
+		t.Errorf("silver without a limit gets %d records, want the policy's 50", len(page.Records))
+	}
+	page, err = e.gw.ListRecords(e.ctx, testworld.Identities["sam"], gateway.ListRequest{App: ref, Query: "limit 500"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Records) != 500 {
+		t.Errorf("staff limit 500: %d records", len(page.Records))
+	}
+	_, err = e.gw.ListRecords(e.ctx, testworld.Identities["sam"], gateway.ListRequest{App: ref, Query: "offset 10001"})
+	if ke := kerr(t, err); ke.Code != "GAIA_QU02" {
+		t.Errorf("offset 10001: %+v, want GAIA_QU02", ke)
+	}
+}
+
+func TestMembersWithoutAccessAreDeniedWithReasons(t *testing.T) {
+	e := sharedEnv(t)
+	_, err := e.gw.ListRecords(e.ctx, testworld.Identities["nolvl"], gateway.ListRequest{App: gateway.AppRef{ID: testworld.OrdersApp}})
+	ke := kerr(t, err)
+	if ke.Status != 403 || ke.Code != "CB_NO02" || len(ke.Errors["policy"].Messages) == 0 {
+		t.Fatalf("%+v, want 403 CB_NO02 with the policy's reasons", ke)
+	}
+}
+
+func TestGuestSpaceRulesAreKintones(t *testing.T) {
+	e := sharedEnv(t)
+	alice := testworld.Identities["alice"]
+	tests := []struct {
+		ref  gateway.AppRef
+		code string
+	}{
+		{gateway.AppRef{ID: testworld.NoticesApp}, "GAIA_IL23"},
+		{gateway.AppRef{ID: testworld.NoticesApp, Space: "8"}, "CB_NO02"},
+		{gateway.AppRef{ID: testworld.OrdersApp, Space: "7"}, "CB_NO02"},
+		{gateway.AppRef{ID: "12"}, "GAIA_AP01"},
+	}
+	for _, tt := range tests {
+		_, err := e.gw.ListRecords(e.ctx, alice, gateway.ListRequest{App: tt.ref})
+		if ke := kerr(t, err); ke.Code != tt.code {
+			t.Errorf("%+v: %s, want %s", tt.ref, ke.Code, tt.code)
+		}
+	}
+	page, err := e.gw.ListRecords(e.ctx, testworld.Identities["bob"], gateway.ListRequest{App: gateway.AppRef{ID: testworld.NoticesApp, Space: testworld.NoticesSpace}, Query: "limit 50"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := e.want.visible(t, testworld.Identities["bob"], testworld.NoticesApp, "notices")
+	if len(page.Records) != len(want) || len(want) == 0 || len(want) == 20 {
+		t.Fatalf("silver sees %d notices, want %d (of 20)", len(page.Records), len(want))
+	}
+}
+
+func TestCursorsServeOnlyAllowedRowsAndOnlyTheirOwner(t *testing.T) {
+	e := sharedEnv(t)
+	ref := gateway.AppRef{ID: testworld.OrdersApp}
+	dave, carol := testworld.Identities["dave"], testworld.Identities["carol"]
+	key, total, err := e.gw.CreateCursor(e.ctx, dave, gateway.CursorRequest{App: ref, Fields: []string{"$id", "secret"}, Query: "order by $id asc", Size: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := e.want.visible(t, dave, testworld.OrdersApp, "orders")
+	if total != int64(len(want)) {
+		t.Errorf("cursor totalCount = %d, want %d", total, len(want))
+	}
+	if _, err := e.gw.GetCursor(e.ctx, carol, key); kerr(t, err).Code != "GAIA_CU01" {
+		t.Error("another member read dave's cursor")
+	}
+	got := map[string]bool{}
+	for {
+		page, err := e.gw.GetCursor(e.ctx, dave, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, raw := range page.Records {
+			r := decode(t, raw)
+			if _, ok := r["secret"]; ok {
+				t.Fatal("a cursor returned an unreadable field")
+			}
+			got[idOf(r)] = true
+		}
+		if !page.Next {
+			break
+		}
+	}
+	if extra, missing := diff(got, want); len(extra)+len(missing) > 0 {
+		t.Fatalf("cursor: extra %v missing %v", extra, missing)
+	}
+	if _, err := e.gw.GetCursor(e.ctx, dave, key); err == nil {
+		t.Error("a cursor read to the end is still there")
+	}
+	if _, _, err := e.gw.CreateCursor(e.ctx, dave, gateway.CursorRequest{App: ref, Query: "limit 10"}); kerr(t, err).Code != "CB_VA01" {
+		t.Error("a cursor query with limit was accepted")
+	}
+	if _, _, err := e.gw.CreateCursor(e.ctx, dave, gateway.CursorRequest{App: ref, Size: 51}); kerr(t, err).Code != "CB_VA01" {
+		t.Error("a cursor larger than the policy's limit was accepted")
+	}
+}
+
+func TestCursorsPerIdentityAreCapped(t *testing.T) {
+	e := newEnv(t, 20)
+	ref := gateway.AppRef{ID: testworld.OrdersApp}
+	alice := testworld.Identities["alice"]
+	var keys []string
+	for i := 0; i < 2; i++ {
+		k, _, err := e.gw.CreateCursor(e.ctx, alice, gateway.CursorRequest{App: ref})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	if _, _, err := e.gw.CreateCursor(e.ctx, alice, gateway.CursorRequest{App: ref}); kerr(t, err).Code != "GAIA_TM12" {
+		t.Fatal("a third cursor was opened")
+	}
+	if _, _, err := e.gw.CreateCursor(e.ctx, testworld.Identities["carol"], gateway.CursorRequest{App: ref}); err != nil {
+		t.Fatalf("another member is limited by alice's cursors: %v", err)
+	}
+	if err := e.gw.DeleteCursor(e.ctx, alice, keys[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.gw.CreateCursor(e.ctx, alice, gateway.CursorRequest{App: ref}); err != nil {
+		t.Fatalf("after a delete: %v", err)
+	}
+}
+
+func TestFileKeysBecomeTokensOnlyTheirHolderCanUse(t *testing.T) {
+	e := sharedEnv(t)
+	alice, carol, bob := testworld.Identities["alice"], testworld.Identities["carol"], testworld.Identities["bob"]
+	page, err := e.gw.ListRecords(e.ctx, alice, gateway.ListRequest{App: gateway.AppRef{ID: testworld.OrdersApp},
+		Query: "attachment is not empty order by $id asc", Fields: []string{"attachment"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Records) == 0 {
+		t.Fatal("alice sees no record with an attachment")
+	}
+	var files []struct{ FileKey, Name string }
+	json.Unmarshal(decode(t, page.Records[0])["attachment"].Value, &files)
+	if len(files) != 1 || files[0].FileKey == "file-quote" || files[0].Name != "quote.txt" {
+		t.Fatalf("attachment = %+v, want kintone's key replaced", files)
+	}
+	token := files[0].FileKey
+	resp, err := e.gw.DownloadFile(e.ctx, alice, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "quote for acme" {
+		t.Fatalf("downloaded %q", body)
+	}
+	for name, who := range map[string]*gateway.Identity{"carol": carol, "bob": bob} {
+		if _, err := e.gw.DownloadFile(e.ctx, who, token); err == nil {
+			t.Errorf("%s used alice's file token", name)
+		}
+	}
+	if _, err := e.gw.DownloadFile(e.ctx, alice, "file-quote"); kerr(t, err).Code != "GAIA_BL01" {
+		t.Error("kintone's own file key was accepted")
+	}
+	if _, err := e.gw.DownloadFile(e.ctx, alice, token[:len(token)-2]+"AA"); kerr(t, err).Code != "GAIA_BL01" {
+		t.Error("a tampered token was accepted")
+	}
+}
+
+func TestFormAndLayoutShowOnlyReadableFields(t *testing.T) {
+	e := sharedEnv(t)
+	form, err := e.gw.FormFields(e.ctx, testworld.Identities["bob"], gateway.AppRef{ID: testworld.OrdersApp}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, hidden := range []string{"secret", "visibility", "cost"} {
+		if _, ok := form.Properties[hidden]; ok {
+			t.Errorf("form shows %s to a silver member", hidden)
+		}
+	}
+	if _, ok := form.Properties["title"]; !ok {
+		t.Error("form hides title")
+	}
+	apps, err := e.gw.Apps(e.ctx, testworld.Identities["nolvl"], gateway.AppsFilter{})
+	if err != nil || len(apps) != 0 {
+		t.Errorf("a member without access lists apps %v (%v)", apps, err)
+	}
+	apps, err = e.gw.Apps(e.ctx, testworld.Identities["bob"], gateway.AppsFilter{})
+	if err != nil || len(apps) != 2 {
+		t.Fatalf("apps = %v, %v", apps, err)
+	}
+	if string(apps[0].Creator) != `{"code":"","name":""}` {
+		t.Errorf("app creator shown: %s", apps[0].Creator)
+	}
+}
+
+// hostileQueries are queries a member might send to reach past the row
+// rule. Each must either fail or return only rows the member may see.
+var hostileQueries = []string{
+	`org in ("bluebird")`,
+	`org in ("bluebird") or $id > 0`,
+	`) or ($id > 0`,
+	`$id > 0) or (org in ("bluebird")`,
+	`title = "x") or ("1" = "1"`,
+	`title = "x\") or $id > \"0"`,
+	`title = "\\") or $id > 0 or ("\\"`,
+	`title like "alpha" or $id > 0`,
+	`$id > 0 or $id <= 0`,
+	`$id > 0 order by $id desc limit 500`,
+	`limit 500 offset 0`,
+	`offset 10000`,
+	`$id >= 1 limit 50 offset 0 or $id > 0`,
+	`(((((($id > 0))))))`,
+	strings.Repeat("(", 200) + `$id > 0` + strings.Repeat(")", 200),
+	`$id > 0 ` + strings.Repeat(`or $id > 0 `, 2000),
+	`title in ("` + strings.Repeat("a", 70000) + `")`,
+	`org not in ("acme")`,
+	`org in ("acme", "bluebird", "cosmo", "")`,
+	`org in ("")`,
+	`visibility in ("internal")`,
+	`title like "" or title = ""`,
+	`$id > "0" or "a" = "a"`,
+	`LOGINUSER() in (作成者)`,
+	`作成者 in (LOGINUSER())`,
+	`$id in (1,2,3,4,5,6,7,8,9,10,11,12,13,14,15)`,
+	"title\u3000like\u3000\"alpha\"\u3000or\u3000$id\u3000>\u30000",
+	"title = \"x\"\nor $id > 0",
+	`title = 'x' or $id > 0`,
+	`title = "x" /* comment */ or $id > 0`,
+	`title = "x" -- or $id > 0`,
+	`title = "x"; $id > 0`,
+	`ｔｉｔｌｅ = "x" or $id > 0`,
+	`title = "\u0000" or $id > 0`,
+	"title = \"\xff\" or $id > 0",
+	`org in ("acme") order by org desc, $id asc limit 50`,
+	`items.item in ("alpha")`,
+	`item in ("alpha") or qty > 0`,
+	`rel.$id > 0`,
+}
+
+func TestHostileQueriesNeverWidenTheResult(t *testing.T) {
+	e := sharedEnv(t)
+	for _, name := range []string{"bob", "carol"} {
+		id := testworld.Identities[name]
+		allowed := e.want.visible(t, id, testworld.OrdersApp, "orders")
+		for i, q := range hostileQueries {
+			page, err := e.gw.ListRecords(e.ctx, id, gateway.ListRequest{App: gateway.AppRef{ID: testworld.OrdersApp}, Query: q, Fields: []string{"$id"}, TotalCount: true})
+			if err != nil {
+				if ke := kerr(t, err); ke.Status != 400 && ke.Status != 403 {
+					t.Errorf("%s query %d: %d %s, want a 4xx", name, i, ke.Status, ke.Code)
+				}
+				continue
+			}
+			for _, raw := range page.Records {
+				if rid := idOf(decode(t, raw)); !allowed[rid] {
+					t.Fatalf("%s query %d %.80q returned record %s outside the row rule", name, i, q, rid)
+				}
+			}
+			if *page.TotalCount > int64(len(allowed)) {
+				t.Fatalf("%s query %d: totalCount %d exceeds the %d allowed rows", name, i, *page.TotalCount, len(allowed))
+			}
+		}
+	}
+}
+
+func TestRecordsAreNotSharedBetweenOrganizations(t *testing.T) {
+	e := sharedEnv(t)
+	acme, err := e.listAll(t, testworld.Identities["bob"], "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blue, err := e.listAll(t, testworld.Identities["dave"], "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range acme {
+		if slices.Contains(blue, id) {
+			t.Fatalf("record %s is visible to silver members of both organizations", id)
+		}
+	}
+}
