@@ -11,6 +11,8 @@ import (
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
+
+	_ "github.com/kgate/kgate/caddymodule"
 )
 
 func main() {

@@ -1,0 +1,198 @@
+package caddymodule
+
+import (
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/dustin/go-humanize"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("kgate", parseCaddyfile)
+	httpcaddyfile.RegisterDirectiveOrder("kgate", httpcaddyfile.Before, "reverse_proxy")
+}
+
+func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	var k Handler
+	err := k.UnmarshalCaddyfile(h.Dispenser)
+	return &k, err
+}
+
+// UnmarshalCaddyfile reads the kgate directive:
+//
+//	kgate {
+//	    kintone <url> {
+//	        basic_auth <user> <password>
+//	        timeout <duration>
+//	        max_concurrent <n>
+//	        max_queue <n>
+//	        cache_ttl <duration>
+//	    }
+//	    app <alias> <id> {
+//	        guest_space <id>
+//	        token <api-token>      # repeat for lookups into other apps
+//	    }
+//	    policy <dir> {
+//	        package <name>
+//	        watch
+//	    }
+//	    identity <module> { … }
+//	    max_body <size>
+//	}
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the directive's name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		var err error
+		switch d.Val() {
+		case "kintone":
+			err = h.Kintone.unmarshal(d)
+		case "app":
+			var a App
+			if err = a.unmarshal(d); err == nil {
+				h.Apps = append(h.Apps, a)
+			}
+		case "policy":
+			err = h.Policy.unmarshal(d)
+		case "identity":
+			err = h.unmarshalIdentity(d)
+		case "max_body":
+			var size uint64
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			if size, err = humanize.ParseBytes(d.Val()); err != nil || size == 0 {
+				return d.Errf("max_body %q: want a size such as 16MiB", d.Val())
+			}
+			h.MaxBody = int64(size)
+		default:
+			return d.Errf("unknown kgate setting %q (want kintone, app, policy, identity or max_body)", d.Val())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (k *Kintone) unmarshal(d *caddyfile.Dispenser) error {
+	if !d.Args(&k.URL) {
+		return d.Errf("kintone needs the domain's URL, e.g. `kintone https://example.cybozu.com`")
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch d.Val() {
+		case "basic_auth":
+			if !d.Args(&k.BasicUser, &k.BasicPassword) {
+				return d.Errf("basic_auth needs a user and a password")
+			}
+		case "timeout":
+			err = parseDuration(d, "timeout", &k.Timeout)
+		case "cache_ttl":
+			err = parseDuration(d, "cache_ttl", &k.CacheTTL)
+		case "max_concurrent":
+			err = parseInt(d, "max_concurrent", &k.MaxConcurrent, 1, 100)
+		case "max_queue":
+			err = parseInt(d, "max_queue", &k.MaxQueue, 1, 100000)
+		default:
+			return d.Errf("unknown kintone setting %q (want basic_auth, timeout, max_concurrent, max_queue or cache_ttl)", d.Val())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *App) unmarshal(d *caddyfile.Dispenser) error {
+	if !d.Args(&a.Alias, &a.ID) {
+		return d.Errf("app needs an alias and kintone's app id, e.g. `app orders 12`")
+	}
+	if n, err := strconv.ParseUint(a.ID, 10, 63); err != nil || n == 0 {
+		return d.Errf("app %s: %q is not a kintone app id (a number such as 12)", a.Alias, a.ID)
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch d.Val() {
+		case "guest_space":
+			if !d.Args(&a.GuestSpace) {
+				return d.ArgErr()
+			}
+		case "token":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.Errf("app %s: token needs a value, e.g. `token {env.KINTONE_TOKEN_%s}`", a.Alias, a.Alias)
+			}
+			a.Tokens = append(a.Tokens, args...)
+		default:
+			return d.Errf("unknown app setting %q (want guest_space or token)", d.Val())
+		}
+	}
+	if len(a.Tokens) == 0 {
+		return d.Errf("app %s: at least one `token` is required", a.Alias)
+	}
+	return nil
+}
+
+func (p *Policy) unmarshal(d *caddyfile.Dispenser) error {
+	if !d.Args(&p.Dir) {
+		return d.Errf("policy needs its directory, e.g. `policy ./policies`")
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch d.Val() {
+		case "package":
+			if !d.Args(&p.Package) {
+				return d.ArgErr()
+			}
+		case "watch":
+			p.Watch = true
+		default:
+			return d.Errf("unknown policy setting %q (want package or watch)", d.Val())
+		}
+	}
+	return nil
+}
+
+func (h *Handler) unmarshalIdentity(d *caddyfile.Dispenser) error {
+	if !d.NextArg() {
+		return d.Errf("identity needs a source module name")
+	}
+	name := d.Val()
+	mod, err := caddyfile.UnmarshalModule(d, "kgate.identity."+name)
+	if err != nil {
+		return err
+	}
+	h.IdentityRaw = caddyconfig.JSONModuleObject(mod, "source", name, nil)
+	return nil
+}
+
+func parseDuration(d *caddyfile.Dispenser, name string, into *caddy.Duration) error {
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	v, err := caddy.ParseDuration(d.Val())
+	if err != nil || v < 0 {
+		return d.Errf("%s %q: want a duration such as 30s", name, d.Val())
+	}
+	*into = caddy.Duration(v)
+	return nil
+}
+
+func parseInt(d *caddyfile.Dispenser, name string, into *int, lo, hi int) error {
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	n, err := strconv.Atoi(d.Val())
+	if err != nil || n < lo || n > hi {
+		return d.Errf("%s %q: want a whole number from %d to %d", name, d.Val(), lo, hi)
+	}
+	*into = n
+	return nil
+}
+
+var _ caddyfile.Unmarshaler = (*Handler)(nil)
