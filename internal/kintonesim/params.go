@@ -1,7 +1,6 @@
 package kintonesim
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/url"
@@ -244,13 +243,4 @@ func (p params) list(key string) ([]any, bool) {
 func (p params) object(key string) (map[string]any, bool) {
 	m, ok := p[key].(map[string]any)
 	return m, ok
-}
-
-// jsonText re-encodes a value to JSON for messages and fingerprints.
-func jsonText(v any) string {
-	var b bytes.Buffer
-	e := json.NewEncoder(&b)
-	e.SetEscapeHTML(false)
-	e.Encode(v)
-	return strings.TrimSpace(b.String())
 }

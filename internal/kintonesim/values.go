@@ -46,7 +46,7 @@ func errJSON(lang string) *kintone.Error { return kintone.NewError("CB_IJ01", la
 
 // parseValue turns the written value raw of field f into a val. Format
 // problems are added to ve; a value of the wrong JSON kind is a hard error.
-func (s *state) parseValue(f *field, raw any, k keys, ve *verrs, loose bool) (val, *kintone.Error) {
+func (s *state) parseValue(f *field, raw any, k keys, ve *verrs) (val, *kintone.Error) {
 	switch f.typ {
 	case "SINGLE_LINE_TEXT", "MULTI_LINE_TEXT", "RICH_TEXT", "LINK":
 		str, ok := scalarText(raw)

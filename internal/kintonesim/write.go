@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"sort"
 	"strconv"
-	"time"
 	"unicode/utf8"
 
 	"github.com/kgate/kgate/internal/kintone"
@@ -90,7 +89,7 @@ func (c *call) fieldValue(a *app, f *field, raw any, old val, k keys, ve *verrs,
 	case f.typ == "SUBTABLE":
 		v, kerr = c.subtableValue(a, f, raw, old, k, ve, seed)
 	case writableTypes[f.typ]:
-		v, kerr = c.st.parseValue(f, raw, k, ve, false)
+		v, kerr = c.st.parseValue(f, raw, k, ve)
 	case f.typ == "CREATOR" || f.typ == "MODIFIER" || f.typ == "CREATED_TIME" || f.typ == "UPDATED_TIME":
 		if !seed {
 			if !create {
@@ -100,12 +99,12 @@ func (c *call) fieldValue(a *app, f *field, raw any, old val, k keys, ve *verrs,
 				return nil, kintone.NewError("GAIA_BF02", c.lang, f.code)
 			}
 		}
-		v, kerr = c.st.parseValue(f, raw, k, ve, false)
+		v, kerr = c.st.parseValue(f, raw, k, ve)
 	case f.typ == "STATUS" || f.typ == "STATUS_ASSIGNEE" || f.typ == "CATEGORY":
 		if !seed {
 			return nil, kintone.NewError("GAIA_UN10", c.lang, f.typ)
 		}
-		v, kerr = c.st.parseValue(f, raw, k, ve, false)
+		v, kerr = c.st.parseValue(f, raw, k, ve)
 		if f.typ == "STATUS" && kerr == nil {
 			if _, ok := a.process.index[v.s]; !ok {
 				ve.add(k.value(f.code), kintone.MsgOption, v.s)
@@ -258,7 +257,7 @@ func (c *call) subtableValue(a *app, f *field, raw any, old val, k keys, ve *ver
 			case "CALC":
 				continue
 			default:
-				v, kerr = c.st.parseValue(in, rawIn, ik, ve, false)
+				v, kerr = c.st.parseValue(in, rawIn, ik, ve)
 			}
 			if kerr != nil {
 				return val{}, kerr
@@ -317,7 +316,7 @@ func (c *call) defaultVal(f *field) val {
 	if !ok {
 		return emptyVal(f)
 	}
-	v, kerr := c.st.parseValue(f, raw, keys{base: "default"}, &verrs{lang: c.lang}, true)
+	v, kerr := c.st.parseValue(f, raw, keys{base: "default"}, &verrs{lang: c.lang})
 	if kerr != nil {
 		return emptyVal(f)
 	}
@@ -586,6 +585,3 @@ func fieldRaw(in map[string]any, code string) any {
 	m, _ := in[code].(map[string]any)
 	return m["value"]
 }
-
-// dateOf is the calendar day of t in loc, as a DATE value.
-func dateOf(t time.Time, loc *time.Location) string { return t.In(loc).Format("2006-01-02") }
