@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,4 +118,23 @@ var demoForms = map[string]map[string]kql.Field{
 		"email": {Code: "email", Type: "SINGLE_LINE_TEXT"},
 		"org":   dropDown("org", "acme", "bluebird", "cosmo"),
 	},
+}
+
+var (
+	sharedOnce sync.Once
+	shared     *Engine
+	sharedErr  error
+)
+
+// defaultEngine is one engine on the default policies, shared by the tests
+// that only read from it (opening runs the Rego tests and the probes).
+func defaultEngine(t testing.TB) *Engine {
+	t.Helper()
+	sharedOnce.Do(func() {
+		shared, sharedErr = Open(context.Background(), Options{Dir: defaultPolicies})
+	})
+	if sharedErr != nil {
+		t.Fatalf("Open: %v", sharedErr)
+	}
+	return shared
 }

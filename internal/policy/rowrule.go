@@ -113,6 +113,7 @@ func (s *snapshot) compiled(ctx context.Context, in *Input) (*compiled, error) {
 // inside compiled so that they are cached like results.
 func (s *snapshot) compile(ctx context.Context, in *Input) (c *compiled, err error) {
 	defer recovered(&err)
+	s.compiles.Add(1)
 	input, err := in.value(false)
 	if err != nil {
 		return nil, fmt.Errorf("policy: input: %w", err)

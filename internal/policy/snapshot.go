@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -21,6 +22,7 @@ type snapshot struct {
 	rowRule      *compile.Prepared         // include with input.record unknown → UCAST
 	residual     rego.PreparedPartialQuery // the same partial evaluation, read directly
 	cache        *lru[cacheKey, *compiled]
+	compiles     atomic.Int64 // filter compilations run, for tests of the cache
 	log          *zap.Logger
 }
 
