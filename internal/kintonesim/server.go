@@ -6,6 +6,14 @@
 //
 // Behaviour the reference (shared/reference/kintone-api.md) leaves
 // unverified is decided in place and marked "unverified" in comments.
+//
+// For Go tests: LoadSeed (or ParseSeed) and New build a Server, an
+// http.Handler; WithClock/SetClock set the clock that record times, date
+// functions, cursor and upload expiry and daily counters read; InjectFault
+// and ClearFaults arm failures; RequestCount reads the per-app daily
+// counter; Select evaluates a query as kintone would for a user; EditRecord
+// changes a record as another kintone user would; Snapshot and
+// WithPersistFile keep the data. SEED.md describes the seed format.
 package kintonesim
 
 import (
