@@ -302,3 +302,25 @@ func downloadFile(c *call) error {
 	_, err = io.Copy(c.w, resp.Body)
 	return err
 }
+
+func getComments(c *call) error {
+	v := c.validate()
+	req := gateway.CommentsRequest{
+		App:    gateway.AppRef{ID: v.positive(c.params, "app"), Space: c.space},
+		Record: v.positive(c.params, "record"),
+		Order:  v.text(c.params, "order"),
+		Offset: int(v.optionalInt(c.params, "offset", 0, 2147483647, 0)),
+		Limit:  int(v.optionalInt(c.params, "limit", 0, 10, 0)),
+	}
+	if req.Order != "" && req.Order != "asc" && req.Order != "desc" {
+		v.add("order", kintone.MsgEnum, "asc, desc")
+	}
+	if err := v.done(); err != nil {
+		return err
+	}
+	out, err := c.h.GW.ListComments(c.r.Context(), c.id, req)
+	if err != nil {
+		return err
+	}
+	return c.reply(out)
+}

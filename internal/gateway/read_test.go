@@ -622,3 +622,34 @@ func TestRecordsAreNotSharedBetweenOrganizations(t *testing.T) {
 		}
 	}
 }
+
+func TestCommentsOnlyOnRecordsTheMemberMaySee(t *testing.T) {
+	e := newEnv(t, 40)
+	bob := testworld.Identities["bob"]
+	visible := e.want.visible(t, bob, testworld.OrdersApp, "orders")
+	seen, hidden := 0, 0
+	for i := 1; i <= 30; i += 3 {
+		rid := strconv.Itoa(i)
+		out, err := e.gw.ListComments(e.ctx, bob, gateway.CommentsRequest{App: gateway.AppRef{ID: testworld.OrdersApp}, Record: rid})
+		if !visible[rid] {
+			if ke := kerr(t, err); ke.Code != "GAIA_RE01" {
+				t.Errorf("record %s: %s, want GAIA_RE01 for a record bob may not see", rid, ke.Code)
+			}
+			hidden++
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Comments) != 1 || out.Comments[0].Text != "comment on "+rid {
+			t.Errorf("record %s: comments %+v", rid, out.Comments)
+		}
+		seen++
+	}
+	if seen == 0 || hidden == 0 {
+		t.Fatalf("seen %d, hidden %d: the world does not exercise both", seen, hidden)
+	}
+	if _, err := e.gw.ListComments(e.ctx, testworld.Identities["nolvl"], gateway.CommentsRequest{App: gateway.AppRef{ID: testworld.OrdersApp}, Record: "1"}); kerr(t, err).Code != "CB_NO02" {
+		t.Error("a member without comment.read read comments")
+	}
+}

@@ -125,6 +125,9 @@ func ordersApp(r *rand.Rand, n int) kintonesim.SeedApp {
 		app.Fields = append(app.Fields, raw(f))
 	}
 	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	for i := 1; i <= n && i <= 30; i += 3 {
+		app.Comments = append(app.Comments, kintonesim.SeedComment{Record: int64(i), Text: fmt.Sprintf("comment on %d", i)})
+	}
 	for i := 0; i < n; i++ {
 		rec := map[string]json.RawMessage{
 			"title":      raw(map[string]any{"value": Words[r.IntN(len(Words))] + " " + Words[r.IntN(len(Words))] + fmt.Sprintf(" %d", i)}),

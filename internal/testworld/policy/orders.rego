@@ -12,6 +12,12 @@ allow if {
 
 allow if {
 	input.app.alias == "orders"
+	input.action == "comment.read"
+	input.user.level in (partner_levels | {"staff"})
+}
+
+allow if {
+	input.app.alias == "orders"
 	input.action == "file.read"
 	input.user.level in {"gold", "staff"}
 }

@@ -1,0 +1,110 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"strconv"
+
+	"github.com/kgate/kgate/internal/audit"
+	"github.com/kgate/kgate/internal/kintone"
+)
+
+// CommentsRequest is GET record/comments.json.
+type CommentsRequest struct {
+	App    AppRef
+	Record string
+	Order  string // "asc" or "desc" (default)
+	Offset int
+	Limit  int // 0–10, default 10
+}
+
+// Comment is one comment of a record, as kintone returns it.
+type Comment struct {
+	ID        string          `json:"id"`
+	Text      string          `json:"text"`
+	CreatedAt string          `json:"createdAt"`
+	Creator   json.RawMessage `json:"creator"`
+	Mentions  json.RawMessage `json:"mentions"`
+}
+
+// Comments is a page of comments.
+type Comments struct {
+	Comments []Comment `json:"comments"`
+	Older    bool      `json:"older"`
+	Newer    bool      `json:"newer"`
+}
+
+// ListComments returns a record's comments when the policy allows
+// comment.read and the member may see the record; a record the member may
+// not see answers as a missing one.
+func (g *Gateway) ListComments(ctx context.Context, id *Identity, req CommentsRequest) (*Comments, error) {
+	ev := audit.Event{Kind: "read", Action: "comment.read", RecordIDs: []string{req.Record}}
+	start := g.now()
+	out, err := g.listComments(ctx, id, req, &ev)
+	if out != nil {
+		ev.Records = len(out.Comments)
+	}
+	g.finish(id, &ev, start, err)
+	return out, err
+}
+
+func (g *Gateway) listComments(ctx context.Context, id *Identity, req CommentsRequest, ev *audit.Event) (*Comments, error) {
+	a, err := g.resolve(id, req.App)
+	if err != nil {
+		return nil, err
+	}
+	ev.App = a.Alias
+	if !validID(req.Record) {
+		return nil, kintone.Invalid(id.Lang).With("record", invalidIDMessage(id.Lang))
+	}
+	if err := g.visible(ctx, id, a, req.Record, "comment.read"); err != nil {
+		return nil, err
+	}
+	params := url.Values{"app": {a.ID}, "record": {req.Record}}
+	if req.Order != "" {
+		params.Set("order", req.Order)
+	}
+	if req.Offset > 0 {
+		params.Set("offset", strconv.Itoa(req.Offset))
+	}
+	if req.Limit > 0 {
+		params.Set("limit", strconv.Itoa(req.Limit))
+	}
+	resp, err := g.client.Do(ctx, kintone.Request{Method: "GET", API: "record/comments.json", GuestSpace: a.GuestSpace,
+		App: a.ID, Tokens: a.Tokens, Params: params, Lang: id.Lang})
+	if err != nil {
+		ev.UpstreamStatus = statusOf(err)
+		return nil, upstreamError(err, id.Lang, func(key string) bool { return key == "order" || key == "offset" || key == "limit" })
+	}
+	ev.UpstreamStatus = resp.Status
+	var out Comments
+	if err := json.Unmarshal(resp.Body, &out); err != nil {
+		return nil, upstreamError(errMalformed, id.Lang, nil)
+	}
+	if out.Comments == nil {
+		out.Comments = []Comment{}
+	}
+	return &out, nil
+}
+
+// visible checks that the policy allows action on a and that the member
+// may see the record; otherwise it answers as kintone does for a record
+// that does not exist.
+func (g *Gateway) visible(ctx context.Context, id *Identity, a *app, recordID, action string) error {
+	if _, err := g.decide(ctx, id, a, id.input(a, action)); err != nil {
+		return err
+	}
+	p, err := g.planRead(ctx, id, a)
+	if err != nil {
+		return err
+	}
+	page, _, err := g.fetchByID(ctx, p, recordID, []string{"$id"}, g.filter(ctx, p, []string{"$id"}))
+	if err != nil {
+		return err
+	}
+	if len(page.Records) == 0 {
+		return notFound(id.Lang, recordID)
+	}
+	return nil
+}
