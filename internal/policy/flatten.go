@@ -107,6 +107,9 @@ func decimal(s string) (json.Number, bool) {
 	if plainDecimal(s) {
 		return json.Number(s), true
 	}
+	if !decimalSyntax(s) {
+		return "", false
+	}
 	r, ok := new(big.Rat).SetString(s)
 	if !ok {
 		return "", false
@@ -130,6 +133,29 @@ func plainDecimal(s string) bool {
 		return !(neg && intPart == "0")
 	}
 	return frac != "" && digits(frac) && frac[len(frac)-1] != '0'
+}
+
+// decimalSyntax accepts [+-]digits[.digits][e[+-]digits], with digits on at
+// least one side of the point: what kintone stores, and nothing that
+// big.Rat would read in another way (fractions, hexadecimal).
+func decimalSyntax(s string) bool {
+	s = trimSign(s)
+	mant, exp, hasExp := strings.Cut(strings.ToLower(s), "e")
+	if hasExp {
+		exp = trimSign(exp)
+		if exp == "" || !digits(exp) || len(exp) > 3 {
+			return false
+		}
+	}
+	intPart, frac, _ := strings.Cut(mant, ".")
+	return intPart+frac != "" && digits(intPart) && digits(frac)
+}
+
+func trimSign(s string) string {
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		return s[1:]
+	}
+	return s
 }
 
 func digits(s string) bool {
