@@ -27,7 +27,7 @@ func TestDifferentialReadsMatchPolicyAndQueryComputedIndependently(t *testing.T)
 	members := differentialMembers()
 	visible := map[string]map[string]bool{}
 	for name, id := range members {
-		visible[name] = e.want.visible(t, id, testworld.OrdersApp, "orders")
+		visible[name] = e.want.Visible(t, id, testworld.OrdersApp, "orders")
 	}
 	r := rand.New(rand.NewPCG(7, 7))
 	names := sortedKeys(members)

@@ -11,9 +11,12 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -198,6 +201,29 @@ type World struct {
 	Sim       *kintonesim.Server
 	URL       string // the simulator's base URL (http://127.0.0.1:port)
 	PolicyDir string
+
+	mu   sync.Mutex
+	seen []http.Header
+}
+
+// Seen returns the headers of the requests the simulator received (the
+// last few hundred at least), so tests can assert what reached kintone.
+func (w *World) Seen() []http.Header {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.seen)
+}
+
+func (w *World) record(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w.mu.Lock()
+		if len(w.seen) == 1000 {
+			w.seen = append(w.seen[:0], w.seen[500:]...) // keep the recent half
+		}
+		w.seen = append(w.seen, r.Header.Clone())
+		w.mu.Unlock()
+		next.ServeHTTP(rw, r)
+	})
 }
 
 // Start runs the world with n orders on a loopback port until the test
@@ -208,10 +234,12 @@ func Start(t testing.TB, n int) *World {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(sim)
+	w := &World{Sim: sim, PolicyDir: PolicyDir(t)}
+	srv := httptest.NewServer(w.record(sim))
+	w.URL = srv.URL
 	t.Cleanup(func() {
 		srv.Close()
 		sim.Close()
 	})
-	return &World{Sim: sim, URL: srv.URL, PolicyDir: PolicyDir(t)}
+	return w
 }
