@@ -96,6 +96,15 @@ type fakeOP struct {
 	userinfoSub string
 	// idToken makes the ID token for a code's nonce; nil means good.
 	idToken func(op *fakeOP, nonce string) string
+	// refreshed makes the ID token of a refresh; nil means a good one.
+	refreshed  func(op *fakeOP) string
+	tokenCalls int
+}
+
+func (op *fakeOP) calls() int {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	return op.tokenCalls
 }
 
 type fakeCode struct{ challenge, nonce string }
@@ -120,6 +129,9 @@ func (op *fakeOP) claims(nonce string) map[string]any {
 
 func (op *fakeOP) good(nonce string) string {
 	c := op.claims(nonce)
+	if nonce == "" {
+		delete(c, "nonce")
+	}
 	c["at_hash"] = atHash(fakeAccessToken)
 	return op.f.sign(testingTB{}, "RS256", op.f.kid, c)
 }
@@ -155,6 +167,24 @@ func (op *fakeOP) serve(w http.ResponseWriter, r *http.Request) {
 		r.ParseForm()
 		id, secret, _ := r.BasicAuth()
 		op.mu.Lock()
+		op.tokenCalls++
+		if r.PostForm.Get("grant_type") == "refresh_token" {
+			mk := op.refreshed
+			op.mu.Unlock()
+			idt := op.good("")
+			if mk != nil {
+				idt = mk(op)
+			}
+			w.Header().Set("Content-Type", "application/json")
+			if id != op.clientID || secret != "secret" || r.PostForm.Get("refresh_token") != "rt-1" {
+				w.WriteHeader(400)
+				fmt.Fprint(w, `{"error":"invalid_grant"}`)
+				return
+			}
+			json.NewEncoder(w).Encode(map[string]any{"access_token": fakeAccessToken, "token_type": "Bearer",
+				"expires_in": 3600, "id_token": idt, "refresh_token": "rt-1"})
+			return
+		}
 		c, ok := op.codes[r.PostForm.Get("code")]
 		delete(op.codes, r.PostForm.Get("code"))
 		mk := op.idToken
@@ -175,7 +205,7 @@ func (op *fakeOP) serve(w http.ResponseWriter, r *http.Request) {
 			idt = mk(op, c.nonce)
 		}
 		json.NewEncoder(w).Encode(map[string]any{"access_token": fakeAccessToken, "token_type": "Bearer",
-			"expires_in": 3600, "id_token": idt})
+			"expires_in": 3600, "id_token": idt, "refresh_token": "rt-1"})
 	case "/userinfo":
 		if r.Header.Get("Authorization") != "Bearer "+fakeAccessToken {
 			http.Error(w, "no", 401)

@@ -198,3 +198,59 @@ func TestProviderErrorAtCallbackIsRejected(t *testing.T) {
 	}
 	assertNoSession(t, k, b)
 }
+
+func TestTokenEndpointAuthStyleIsNeverGuessed(t *testing.T) {
+	for _, tc := range []struct {
+		style  string
+		status int
+	}{{"basic", http.StatusSeeOther}, {"post", http.StatusUnauthorized}} {
+		t.Run(tc.style, func(t *testing.T) {
+			op := startFakeOP(t) // accepts client_secret_basic only
+			cfg := fakeConfig(op)
+			cfg.ClientAuth = tc.style
+			k := startKgate(t, listenTLS(t), cfg)
+			b := newBrowser(t, k)
+			if p := b.get(b.fakeLoginToCallback(k)); p.status != tc.status {
+				t.Fatalf("callback: %d %q", p.status, p.body)
+			}
+			if op.calls() != 1 {
+				t.Fatalf("%d calls at the token endpoint, want 1 (no retry with the other style)", op.calls())
+			}
+		})
+	}
+}
+
+func TestRefreshedIDTokenMustKeepIssuerAndSubject(t *testing.T) {
+	for name, mk := range map[string]func(op *fakeOP) string{
+		"good":          nil,
+		"other subject": func(op *fakeOP) string { return mutate(func(c map[string]any) { c["sub"] = "user-2" })(op, "") },
+		"other issuer": func(op *fakeOP) string {
+			return mutate(func(c map[string]any) { c["iss"] = "https://evil.example" })(op, "")
+		},
+		"bad signature": func(op *fakeOP) string {
+			return signWith(testingTB{}, forgerKeys[1], "RS256", op.f.kid, op.claims(""))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			op := startFakeOP(t)
+			cfg := fakeConfig(op)
+			cfg.RefreshInterval = 2 * time.Minute
+			k := startKgate(t, listenTLS(t), cfg)
+			b := newBrowser(t, k)
+			if p := b.chase(b.get(b.fakeLoginToCallback(k)), nil); p.status != 200 {
+				t.Fatalf("login: %d", p.status)
+			}
+			op.mu.Lock()
+			op.refreshed = mk
+			op.mu.Unlock()
+			k.clock.advance(3 * time.Minute)
+			p := b.get(k.url("/k/v1/records.json"))
+			if want := map[bool]int{true: 200, false: http.StatusUnauthorized}[mk == nil]; p.status != want {
+				t.Fatalf("after refresh: %d %q, want %d", p.status, p.body, want)
+			}
+			if op.calls() != 2 {
+				t.Fatalf("%d token calls, want 2", op.calls())
+			}
+		})
+	}
+}
