@@ -1,0 +1,163 @@
+package caddymodule
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddytest"
+)
+
+func TestCaddyfileAdaptsEveryOptionToJSON(t *testing.T) {
+	caddytest.AssertAdapt(t, `
+:8080 {
+	kgate {
+		kintone https://example.cybozu.com {
+			basic_auth {env.BASIC_USER} {env.BASIC_PASS}
+			timeout 20s
+			max_concurrent 15
+			max_queue 300
+			cache_ttl 2s
+		}
+		app orders 12 {
+			token {env.KINTONE_TOKEN_ORDERS}
+			token {env.KINTONE_TOKEN_CUSTOMERS}
+		}
+		app notices 13 {
+			guest_space 7
+			token t13
+		}
+		policy ./policies {
+			package partners
+			watch
+		}
+		identity testing
+		max_body 2MiB
+	}
+	reverse_proxy 127.0.0.1:9
+}
+`, "caddyfile", `{
+	"apps": {
+		"http": {
+			"servers": {
+				"srv0": {
+					"listen": [
+						":8080"
+					],
+					"routes": [
+						{
+							"handle": [
+								{
+									"apps": [
+										{
+											"alias": "orders",
+											"id": "12",
+											"tokens": [
+												"{env.KINTONE_TOKEN_ORDERS}",
+												"{env.KINTONE_TOKEN_CUSTOMERS}"
+											]
+										},
+										{
+											"alias": "notices",
+											"guest_space": "7",
+											"id": "13",
+											"tokens": [
+												"t13"
+											]
+										}
+									],
+									"handler": "kgate",
+									"identity": {
+										"source": "testing"
+									},
+									"kintone": {
+										"basic_password": "{env.BASIC_PASS}",
+										"basic_user": "{env.BASIC_USER}",
+										"cache_ttl": 2000000000,
+										"max_concurrent": 15,
+										"max_queue": 300,
+										"timeout": 20000000000,
+										"url": "https://example.cybozu.com"
+									},
+									"max_body": 2097152,
+									"policy": {
+										"dir": "./policies",
+										"package": "partners",
+										"watch": true
+									}
+								},
+								{
+									"handler": "reverse_proxy",
+									"upstreams": [
+										{
+											"dial": "127.0.0.1:9"
+										}
+									]
+								}
+							]
+						}
+					]
+				}
+			}
+		}
+	}
+}`)
+}
+
+func TestCaddyfileErrorsNameTheLineAndTheFix(t *testing.T) {
+	tests := []struct {
+		name, block, want string
+	}{
+		{"kintone without url", "kintone", "kintone needs the domain's URL, e.g. `kintone https://example.cybozu.com`, at Caddyfile:4"},
+		{"app without id", "app orders", "app needs an alias and kintone's app id"},
+		{"app id not a number", "app orders twelve {\n token t\n}", "\"twelve\" is not a kintone app id"},
+		{"app without token", "app orders 12 {\n guest_space 7\n}", "at least one `token` is required"},
+		{"unknown app setting", "app orders 12 {\n tokn t\n}", `unknown app setting "tokn"`},
+		{"unknown setting", "kintnoe https://x", `unknown kgate setting "kintnoe" (want kintone, app, policy, identity or max_body), at Caddyfile:4`},
+		{"bad timeout", "kintone https://x {\n timeout soon\n}", `timeout "soon": want a duration`},
+		{"concurrency above kintone's", "kintone https://x {\n max_concurrent 500\n}", "want a whole number from 1 to 100"},
+		{"policy without dir", "policy", "policy needs its directory"},
+		{"bad size", "max_body lots", `max_body "lots"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := ":8080 {\n\troute {\n\t\tkgate {\n" + tt.block + "\n\t\t}\n\t}\n}\n"
+			_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidateExplainsWhatIsMissing(t *testing.T) {
+	tests := []struct {
+		name string
+		h    Handler
+		want string
+	}{
+		{"no kintone", Handler{}, "kintone url is required"},
+		{"no app", Handler{Kintone: Kintone{URL: "https://x"}}, "no app is configured"},
+		{"no policy", Handler{Kintone: Kintone{URL: "https://x"}, Apps: []App{{ID: "1", Alias: "a", Tokens: []string{"t"}}}}, "policy directory is required"},
+		{"no identity", Handler{Kintone: Kintone{URL: "https://x"}, Apps: []App{{ID: "1", Alias: "a", Tokens: []string{"t"}}}, Policy: Policy{Dir: "p"}}, "no identity source"},
+	}
+	for _, tt := range tests {
+		if err := tt.h.Validate(); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestSecretsComeFromPlaceholders(t *testing.T) {
+	t.Setenv("KGATE_TEST_TOKEN", "from-env")
+	t.Setenv("KGATE_TEST_EMPTY", "")
+	h := Handler{Apps: []App{{Alias: "orders", ID: "1", Tokens: []string{"{env.KGATE_TEST_TOKEN}"}}}}
+	if err := h.resolveSecrets(caddy.NewReplacer()); err != nil || h.Apps[0].Tokens[0] != "from-env" {
+		t.Fatalf("token = %q, %v", h.Apps[0].Tokens[0], err)
+	}
+	h = Handler{Apps: []App{{Alias: "orders", ID: "1", Tokens: []string{"{env.KGATE_TEST_EMPTY}"}}}}
+	if err := h.resolveSecrets(caddy.NewReplacer()); err == nil || !strings.Contains(err.Error(), "environment variable") {
+		t.Fatalf("an empty token was accepted: %v", err)
+	}
+}
