@@ -378,6 +378,9 @@ func decodeError(resp *http.Response, body []byte) error {
 		e.Status = resp.StatusCode
 		return &e
 	}
+	if be := bulkError(resp.StatusCode, body); be != nil {
+		return be
+	}
 	return &UpstreamError{Status: resp.StatusCode, RetryAfter: resp.Header.Get("Retry-After")}
 }
 
