@@ -59,10 +59,7 @@ func (e *Engine) Decide(ctx context.Context, in Input) (d *Decision, err error) 
 
 func (s *snapshot) decide(ctx context.Context, in *Input) (d *Decision, err error) {
 	defer recovered(&err)
-	input, err := in.value(true)
-	if err != nil {
-		return nil, fmt.Errorf("policy: input: %w", err)
-	}
+	input := in.value(true)
 	rs, err := s.decision.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
@@ -216,10 +213,7 @@ func (s *snapshot) includes(ctx context.Context, in *Input) (ok bool, err error)
 	if in.Record == nil {
 		return false, fmt.Errorf("policy: include needs a record")
 	}
-	input, err := in.value(true)
-	if err != nil {
-		return false, fmt.Errorf("policy: input: %w", err)
-	}
+	input := in.value(true)
 	rs, err := s.include.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {
 		return false, fmt.Errorf("policy: %w", err)

@@ -41,63 +41,54 @@ var actions = []string{
 	"comment.read", "comment.write", "file.read", "file.write", "status",
 }
 
-// value builds input as an AST object directly, skipping the JSON round
-// trip that rego.EvalInput would take for the structs.
+// value builds input for an evaluation. It is a lazy object over plain Go
+// values: OPA converts a part into its AST only when the policy reads it,
+// so a row rule that reads two fields of a record of dozens converts two.
 //
 // Empty strings are left out, so that a missing attribute is undefined in
 // Rego: every expression that reads it fails instead of comparing with "".
 // (input.user.org == "" would otherwise match every record whose org is
 // unset.)
-func (in *Input) value(withRecord bool) (ast.Value, error) {
-	user, err := in.User.value()
-	if err != nil {
-		return nil, err
-	}
-	obj := ast.NewObject(ast.Item(ast.InternedTerm("user"), ast.NewTerm(user)))
-	app := ast.NewObject()
+func (in *Input) value(withRecord bool) ast.Value {
+	top := make(map[string]any, 6)
+	top["user"] = in.User.object()
+	app := make(map[string]any, 2)
 	putString(app, "id", in.App.ID)
 	putString(app, "alias", in.App.Alias)
-	obj.Insert(ast.InternedTerm("app"), ast.NewTerm(app))
-	putString(obj, "action", in.Action)
-	putString(obj, "status_action", in.StatusAction)
+	top["app"] = app
+	putString(top, "action", in.Action)
+	putString(top, "status_action", in.StatusAction)
 	if withRecord && in.Record != nil {
-		rec, err := ast.InterfaceToValue(in.Record)
-		if err != nil {
-			return nil, err
-		}
-		obj.Insert(ast.InternedTerm("record"), ast.NewTerm(rec))
+		top["record"] = in.Record
 	}
-	return obj, nil
+	return ast.LazyObject(top)
 }
 
-func (u *User) value() (ast.Value, error) {
-	obj := ast.NewObject()
+func (u *User) object() map[string]any {
+	obj := make(map[string]any, 7)
 	putString(obj, "sub", u.Sub)
 	putString(obj, "email", u.Email)
 	putString(obj, "name", u.Name)
 	putString(obj, "level", u.Level)
 	putString(obj, "org", u.Org)
-	groups := make([]*ast.Term, 0, len(u.Groups))
+	groups := make([]string, 0, len(u.Groups))
 	for _, g := range u.Groups {
 		if g != "" {
-			groups = append(groups, ast.StringTerm(g))
+			groups = append(groups, g)
 		}
 	}
-	obj.Insert(ast.InternedTerm("groups"), ast.ArrayTerm(groups...))
-	attrs := ast.Value(ast.NewObject())
+	obj["groups"] = groups
 	if u.Attrs != nil {
-		var err error
-		if attrs, err = ast.InterfaceToValue(u.Attrs); err != nil {
-			return nil, err
-		}
+		obj["attrs"] = u.Attrs
+	} else {
+		obj["attrs"] = map[string]any{}
 	}
-	obj.Insert(ast.InternedTerm("attrs"), ast.NewTerm(attrs))
-	return obj, nil
+	return obj
 }
 
-func putString(obj ast.Object, key, v string) {
+func putString(obj map[string]any, key, v string) {
 	if v != "" {
-		obj.Insert(ast.InternedTerm(key), ast.StringTerm(v))
+		obj[key] = v
 	}
 }
 

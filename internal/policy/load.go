@@ -130,7 +130,7 @@ func decodeData(src []byte, into *map[string]any) error {
 
 // store returns a fresh in-memory store holding the bundle's data.
 func (b *bundle) store() storage.Store {
-	return inmem.NewFromObjectWithOpts(b.data, inmem.OptRoundTripOnWrite(false))
+	return inmem.NewFromObjectWithOpts(b.data, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
 }
 
 // compile compiles the bundle's modules into one compiler that every

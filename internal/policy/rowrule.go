@@ -114,10 +114,7 @@ func (s *snapshot) compiled(ctx context.Context, in *Input) (*compiled, error) {
 func (s *snapshot) compile(ctx context.Context, in *Input) (c *compiled, err error) {
 	defer recovered(&err)
 	s.compiles.Add(1)
-	input, err := in.value(false)
-	if err != nil {
-		return nil, fmt.Errorf("policy: input: %w", err)
-	}
+	input := in.value(false)
 	f, err := s.rowRule.Compile(ctx, rego.EvalParsedInput(input))
 	if err != nil {
 		if ctx.Err() != nil {
