@@ -62,7 +62,14 @@ func Apps() []gateway.App {
 func PolicyDir(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
-	err := fs.WalkDir(policyFS, "policy", func(path string, d fs.DirEntry, err error) error {
+	if err := writePolicy(dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func writePolicy(dir string) error {
+	return fs.WalkDir(policyFS, "policy", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -72,10 +79,6 @@ func PolicyDir(t testing.TB) string {
 		}
 		return os.WriteFile(filepath.Join(dir, filepath.Base(path)), b, 0o644)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
 
 // Words of titles and memos; like-queries pick from them.
@@ -202,8 +205,9 @@ type World struct {
 	URL       string // the simulator's base URL (http://127.0.0.1:port)
 	PolicyDir string
 
-	mu   sync.Mutex
-	seen []http.Header
+	mu    sync.Mutex
+	seen  []http.Header
+	close func()
 }
 
 // Seen returns the headers of the requests the simulator received (the
@@ -230,16 +234,38 @@ func (w *World) record(next http.Handler) http.Handler {
 // ends.
 func Start(t testing.TB, n int) *World {
 	t.Helper()
-	sim, err := kintonesim.New(Seed(n, 1))
+	w, err := Open(n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &World{Sim: sim, PolicyDir: PolicyDir(t)}
-	srv := httptest.NewServer(w.record(sim))
-	w.URL = srv.URL
-	t.Cleanup(func() {
-		srv.Close()
-		sim.Close()
-	})
+	t.Cleanup(w.Close)
 	return w
 }
+
+// Open runs the world with n orders on a loopback port until Close, for
+// benchmarks whose world outlives one round.
+func Open(n int) (*World, error) {
+	sim, err := kintonesim.New(Seed(n, 1))
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "kgate-testworld-")
+	if err != nil {
+		return nil, err
+	}
+	if err := writePolicy(dir); err != nil {
+		return nil, err
+	}
+	w := &World{Sim: sim, PolicyDir: dir}
+	srv := httptest.NewServer(w.record(sim))
+	w.URL = srv.URL
+	w.close = func() {
+		srv.Close()
+		sim.Close()
+		os.RemoveAll(dir)
+	}
+	return w, nil
+}
+
+// Close stops the world and removes its policy directory.
+func (w *World) Close() { w.close() }

@@ -1,0 +1,103 @@
+package caddymodule
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
+
+	"github.com/kgate/kgate/internal/testworld"
+)
+
+// benchSites is one Caddy serving two sites in front of the same
+// simulator: kgate, and Caddy's plain reverse_proxy (with the API token
+// added) as the reference. Both benchmarks of a run share it.
+var benchSites struct {
+	once            sync.Once
+	kgate, reversed string
+	client          *http.Client
+}
+
+func startBenchSites(b *testing.B) {
+	benchSites.once.Do(func() {
+		w, err := testworld.Open(2000) // outlives the benchmark's rounds; the process ends with it
+		if err != nil {
+			b.Fatal(err)
+		}
+		kport, rport := freePort(), freePort()
+		cfg := fmt.Sprintf(`{
+	admin localhost:%d
+	skip_install_trust
+	auto_https off
+	log {
+		level ERROR
+	}
+}
+http://:%d {
+	route {
+		kgate {
+			kintone %s
+			app orders %s {
+				token %s
+			}
+			policy %s
+			identity testing
+		}
+	}
+}
+http://:%d {
+	reverse_proxy %s {
+		header_up X-Cybozu-API-Token %s
+		header_up -X-Test-Member
+	}
+}
+`, adminPort, kport, w.URL, testworld.OrdersApp, testworld.OrdersToken, w.PolicyDir, rport, w.URL, testworld.OrdersToken)
+		tester := caddytest.NewTester(b).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort})
+		tester.InitServer(cfg, "caddyfile")
+		benchSites.kgate = fmt.Sprintf("http://127.0.0.1:%d", kport)
+		benchSites.reversed = fmt.Sprintf("http://127.0.0.1:%d", rport)
+		benchSites.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	})
+}
+
+// benchPage is the request of both benchmarks: a page of 100 records.
+var benchPage = "/k/v1/records.json?" + url.Values{"app": {testworld.OrdersApp}, "query": {"order by $id desc limit 100"}}.Encode()
+
+func benchGet(b *testing.B, kgate bool) {
+	startBenchSites(b)
+	base := benchSites.reversed
+	if kgate {
+		base = benchSites.kgate
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest("GET", base+benchPage, nil)
+			req.Header.Set("X-Test-Member", "alice")
+			resp, err := benchSites.client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			n, _ := io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || n < 1000 {
+				b.Errorf("status %d, %d bytes", resp.StatusCode, n)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkList100ThroughKgate: a member's page of 100 records through the
+// whole module — identity, policy decision, row rule, query composition,
+// kintone call, streamed re-check and projection.
+func BenchmarkList100ThroughKgate(b *testing.B) { benchGet(b, true) }
+
+// BenchmarkList100ThroughReverseProxy is the reference: Caddy's own
+// reverse_proxy to the same simulator, doing no filtering at all.
+func BenchmarkList100ThroughReverseProxy(b *testing.B) { benchGet(b, false) }
