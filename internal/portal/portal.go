@@ -1,0 +1,260 @@
+// Package portal is kgate's face for people: a branded, bilingual
+// (Japanese/English) web site over the kintone apps a member may read. It
+// renders pages on the server with html/template and calls the gateway
+// directly, so it shows exactly what the API would return and nothing more.
+//
+// The Caddy module decides which requests are pages, establishes the
+// member's identity and calls Serve; static assets and the language switch
+// need no identity and go to ServePublic; pages the module must answer
+// without an identity (a refused member, a provider that is down) are
+// rendered by ServeError.
+package portal
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	_ "time/tzdata" // members' time zones must load on hosts without zoneinfo
+
+	"go.uber.org/zap"
+
+	"github.com/kgate/kgate/internal/gateway"
+)
+
+// backend is the part of the gateway the portal uses. It is the concrete
+// *gateway.Gateway in production; tests wrap it to see what the portal
+// asks for.
+type backend interface {
+	Ref(alias string) (gateway.AppRef, bool)
+	App(ctx context.Context, id *gateway.Identity, ref gateway.AppRef) (*gateway.AppInfo, error)
+	Apps(ctx context.Context, id *gateway.Identity, f gateway.AppsFilter) ([]*gateway.AppInfo, error)
+	FormFields(ctx context.Context, id *gateway.Identity, ref gateway.AppRef, lang string) (*gateway.Form, error)
+	FormLayout(ctx context.Context, id *gateway.Identity, ref gateway.AppRef) (*gateway.Layout, error)
+	ListRecords(ctx context.Context, id *gateway.Identity, req gateway.ListRequest) (*gateway.Page, error)
+	GetRecord(ctx context.Context, id *gateway.Identity, ref gateway.AppRef, recordID string) (json.RawMessage, error)
+	ListComments(ctx context.Context, id *gateway.Identity, req gateway.CommentsRequest) (*gateway.Comments, error)
+	DownloadFile(ctx context.Context, id *gateway.Identity, token string) (*http.Response, error)
+}
+
+// readLimiter is what the portal would use, when the gateway offers it, to
+// offer only the page sizes the member's policy allows before asking for a
+// page. Without it the portal learns the limit from the gateway's refusal
+// (GAIA_QU01, which costs no kintone request) and steps down.
+type readLimiter interface {
+	ReadLimit(ctx context.Context, id *gateway.Identity, ref gateway.AppRef) (int, error)
+}
+
+// AssetPrefix is where the portal's static files are served.
+const AssetPrefix = "/assets/"
+
+// langPath is the language switch's endpoint.
+const langPath = "/lang"
+
+// Handler serves the portal. It is safe for concurrent use.
+type Handler struct {
+	cfg      Config
+	gw       backend
+	log      *zap.Logger
+	cats     map[string]catalog
+	tz       *time.Location
+	pages    map[string]*pageTemplate
+	assets   *assets
+	rich     *richText
+	csp      string
+	appCache *ttlCache
+	now      func() time.Time
+}
+
+// New checks cfg, loads the catalogues, templates and assets, and returns
+// a Handler. Configured colours that miss WCAG AA contrast are logged as
+// warnings.
+func New(cfg Config) (*Handler, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	h := &Handler{cfg: cfg, gw: cfg.Gateway, log: cfg.Logger, rich: newRichText(), appCache: newTTLCache(time.Minute, 1024), now: time.Now}
+	h.tz, _ = time.LoadLocation(cfg.TimeZone)
+	var err error
+	if h.cats, err = loadCatalogs(cfg.MessagesDir); err != nil {
+		return nil, err
+	}
+	if h.pages, err = loadTemplates(cfg.Brand.TemplateDir); err != nil {
+		return nil, err
+	}
+	if h.assets, err = h.loadAssets(); err != nil {
+		return nil, err
+	}
+	h.csp = contentSecurityPolicy(cfg.FormActions)
+	return h, nil
+}
+
+func (h *Handler) loadAssets() (*assets, error) {
+	a := newAssets(AssetPrefix)
+	for _, name := range []string{"portal.css", "portal.js"} {
+		if err := a.addEmbedded(name); err != nil {
+			return nil, err
+		}
+	}
+	b := h.cfg.Brand
+	th, err := newTheme(b.PrimaryColor, b.AccentColor)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range th.problems() {
+		h.log.Warn("portal theme misses WCAG AA contrast", zap.String("problem", p))
+	}
+	if err := a.add("theme.css", ".css", th.css()); err != nil {
+		return nil, err
+	}
+	for _, f := range []struct{ name, file, fallback string }{
+		{"logo", b.Logo, "logo.svg"}, {"favicon", b.Favicon, "favicon.svg"}, {"custom.css", b.CustomCSS, ""},
+	} {
+		switch {
+		case f.file != "":
+			err = a.addFile(f.name, f.file)
+		case f.fallback != "":
+			var body []byte
+			if body, err = staticFS.ReadFile("static/" + f.fallback); err == nil {
+				err = a.add(f.name, ".svg", body)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// contentSecurityPolicy allows nothing but the site's own files: no inline
+// script or style (themes are a generated stylesheet), no framing, no
+// <base>, forms only to this site (and to the provider logout redirects
+// to).
+func contentSecurityPolicy(formActions []string) string {
+	fa := "'self'"
+	for _, o := range formActions {
+		fa += " " + strings.TrimSuffix(o, "/")
+	}
+	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; " +
+		"base-uri 'none'; frame-ancestors 'none'; form-action " + fa
+}
+
+// IsPublic reports whether path is served without an identity: the static
+// assets and the language switch.
+func (h *Handler) IsPublic(path string) bool {
+	return h.assets.match(path) || path == langPath
+}
+
+// ServePublic answers a request for which IsPublic is true.
+func (h *Handler) ServePublic(w http.ResponseWriter, r *http.Request) {
+	if h.assets.match(r.URL.Path) {
+		h.assets.serve(w, r)
+		return
+	}
+	c := h.newCall(w, r, nil)
+	c.switchLang()
+}
+
+// Serve answers a page request of an identified member.
+func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, id *gateway.Identity) {
+	if id == nil {
+		h.ServeError(w, r, http.StatusUnauthorized)
+		return
+	}
+	c := h.newCall(w, r, id)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		c.errorPage(http.StatusMethodNotAllowed, nil, nil)
+		return
+	}
+	c.route()
+}
+
+// ServeError renders an error page for a request without an identity, in
+// the language of the request (switch cookie, then Accept-Language): 403
+// for a member auth refuses, with its reasons; 503 when the OpenID
+// Provider is unavailable; any other status with its generic text.
+func (h *Handler) ServeError(w http.ResponseWriter, r *http.Request, status int, reasons ...string) {
+	h.newCall(w, r, nil).errorPage(status, reasons, nil)
+}
+
+// call is one request being answered.
+type call struct {
+	h   *Handler
+	w   http.ResponseWriter
+	r   *http.Request
+	ctx context.Context
+	// id is the member with Lang set to the page language, so that the
+	// gateway's messages come in the language of the page.
+	id  *gateway.Identity
+	me  *gateway.Identity // as auth established it, for the header
+	loc *locale
+}
+
+func (h *Handler) newCall(w http.ResponseWriter, r *http.Request, id *gateway.Identity) *call {
+	lang := chooseLang(r, id, h.cfg.DefaultLang)
+	c := &call{h: h, w: w, r: r, ctx: r.Context(), me: id}
+	tz := h.tz
+	if id != nil {
+		cp := *id
+		cp.Lang = lang
+		c.id = &cp
+		if id.TimeZone != "" {
+			if l, err := time.LoadLocation(id.TimeZone); err == nil {
+				tz = l
+			}
+		}
+	}
+	c.loc = &locale{Lang: lang, TZName: tz.String(), cat: h.cats[lang], tz: tz}
+	h.securityHeaders(w)
+	return c
+}
+
+// securityHeaders go on every page, error pages and redirects included: a
+// member's page must never be kept by a shared cache.
+func (h *Handler) securityHeaders(w http.ResponseWriter) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", h.csp)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "same-origin")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+	hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+}
+
+// route dispatches a page request by its path.
+func (c *call) route() {
+	parts := strings.Split(strings.Trim(c.r.URL.EscapedPath(), "/"), "/")
+	for i, p := range parts {
+		u, err := url.PathUnescape(p)
+		if err != nil {
+			c.errorPage(http.StatusNotFound, nil, nil)
+			return
+		}
+		parts[i] = u
+	}
+	switch {
+	case len(parts) == 1 && parts[0] == "":
+		c.home()
+	case len(parts) == 2 && parts[0] == "apps":
+		c.list(parts[1])
+	case len(parts) == 3 && parts[0] == "apps" && parts[2] == "calendar":
+		c.calendar(parts[1])
+	case len(parts) == 4 && parts[0] == "apps" && parts[2] == "records":
+		c.record(parts[1], parts[3])
+	case len(parts) == 2 && parts[0] == "files":
+		c.download(parts[1])
+	default:
+		c.errorPage(http.StatusNotFound, nil, nil)
+	}
+}
+
+// appPath and friends build the portal's URLs.
+func appPath(alias string) string { return "/apps/" + url.PathEscape(alias) }
+
+func recordPath(alias, id string) string { return appPath(alias) + "/records/" + url.PathEscape(id) }
+
+func calendarPath(alias string) string { return appPath(alias) + "/calendar" }

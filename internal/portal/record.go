@@ -1,0 +1,212 @@
+package portal
+
+import (
+	"encoding/json"
+	"errors"
+	"html/template"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/kgate/kgate/internal/gateway"
+	"github.com/kgate/kgate/internal/kintone"
+)
+
+// commentsPerPage is kintone's maximum per request.
+const commentsPerPage = 10
+
+// recordBody is the detail page.
+type recordBody struct {
+	App      appHeader
+	Title    string
+	Status   string
+	Sections []section
+	Comments *commentsView // nil when the member may not read comments
+}
+
+// section is a group of the form (or the form's top level).
+type section struct {
+	ID      string
+	Heading string
+	Items   []item
+}
+
+// item is one entry of a section: a field, a label of the form, or a rule.
+type item struct {
+	Label string
+	Value value
+	Note  template.HTML // a LABEL element's sanitized HTML
+	Rule  bool
+	Wide  bool
+}
+
+type commentsView struct {
+	Items        []commentView
+	Unavailable  bool
+	Older, Newer string
+}
+
+type commentView struct {
+	Author, When, ISO, Text string
+}
+
+// record renders one record with its comments.
+func (c *call) record(alias, recordID string) {
+	av, err := c.loadApp(alias)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	offset := 0
+	if s := c.r.URL.Query().Get("comments"); s != "" {
+		if offset, err = strconv.Atoi(s); err != nil || offset < 0 || offset > 1<<20 {
+			c.badRequest(c.loc.T("record.bad.comments", s))
+			return
+		}
+	}
+	var (
+		raw      json.RawMessage
+		comments *gateway.Comments
+		cerr     error
+		wg       sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		comments, cerr = c.h.gw.ListComments(c.ctx, c.id, gateway.CommentsRequest{
+			App: av.ref, Record: recordID, Order: "desc", Offset: offset, Limit: commentsPerPage})
+	}()
+	raw, err = c.h.gw.GetRecord(c.ctx, c.id, av.ref, recordID)
+	wg.Wait()
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	var rec kintone.Record
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		c.fail(err)
+		return
+	}
+	name, desc := c.appName(av)
+	body := &recordBody{App: c.appHeader(av, name, desc, "")}
+	r := c.renderer(av)
+	body.Title = c.recordTitle(av, r, rec)
+	body.Sections = c.sections(av, r, rec)
+	for code, p := range av.props {
+		if p.Type == "STATUS" {
+			body.Status = stringValue(rec[code])
+		}
+	}
+	body.Comments = c.commentsView(alias, recordID, offset, comments, cerr)
+	c.render(http.StatusOK, "record", c.newPage(body.Title, body,
+		crumb{Label: name, Href: appPath(alias)}, crumb{Label: body.Title}))
+}
+
+// recordTitle is the title field's value, or "#id".
+func (c *call) recordTitle(av *appView, r *renderer, rec kintone.Record) string {
+	if av.title != "" {
+		if t := textOf(r.render(rec[av.title], av.props[av.title], true)); t != "" {
+			return t
+		}
+	}
+	return c.loc.T("record.untitled", stringValue(rec["$id"]))
+}
+
+// sections lays the record out as its form does: top-level rows, then a
+// section per group, then the fields the layout does not place (kintone's
+// system fields) under their own heading, when they hold something.
+func (c *call) sections(av *appView, r *renderer, rec kintone.Record) []section {
+	top := section{ID: "s0"}
+	var groups []section
+	placed := map[string]bool{}
+	var add func(s *section, items []layoutItem)
+	add = func(s *section, items []layoutItem) {
+		for _, it := range items {
+			switch it.Type {
+			case "ROW":
+				add(s, it.Fields)
+				continue
+			case "GROUP":
+				g := section{ID: "s" + strconv.Itoa(len(groups)+1), Heading: av.label(it.Code)}
+				add(&g, it.Layout)
+				if len(g.Items) > 0 {
+					groups = append(groups, g)
+				}
+				continue
+			case "LABEL":
+				if note := c.h.rich.sanitize(it.Label); note != "" {
+					s.Items = append(s.Items, item{Note: note, Wide: true})
+				}
+				continue
+			case "HR":
+				s.Items = append(s.Items, item{Rule: true, Wide: true})
+				continue
+			}
+			p, ok := av.props[it.Code]
+			if !ok || !shown(p.Type) || p.Type == "STATUS" || placed[it.Code] {
+				continue
+			}
+			placed[it.Code] = true
+			s.Items = append(s.Items, c.fieldItem(av, r, rec, it.Code))
+		}
+	}
+	add(&top, av.layout)
+	out := []section{}
+	if len(top.Items) > 0 {
+		out = append(out, top)
+	}
+	out = append(out, groups...)
+	info := section{ID: "info", Heading: c.loc.T("record.info")}
+	for _, code := range av.order {
+		if !placed[code] && av.props[code].Type != "STATUS" {
+			if it := c.fieldItem(av, r, rec, code); it.Value.Kind != "empty" {
+				info.Items = append(info.Items, it)
+			}
+		}
+	}
+	if len(info.Items) > 0 {
+		out = append(out, info)
+	}
+	return out
+}
+
+func (c *call) fieldItem(av *appView, r *renderer, rec kintone.Record, code string) item {
+	p := av.props[code]
+	v := r.render(rec[code], p, false)
+	return item{Label: av.label(code), Value: v, Wide: v.Kind == "table" || v.Kind == "rich" || v.Kind == "multiline"}
+}
+
+// commentsView shows the comments when the policy allows comment.read;
+// a refusal hides the section, any other failure says they could not be
+// loaded without failing the page.
+func (c *call) commentsView(alias, recordID string, offset int, cs *gateway.Comments, err error) *commentsView {
+	var ke *kintone.Error
+	if errors.As(err, &ke) && ke.Code == "CB_NO02" {
+		return nil
+	}
+	if err != nil {
+		return &commentsView{Unavailable: true}
+	}
+	v := &commentsView{}
+	for _, cm := range cs.Comments {
+		var who entity
+		_ = json.Unmarshal(cm.Creator, &who)
+		cv := commentView{Author: who.display(), Text: cm.Text, ISO: cm.CreatedAt, When: c.loc.DateTime(cm.CreatedAt)}
+		if t, err := time.Parse(time.RFC3339, cm.CreatedAt); err == nil {
+			cv.ISO = t.UTC().Format(time.RFC3339)
+		}
+		v.Items = append(v.Items, cv)
+	}
+	base := recordPath(alias, recordID)
+	if cs.Older {
+		v.Older = base + "?comments=" + strconv.Itoa(offset+commentsPerPage) + "#comments"
+	}
+	if offset > 0 {
+		v.Newer = base + "#comments"
+		if n := offset - commentsPerPage; n > 0 {
+			v.Newer = base + "?comments=" + strconv.Itoa(n) + "#comments"
+		}
+	}
+	return v
+}
