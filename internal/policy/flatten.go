@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math/big"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/kgate/kgate/internal/kintone"
 )
@@ -89,11 +90,26 @@ func flattenValue(typ string, raw json.RawMessage) any {
 // decodeString reads a JSON string; null, absence and anything that is not
 // a string read as "" (kintone's own empty value for these types).
 func decodeString(raw json.RawMessage) string {
+	// fast path: a plain quoted string without escapes, the common case
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' && plainJSONString(raw[1:n-1]) {
+		return string(raw[1 : n-1])
+	}
 	var s string
 	if json.Unmarshal(raw, &s) != nil {
 		return ""
 	}
 	return s
+}
+
+// plainJSONString reports whether b, the inside of a JSON string, means
+// itself: no escapes, no control characters, valid UTF-8.
+func plainJSONString(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return utf8.Valid(b)
 }
 
 // decimal reads a kintone number (a decimal in a string) exactly, as a

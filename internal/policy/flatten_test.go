@@ -102,3 +102,23 @@ func TestDecimalIsExact(t *testing.T) {
 		}
 	}
 }
+
+func TestFlattenDecodesEscapedStrings(t *testing.T) {
+	for raw, want := range map[string]string{
+		`"plain"`:       "plain",
+		`"a\"b"`:        `a"b`,
+		`"tab\there"`:   "tab\there",
+		`"\u3042"`:      "あ",
+		`"あいう"`:         "あいう",
+		"\"raw\ttab\"":  "", // not JSON
+		`"\ud800"`:      "\ufffd",
+		`"back\\slash"`: `back\slash`,
+		`12`:            "",
+		`"unterminated`: "",
+	} {
+		got := Flatten(kintone.Record{"f": {Type: "SINGLE_LINE_TEXT", Value: json.RawMessage(raw)}})["f"]
+		if got != want {
+			t.Errorf("%s: got %q, want %q", raw, got, want)
+		}
+	}
+}
