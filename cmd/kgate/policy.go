@@ -15,7 +15,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "policy",
-		Usage: "test <dir> [--verbose] [--coverage] [--run <regex>]",
+		Usage: "test <dir> [--verbose] [--coverage] [--run <regex>] [--package <name>]",
 		Short: "Works with kgate policy directories",
 		Long: `
 Works with a kgate policy directory: *.rego files (Rego v1) and an optional
@@ -24,7 +24,10 @@ data.json at its top, the same layout "opa test" reads.
 "kgate policy test DIR" runs the directory's Rego tests (rules named test_*)
 exactly as kgate does before it activates a policy version, prints failing
 tests (every test with --verbose), a summary, and with --coverage the share
-of each file's lines the tests reach. It exits non-zero if any test fails.
+of each file's lines the tests reach. When the tests pass it also runs the
+rest of kgate's activation check: the row rule (include) of the package
+(--package, default kgate) is compiled for every probe identity listed in
+data.json. It exits non-zero if anything fails.
 `,
 		CobraFunc: func(cmd *cobra.Command) {
 			test := &cobra.Command{
@@ -35,7 +38,11 @@ of each file's lines the tests reach. It exits non-zero if any test fails.
 					verbose, _ := cmd.Flags().GetBool("verbose")
 					coverage, _ := cmd.Flags().GetBool("coverage")
 					run, _ := cmd.Flags().GetString("run")
+					pkg, _ := cmd.Flags().GetString("package")
 					err := policyTest(cmd.Context(), cmd.OutOrStdout(), args[0], verbose, coverage, run)
+					if err == nil && run == "" {
+						err = policyActivates(cmd.Context(), cmd.OutOrStdout(), args[0], pkg)
+					}
 					if errors.Is(err, errPolicyTestsFailed) {
 						cmd.SilenceUsage = true // the report already says what failed
 					}
@@ -44,7 +51,8 @@ of each file's lines the tests reach. It exits non-zero if any test fails.
 			}
 			test.Flags().BoolP("verbose", "v", false, "print every test, and the lines coverage misses")
 			test.Flags().BoolP("coverage", "c", false, "report the share of each file the tests reach")
-			test.Flags().StringP("run", "r", "", "run only tests whose name matches this regular expression")
+			test.Flags().StringP("run", "r", "", "run only tests whose name matches this regular expression (skips the probes)")
+			test.Flags().String("package", "kgate", "the Rego package whose rules kgate reads")
 			cmd.AddCommand(test)
 		},
 	})
@@ -70,5 +78,20 @@ func policyTest(ctx context.Context, w io.Writer, dir string, verbose, coverage 
 	if !rep.Passed() {
 		return errPolicyTestsFailed
 	}
+	return nil
+}
+
+// policyActivates runs everything Open checks before kgate serves a
+// version, the probes of data.json included.
+func policyActivates(ctx context.Context, w io.Writer, dir, pkg string) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	e, err := policy.Open(ctx, policy.Options{Dir: dir, Package: pkg})
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	fmt.Fprintf(w, "version %s activates (row rules compile for every probe in data.json)\n", e.Version())
 	return nil
 }

@@ -91,3 +91,20 @@ func write(t *testing.T, dir, name, src string) {
 		t.Fatal(err)
 	}
 }
+
+func TestPolicyActivatesRunsTheProbes(t *testing.T) {
+	var out bytes.Buffer
+	if err := policyActivates(context.Background(), &out, "../../policies", "kgate"); err != nil {
+		t.Fatalf("default policies: %v", err)
+	}
+	if !strings.Contains(out.String(), "activates") {
+		t.Fatalf("output %q", out.String())
+	}
+	dir := t.TempDir()
+	write(t, dir, "p.rego", "package kgate\n\ninclude if startswith(input.record.title, \"a\")\n")
+	write(t, dir, "data.json", `{"probes": {"apps": [{"id": "1"}], "actions": ["read"]}}`)
+	err := policyActivates(context.Background(), &bytes.Buffer{}, dir, "kgate")
+	if err == nil || !strings.Contains(err.Error(), "startswith") {
+		t.Fatalf("got %v, want the probe's compile error", err)
+	}
+}
