@@ -24,7 +24,10 @@ type Decision struct {
 	Masks    map[string]any // field code → value shown instead of the real one
 	Limit    int            // page-size cap, 1..500
 	Reasons  []string       // why not, for the person and the audit log; sorted
-	Version  string         // the policy version that decided
+	// Mentions are the users, groups and organizations (by kintone code)
+	// a comment may mention; "*" = any. Read for comment.write.
+	Mentions FieldSet
+	Version  string // the policy version that decided
 }
 
 // FieldSet is a set of field codes, or every field ("*" in the policy).
@@ -86,6 +89,7 @@ func (s *snapshot) decide(ctx context.Context, in *Input) (d *Decision, err erro
 		}
 	}
 	d.Reasons = s.strings(log, "reasons", b["reasons"])
+	d.Mentions = s.fieldSet(log, "mentions", b["mentions"])
 	return d, nil
 }
 

@@ -27,7 +27,7 @@ type snapshot struct {
 }
 
 // The rules kgate reads, in the order of DESIGN §3.
-var decisionRules = []string{"allow", "readable", "writable", "presets", "masks", "limit", "reasons"}
+var decisionRules = []string{"allow", "readable", "writable", "presets", "masks", "limit", "reasons", "mentions"}
 
 // build reads, compiles, tests, prepares and probes a policy directory. It
 // runs off the request path (at Open and on reload) and returns a snapshot
