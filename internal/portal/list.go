@@ -378,8 +378,8 @@ func (c *call) paging(body *listBody, st *listState, pg *gateway.Page, sizes []i
 		pages = reach
 	}
 	at := func(n int) string { return st.href(base, func(s *listState) { s.Page = n }) }
-	if st.Page > 1 && st.Page <= pages+1 {
-		body.Prev = at(st.Page - 1)
+	if st.Page > 1 {
+		body.Prev = at(max(min(st.Page-1, pages), 1)) // past the end: back to the last page
 	}
 	if st.Page < pages {
 		body.Next = at(st.Page + 1)

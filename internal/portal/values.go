@@ -127,11 +127,11 @@ func listValue(items []string) value {
 func (r *renderer) scalar(typ, s string, p kintone.FieldProperty, compact bool) value {
 	switch typ {
 	case "NUMBER":
-		return value{Kind: "number", Text: r.loc.Number(s, numberFormatOf(p, p.Digit)), Numeric: true}
+		return r.number(s, numberFormatOf(p, p.Digit))
 	case "CALC":
 		switch p.Format {
 		case "", "NUMBER", "NUMBER_DIGIT":
-			return value{Kind: "number", Text: r.loc.Number(s, numberFormatOf(p, p.Format == "NUMBER_DIGIT")), Numeric: true}
+			return r.number(s, numberFormatOf(p, p.Format == "NUMBER_DIGIT"))
 		case "DATE":
 			return value{Kind: "text", Text: r.loc.Date(s)}
 		case "DATETIME":
@@ -162,6 +162,15 @@ func (r *renderer) scalar(typ, s string, p kintone.FieldProperty, compact bool) 
 		s = cut(s)
 	}
 	return value{Kind: "text", Text: s}
+}
+
+// number is a numeric value; one that is not a number (a policy's mask)
+// is plain text as the policy wrote it.
+func (r *renderer) number(s string, f numberFormat) value {
+	if _, ok := decimal(s, -1); !ok {
+		return value{Kind: "text", Text: s}
+	}
+	return value{Kind: "number", Text: r.loc.Number(s, f), Numeric: true}
 }
 
 func numberFormatOf(p kintone.FieldProperty, digits bool) numberFormat {
