@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -53,7 +52,7 @@ func (p *Page) Decode() ([]kintone.Record, error) {
 // than reading it once.
 type recordFilter struct {
 	form  *form
-	keep  func(code string) bool     // fields the member gets back
+	keep  map[string]bool            // fields the member gets back
 	masks map[string]json.RawMessage // readable fields shown with a replacement value
 	rule  map[string]bool            // fields the row rule reads
 	// include re-checks a record with the full policy, given the values of
@@ -64,6 +63,11 @@ type recordFilter struct {
 	seal func(recordID, field, fileKey string) string
 
 	dropped []string // ids of records the re-check refused
+
+	// scratch space reused from record to record
+	name    []byte
+	key     []byte
+	ruleRaw []ruleField
 }
 
 var errMalformed = errors.New("kintone's answer is not the JSON kgate expects")
@@ -75,7 +79,7 @@ func (f *recordFilter) page(body []byte) (*Page, error) {
 		return nil, err
 	}
 	p := &Page{}
-	var buf []byte
+	buf := make([]byte, 0, len(body))
 	var ends []int
 	for dec.PeekKind() == '"' {
 		name, err := dec.ReadToken()
@@ -194,58 +198,59 @@ type deferredFile struct {
 // record reads one record object from dec and appends what the member may
 // see to dst. ok is false when the re-check refused the record; dst is then
 // left with garbage after its original length, which the caller cuts.
+//
+// Field names are looked up as bytes and copied as kintone quoted them, and
+// values are copied raw: only the rule's fields (on a memo miss) and file
+// fields holding files are ever decoded.
 func (f *recordFilter) record(dec *jsontext.Decoder, dst []byte) ([]byte, bool, error) {
 	if err := expect(dec, '{'); err != nil {
 		return dst, false, err
 	}
-	var ruleVals kintone.Record
-	if len(f.rule) > 0 {
-		ruleVals = make(kintone.Record, len(f.rule))
-	}
+	f.ruleRaw = f.ruleRaw[:0]
 	var files []deferredFile
 	var recordID string
 	dst = append(dst, '{')
 	first := true
 	for dec.PeekKind() == '"' {
-		tok, err := dec.ReadToken()
+		name, err := dec.ReadValue()
 		if err != nil {
 			return dst, false, err
 		}
-		code := tok.String()
+		f.name = append(f.name[:0], name...)
+		code, err := unquoteName(f.name)
+		if err != nil {
+			return dst, false, err
+		}
 		raw, err := dec.ReadValue()
 		if err != nil {
 			return dst, false, err
 		}
-		if code == "$id" {
-			recordID = fieldString(raw)
+		if string(code) == "$id" {
+			recordID = fieldValueString(raw)
 		}
-		if f.rule[code] {
-			var fv kintone.FieldValue
-			if err := json.Unmarshal(raw, &fv); err != nil {
-				return dst, false, fmt.Errorf("%w: field %q", errMalformed, code)
-			}
-			ruleVals[code] = fv
+		if f.rule[string(code)] {
+			f.ruleRaw = append(f.ruleRaw, ruleField{code: string(code), raw: bytes.Clone(raw)})
 		}
-		if !f.keep(code) {
+		if !f.keep[string(code)] {
 			continue
 		}
-		typ := f.form.types[code]
-		if mask, ok := f.masks[code]; ok {
-			dst = appendField(dst, &first, code)
+		typ := f.form.types[string(code)]
+		if mask, ok := f.masks[string(code)]; ok {
+			dst = appendName(dst, &first, f.name)
 			dst = appendMasked(dst, typ, mask)
 			continue
 		}
-		if typ == "FILE" || (typ == "SUBTABLE" && f.tableHasFiles(code)) {
-			files = append(files, deferredFile{code: code, raw: bytes.Clone(raw)})
+		if (typ == "FILE" || typ == "SUBTABLE") && bytes.Contains(raw, []byte(`"fileKey"`)) {
+			files = append(files, deferredFile{code: string(code), raw: bytes.Clone(raw)})
 			continue
 		}
-		dst = appendField(dst, &first, code)
+		dst = appendName(dst, &first, f.name)
 		dst = append(dst, raw...)
 	}
 	if err := expect(dec, '}'); err != nil {
 		return dst, false, err
 	}
-	ok, err := f.recheck(ruleVals)
+	ok, err := f.recheck()
 	if err != nil || !ok {
 		if err == nil {
 			f.dropped = append(f.dropped, recordID)
@@ -261,6 +266,31 @@ func (f *recordFilter) record(dec *jsontext.Decoder, dst []byte) ([]byte, bool, 
 		dst = append(dst, v...)
 	}
 	return append(dst, '}'), true, nil
+}
+
+// ruleField is the raw value of a field the row rule reads.
+type ruleField struct {
+	code string
+	raw  []byte
+}
+
+// unquoteName returns the content of a quoted JSON name; names without
+// escapes (all of kintone's) are returned without copying.
+func unquoteName(quoted []byte) ([]byte, error) {
+	inner := quoted[1 : len(quoted)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return inner, nil
+	}
+	return jsontext.AppendUnquote(nil, quoted)
+}
+
+func appendName(dst []byte, first *bool, quoted []byte) []byte {
+	if !*first {
+		dst = append(dst, ',')
+	}
+	*first = false
+	dst = append(dst, quoted...)
+	return append(dst, ':')
 }
 
 func appendField(dst []byte, first *bool, code string) []byte {
@@ -280,8 +310,15 @@ func appendMasked(dst []byte, typ string, mask json.RawMessage) []byte {
 	return append(dst, '}')
 }
 
-// fieldString returns the string value of a {"type","value"} object.
-func fieldString(raw []byte) string {
+// fieldValueString returns the string value of a {"type","value"} object
+// such as $id's.
+func fieldValueString(raw []byte) string {
+	if i := bytes.Index(raw, []byte(`"value":"`)); i >= 0 {
+		rest := raw[i+len(`"value":"`):]
+		if j := bytes.IndexByte(rest, '"'); j >= 0 && bytes.IndexByte(rest[:j], '\\') < 0 {
+			return string(rest[:j])
+		}
+	}
 	var fv struct {
 		Value string `json:"value"`
 	}
@@ -289,12 +326,27 @@ func fieldString(raw []byte) string {
 	return fv.Value
 }
 
-// recheck evaluates the full policy on the record; records with the same
-// values in the rule's fields share one evaluation.
-func (f *recordFilter) recheck(vals kintone.Record) (bool, error) {
-	key := memoKey(vals)
-	if ok, seen := f.seen[key]; seen {
+// recheck evaluates the full policy on the record's rule fields; records
+// with the same raw values in those fields share one evaluation, so a page
+// costs one evaluation per distinct combination, not one per record.
+func (f *recordFilter) recheck() (bool, error) {
+	f.key = f.key[:0]
+	for _, rf := range f.ruleRaw {
+		f.key = append(f.key, rf.code...)
+		f.key = append(f.key, 0)
+		f.key = append(f.key, rf.raw...)
+		f.key = append(f.key, 0)
+	}
+	if ok, seen := f.seen[string(f.key)]; seen {
 		return ok, nil
+	}
+	vals := make(kintone.Record, len(f.ruleRaw))
+	for _, rf := range f.ruleRaw {
+		var fv kintone.FieldValue
+		if err := json.Unmarshal(rf.raw, &fv); err != nil {
+			return false, fmt.Errorf("%w: field %q", errMalformed, rf.code)
+		}
+		vals[rf.code] = fv
 	}
 	ok, err := f.include(vals)
 	if err != nil {
@@ -303,27 +355,8 @@ func (f *recordFilter) recheck(vals kintone.Record) (bool, error) {
 	if f.seen == nil {
 		f.seen = map[string]bool{}
 	}
-	f.seen[key] = ok
+	f.seen[string(f.key)] = ok
 	return ok, nil
-}
-
-func memoKey(vals kintone.Record) string {
-	if len(vals) == 0 {
-		return ""
-	}
-	codes := make([]string, 0, len(vals))
-	for c := range vals {
-		codes = append(codes, c)
-	}
-	sort.Strings(codes)
-	var b []byte
-	for _, c := range codes {
-		b = append(b, c...)
-		b = append(b, 0)
-		b = append(b, vals[c].Value...)
-		b = append(b, 0)
-	}
-	return string(b)
 }
 
 func (f *recordFilter) tableHasFiles(code string) bool {

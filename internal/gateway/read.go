@@ -128,15 +128,23 @@ func (p *readPlan) compose(q *kql.Query) (*kql.Query, error) {
 
 // keep returns the fields the member gets back: those asked for (all when
 // none were) that the member may read.
-func (p *readPlan) keep(requested []string) func(string) bool {
+func (p *readPlan) keep(requested []string) map[string]bool {
+	out := map[string]bool{}
 	if len(requested) == 0 {
-		return func(code string) bool { return p.readable.readable(p.form, code) }
+		out["$id"], out["$revision"] = true, true
+		for code := range p.form.props {
+			if p.readable.readable(p.form, code) {
+				out[code] = true
+			}
+		}
+		return out
 	}
-	asked := make(map[string]bool, len(requested))
 	for _, c := range requested {
-		asked[c] = true
+		if p.readable.readable(p.form, c) {
+			out[c] = true
+		}
 	}
-	return func(code string) bool { return asked[code] && p.readable.readable(p.form, code) }
+	return out
 }
 
 // upstreamFields is what kgate asks kintone for: the readable fields asked
