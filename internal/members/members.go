@@ -1,0 +1,130 @@
+// Package members reads the operator's members app in kintone: who may use
+// kgate, at which level and for which organization. Operators manage
+// thousands of partners there in bulk, with kintone's own tools; kgate only
+// looks members up, and adds an unknown person as pending when configured to.
+package members
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/kgate/kgate/internal/auth"
+	"github.com/kgate/kgate/internal/kintone"
+	"github.com/kgate/kgate/internal/kql"
+)
+
+// Fields names the members app's fields. Empty names take the defaults
+// in brackets.
+type Fields struct {
+	Email   string // [email] SINGLE_LINE_TEXT, unique
+	Subject string // [sub] SINGLE_LINE_TEXT
+	Name    string // [name]
+	Org     string // [org] DROP_DOWN or SINGLE_LINE_TEXT
+	Level   string // [level] DROP_DOWN or SINGLE_LINE_TEXT
+	State   string // [state] DROP_DOWN: active, inactive, pending
+	Groups  string // optional CHECK_BOX or MULTI_SELECT
+}
+
+func (f *Fields) defaults() {
+	def := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	def(&f.Email, "email")
+	def(&f.Subject, "sub")
+	def(&f.Name, "name")
+	def(&f.Org, "org")
+	def(&f.Level, "level")
+	def(&f.State, "state")
+}
+
+// Directory is a members app, read with the operator's API token through
+// kgate's one upstream client (so lookups count against the same
+// concurrency cap and daily budget as everything else).
+type Directory struct {
+	client *kintone.Client
+	app    string
+	space  string
+	tokens []string
+	fields Fields
+}
+
+// New returns the directory of the members app app (kintone app id) in
+// guest space space ("" for none).
+func New(client *kintone.Client, app, space string, tokens []string, fields Fields) *Directory {
+	fields.defaults()
+	return &Directory{client: client, app: app, space: space, tokens: tokens, fields: fields}
+}
+
+var _ auth.MemberDirectory = (*Directory)(nil)
+
+// Lookup finds the member whose e-mail or subject equals value. Two
+// members with the same key is an operator's mistake kgate will not guess
+// around.
+func (d *Directory) Lookup(ctx context.Context, by, value string) (*auth.Member, error) {
+	field := d.fields.Email
+	if by == auth.BySubject {
+		field = d.fields.Subject
+	}
+	two := 2
+	q := &kql.Query{Where: &kql.Cond{Field: field, Op: kql.Eq, Values: []kql.Value{{Kind: kql.String, Text: value}}}, Limit: &two}
+	resp, err := d.client.Do(ctx, kintone.Request{Method: "GET", API: "records.json", GuestSpace: d.space, App: d.app,
+		Tokens: d.tokens, Params: url.Values{"app": {d.app}, "query": {q.String()}}})
+	if err != nil {
+		return nil, fmt.Errorf("members app: %w", err)
+	}
+	var page struct {
+		Records []kintone.Record `json:"records"`
+	}
+	if err := json.Unmarshal(resp.Body, &page); err != nil {
+		return nil, fmt.Errorf("members app: %w", err)
+	}
+	switch len(page.Records) {
+	case 0:
+		return nil, nil
+	case 1:
+		return d.member(page.Records[0]), nil
+	}
+	return nil, fmt.Errorf("members app: more than one member has %s %q", field, value)
+}
+
+func (d *Directory) member(r kintone.Record) *auth.Member {
+	m := &auth.Member{
+		Email: text(r[d.fields.Email]), Subject: text(r[d.fields.Subject]), Name: text(r[d.fields.Name]),
+		Org: text(r[d.fields.Org]), Level: text(r[d.fields.Level]), State: text(r[d.fields.State]),
+	}
+	if d.fields.Groups != "" {
+		json.Unmarshal(r[d.fields.Groups].Value, &m.Groups)
+	}
+	return m
+}
+
+// text reads a text or single-choice value; an unset choice is "".
+func text(fv kintone.FieldValue) string {
+	var s string
+	json.Unmarshal(fv.Value, &s)
+	return s
+}
+
+// AddPending adds m as a pending member for an operator to approve.
+func (d *Directory) AddPending(ctx context.Context, m auth.Member) error {
+	if m.Email == "" && m.Subject == "" {
+		return errors.New("members app: a pending member needs an e-mail address or a subject")
+	}
+	record := map[string]any{
+		d.fields.Email:   map[string]any{"value": m.Email},
+		d.fields.Subject: map[string]any{"value": m.Subject},
+		d.fields.Name:    map[string]any{"value": m.Name},
+		d.fields.State:   map[string]any{"value": auth.MemberPending},
+	}
+	_, err := d.client.Do(ctx, kintone.Request{Method: "POST", API: "record.json", GuestSpace: d.space, App: d.app,
+		Tokens: d.tokens, Body: map[string]any{"app": d.app, "record": record}})
+	if err != nil {
+		return fmt.Errorf("members app: adding %s as pending: %w", m.Email, err)
+	}
+	return nil
+}
