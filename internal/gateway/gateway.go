@@ -42,7 +42,13 @@ type Config struct {
 	// share it; when nil a random key is made, valid for this process.
 	FileKey []byte
 	// FileTokenTTL is how long a file token stays valid (default 1 hour).
+	// Upload tokens live as long.
 	FileTokenTTL time.Duration
+	// MaxUploadSize caps one uploaded file (default 100 MiB).
+	MaxUploadSize int64
+	// MaxUploadsPerRecord caps the newly uploaded files one record of a
+	// create or update may attach (default 10).
+	MaxUploadsPerRecord int
 }
 
 // Gateway enforces the policies on every kintone operation. It is safe for
@@ -57,6 +63,7 @@ type Gateway struct {
 	order   []*app
 	cursors *cursorTable
 	files   *fileSealer
+	writes  *writeState
 	now     func() time.Time
 }
 
@@ -94,6 +101,7 @@ func New(cfg Config) (*Gateway, error) {
 		client: cfg.Client, policy: cfg.Policy, audit: cfg.Audit, log: cfg.Logger,
 		apps: map[string]*app{}, aliases: map[string]*app{},
 		cursors: newCursorTable(cfg.CursorsPerIdentity), files: files, now: time.Now,
+		writes: newWriteState(cfg),
 	}
 	for _, a := range cfg.Apps {
 		if err := g.addApp(a, cfg.SchemaTTL); err != nil {

@@ -1,0 +1,322 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/kgate/kgate/internal/audit"
+	"github.com/kgate/kgate/internal/kintone"
+)
+
+// Comments. kintone sees every comment kgate posts as the API token's
+// (kintone shows "Administrator"), so kgate writes who posted it into the
+// text: CommentPrefix. Mentions are limited by the policy's mentions rule.
+// A member may delete only comments they posted through kgate: kgate
+// remembers who posted which comment (the most recent 100,000, in this
+// process); for any other comment — someone else's, one posted before a
+// restart or through another kgate instance — the answer is kintone's
+// GAIA_RE03 for a comment posted by another user.
+
+// Mention is one mention of a comment: a kintone user, group or
+// organization code and its type (USER, GROUP or ORGANIZATION).
+type Mention struct {
+	Code string `json:"code"`
+	Type string `json:"type"`
+}
+
+// AddCommentRequest is POST record/comment.json.
+type AddCommentRequest struct {
+	App      AppRef
+	Record   string
+	Text     string
+	Mentions []Mention
+}
+
+// DeleteCommentRequest is DELETE record/comment.json.
+type DeleteCommentRequest struct {
+	App     AppRef
+	Record  string
+	Comment string
+}
+
+// Comment limits, as kintone's.
+const (
+	maxCommentText     = 65535
+	maxCommentMentions = 10
+)
+
+// CommentPrefix is what kgate puts before the text of a comment a member
+// posts: "[Name / Organization] ". The name falls back to the e-mail
+// address, then the subject; the organization is the member's
+// attrs.org_name when it is a string, else the org code, and is left out
+// (with its slash) when the member has none. Brackets and control
+// characters in either become harmless, so nobody can end the prefix early
+// and pose as someone else.
+func CommentPrefix(id *Identity) string {
+	name := firstNonEmpty(id.Name, id.Email, id.Subject)
+	org := id.Org
+	if s, ok := id.Attrs["org_name"].(string); ok && s != "" {
+		org = s
+	}
+	name, org = prefixPart(name), prefixPart(org)
+	if org == "" {
+		return "[" + name + "] "
+	}
+	return "[" + name + " / " + org + "] "
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if strings.TrimSpace(x) != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+func prefixPart(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r == '[':
+			return '('
+		case r == ']':
+			return ')'
+		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) > 100 {
+		s = string([]rune(s)[:100])
+	}
+	return s
+}
+
+// AddComment posts a comment on a record the member may see (include, with
+// action "comment.write"), prefixed with CommentPrefix, when the policy
+// allows comment.write and every mention is in its mentions rule. It
+// returns the comment's id.
+func (g *Gateway) AddComment(ctx context.Context, id *Identity, req AddCommentRequest) (string, error) {
+	w := g.newWriter(id)
+	ev := w.event("comment.write")
+	cid, status, err := w.addComment(ctx, ev, req)
+	w.finish(err, status)
+	return cid, err
+}
+
+func (w *writer) addComment(ctx context.Context, ev *audit.Event, req AddCommentRequest) (string, int, error) {
+	lang := w.id.Lang
+	wa, err := w.app(ctx, req.App)
+	if err != nil {
+		return "", 0, err
+	}
+	ev.App, ev.RecordIDs = wa.Alias, []string{req.Record}
+	if err := w.checkComment(req); err != nil {
+		return "", 0, err
+	}
+	dec, err := w.allowed(ctx, ev, wa, "comment.write", "")
+	if err != nil {
+		return "", 0, err
+	}
+	var refused *kintone.Error
+	for i, m := range req.Mentions {
+		if !dec.Mentions.Has(m.Code) {
+			if refused == nil {
+				refused = denied(lang, nil)
+			}
+			refused.With("comment.mentions["+strconv.Itoa(i)+"].code", mentionMessage(lang))
+		}
+	}
+	if refused != nil {
+		ev.Outcome = "denied"
+		return "", 0, refused
+	}
+	if err := w.commentTarget(ctx, ev, wa, req.Record); err != nil {
+		return "", 0, err
+	}
+	mentions := req.Mentions
+	if mentions == nil {
+		mentions = []Mention{}
+	}
+	body := map[string]any{"app": wa.ID, "record": req.Record,
+		"comment": map[string]any{"text": CommentPrefix(w.id) + req.Text, "mentions": mentions}}
+	resp, err := w.g.client.Do(ctx, kintone.Request{Method: http.MethodPost, API: "record/comment.json", GuestSpace: wa.GuestSpace,
+		App: wa.ID, Tokens: wa.Tokens, Body: body, Lang: lang})
+	if err != nil {
+		return "", statusOf(err), w.commentError(ctx, err)
+	}
+	var out struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(resp.Body, &out) != nil || out.ID == "" {
+		return "", resp.Status, w.unknown(errMalformed)
+	}
+	w.g.writes.comments.add(commentKey(wa.ID, req.Record, out.ID), w.id)
+	ev.Records = 1
+	return out.ID, resp.Status, nil
+}
+
+func mentionMessage(lang string) string {
+	if lang == "ja" {
+		return "このユーザー、組織、またはグループをメンションすることはできません。"
+	}
+	return "You may not mention this user, organization or group."
+}
+
+// checkComment applies kintone's parameter rules to a new comment.
+func (w *writer) checkComment(req AddCommentRequest) error {
+	lang := w.id.Lang
+	v := kintone.Invalid(lang)
+	bad := false
+	add := func(key, msg string) {
+		v.With(key, msg)
+		bad = true
+	}
+	if !validID(req.Record) {
+		add("record", invalidIDMessage(lang))
+	}
+	switch {
+	case strings.TrimSpace(req.Text) == "":
+		add("comment.text", kintone.Message(kintone.MsgRequiredParam, lang))
+	case utf8.RuneCountInString(CommentPrefix(w.id)+req.Text) > maxCommentText:
+		add("comment.text", kintone.Message(kintone.MsgMaxLength, lang, maxCommentText+1-utf8.RuneCountInString(CommentPrefix(w.id))))
+	}
+	if len(req.Mentions) > maxCommentMentions {
+		add("comment.mentions", kintone.Message(kintone.MsgMaxItems, lang, maxCommentMentions))
+	}
+	for i, m := range req.Mentions {
+		key := "comment.mentions[" + strconv.Itoa(i) + "]"
+		switch {
+		case m.Code == "":
+			add(key+".code", kintone.Message(kintone.MsgRequiredParam, lang))
+		case m.Type != "USER" && m.Type != "GROUP" && m.Type != "ORGANIZATION":
+			add(key+".type", kintone.Message(kintone.MsgEnum, lang, "USER, GROUP, ORGANIZATION"))
+		}
+	}
+	if bad {
+		return v
+	}
+	return nil
+}
+
+// commentTarget checks that the member may comment on the record.
+func (w *writer) commentTarget(ctx context.Context, ev *audit.Event, wa *writeApp, record string) error {
+	if err := w.load(ctx, wa, []string{record}, nil); err != nil {
+		return err
+	}
+	cur := w.records[recordKey{wa.ID, record}]
+	if cur == nil || cur.rec == nil {
+		return notFound(w.id.Lang, record)
+	}
+	if !w.includes(ctx, wa, "comment.write", "", cur.rec) {
+		return w.hidden(ctx, ev, wa, cur.rec, notFound(w.id.Lang, record))
+	}
+	return nil
+}
+
+// commentError passes on kintone's refusal of a comment call; its keys are
+// the request's own parameters.
+func (w *writer) commentError(ctx context.Context, err error) error {
+	var ke *kintone.Error
+	switch {
+	case mayBeApplied(err):
+		return w.unknown(err)
+	case errors.As(err, &ke):
+		return w.memberError(ctx, ke, nil, 0)
+	}
+	return upstreamError(err, w.id.Lang, nil)
+}
+
+// DeleteComment deletes a comment the member posted through kgate on a
+// record they may see.
+func (g *Gateway) DeleteComment(ctx context.Context, id *Identity, req DeleteCommentRequest) error {
+	w := g.newWriter(id)
+	ev := w.event("comment.write")
+	status, err := w.deleteComment(ctx, ev, req)
+	w.finish(err, status)
+	return err
+}
+
+func (w *writer) deleteComment(ctx context.Context, ev *audit.Event, req DeleteCommentRequest) (int, error) {
+	lang := w.id.Lang
+	wa, err := w.app(ctx, req.App)
+	if err != nil {
+		return 0, err
+	}
+	ev.App, ev.RecordIDs = wa.Alias, []string{req.Record}
+	switch {
+	case !validID(req.Record):
+		return 0, kintone.Invalid(lang).With("record", invalidIDMessage(lang))
+	case !validID(req.Comment):
+		return 0, kintone.Invalid(lang).With("comment", invalidIDMessage(lang))
+	}
+	if _, err := w.allowed(ctx, ev, wa, "comment.write", ""); err != nil {
+		return 0, err
+	}
+	if err := w.commentTarget(ctx, ev, wa, req.Record); err != nil {
+		return 0, err
+	}
+	key := commentKey(wa.ID, req.Record, req.Comment)
+	if !w.g.writes.comments.owns(key, w.id) {
+		ev.Outcome = "denied"
+		return 0, kintone.NewError("GAIA_RE03", lang)
+	}
+	resp, err := w.g.client.Do(ctx, kintone.Request{Method: http.MethodDelete, API: "record/comment.json", GuestSpace: wa.GuestSpace,
+		App: wa.ID, Tokens: wa.Tokens, Body: map[string]any{"app": wa.ID, "record": req.Record, "comment": req.Comment}, Lang: lang})
+	if err != nil {
+		return statusOf(err), w.commentError(ctx, err)
+	}
+	w.g.writes.comments.remove(key)
+	return resp.Status, nil
+}
+
+func commentKey(app, record, comment string) string { return app + "/" + record + "/" + comment }
+
+// commentLedger remembers who posted which comment through kgate, the
+// most recent max of them.
+type commentLedger struct {
+	mu     sync.Mutex
+	max    int
+	owners map[string]string
+	order  []string // keys in the order they were added, oldest first
+}
+
+func newCommentLedger(max int) *commentLedger {
+	return &commentLedger{max: max, owners: map[string]string{}}
+}
+
+func owner(id *Identity) string { return id.Issuer + "\x00" + id.Subject }
+
+func (l *commentLedger) add(key string, id *Identity) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.order) >= l.max {
+		drop := l.order[:len(l.order)-l.max+1]
+		for _, k := range drop {
+			delete(l.owners, k)
+		}
+		l.order = append(l.order[:0], l.order[len(drop):]...)
+	}
+	l.owners[key] = owner(id)
+	l.order = append(l.order, key)
+}
+
+func (l *commentLedger) owns(key string, id *Identity) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.owners[key] == owner(id)
+}
+
+func (l *commentLedger) remove(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.owners, key)
+}
