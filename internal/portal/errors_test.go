@@ -1,0 +1,94 @@
+package portal
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/kgate/kgate/internal/kintonesim"
+)
+
+func TestForbiddenPageShowsThePolicysReasons(t *testing.T) {
+	w := newWorld(t)
+	r := w.get(t, demoMember("bob"), "/apps/members", "Accept-Language", "en")
+	if r.Code != http.StatusForbidden {
+		t.Fatalf("status %d", r.Code)
+	}
+	mustContain(t, r.body, "<h1>You do not have access</h1>", "<li>Member records are visible to the operator&#39;s staff only.</li>")
+}
+
+func TestPolicyReasonsCanBeTranslated(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "ja.json", `{"reason:Member records are visible to the operator's staff only.": "会員情報は運営スタッフのみ閲覧できます。"}`)
+	w := newWorld(t, func(c *Config) { c.MessagesDir = dir })
+	r := w.get(t, demoMember("bob"), "/apps/members", "Accept-Language", "ja")
+	mustContain(t, r.body, "<h1>アクセス権がありません</h1>", "<li>会員情報は運営スタッフのみ閲覧できます。</li>")
+}
+
+func TestErrorPagesForWhatDoesNotExist(t *testing.T) {
+	w := newWorld(t)
+	for _, path := range []string{"/nowhere", "/apps/nope", "/apps/nope/records/1", "/apps/budget/records/1/extra", "/apps/budget%2F..%2Fmembers"} {
+		r := w.get(t, demoMember("alice"), path, "Accept-Language", "en")
+		if r.Code != http.StatusNotFound {
+			t.Errorf("%s: status %d", path, r.Code)
+		}
+		mustContain(t, r.body, "<h1>Not found</h1>", `<a class="button" href="/">`)
+	}
+}
+
+func TestUnavailableKintoneGivesARetryHint(t *testing.T) {
+	tests := []struct {
+		name   string
+		fault  kintonesim.Fault
+		status int
+	}{
+		{"kintone down", kintonesim.Fault{Status: 503, Times: -1}, http.StatusServiceUnavailable},
+		{"kintone over its limits", kintonesim.Fault{Status: 429, Times: -1}, http.StatusServiceUnavailable},
+		{"kintone broken", kintonesim.Fault{Status: 500, Times: -1}, http.StatusBadGateway},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.sim.InjectFault(tt.fault)
+			r := w.get(t, demoMember("alice"), "/apps/budget", "Accept-Language", "ja")
+			if r.Code != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.Code, tt.status, between(r.body, "<main", "</main>"))
+			}
+			if r.Header().Get("Retry-After") != "30" {
+				t.Errorf("Retry-After %q", r.Header().Get("Retry-After"))
+			}
+			mustContain(t, r.body, "30 秒ほどしてから、もう一度お試しください。")
+		})
+	}
+}
+
+func TestServeErrorSpeaksTheRequestsLanguage(t *testing.T) {
+	w := newWorld(t)
+	tests := []struct {
+		lang, reason, want string
+	}{
+		{"ja", "membership is inactive", "会員資格が無効になっています。"},
+		{"en", "membership is inactive", "Your membership is inactive."},
+		{"en", "something new", "something new"},
+	}
+	for _, tt := range tests {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Header.Set("Accept-Language", tt.lang)
+		w.h.ServeError(rec, req, http.StatusForbidden, tt.reason)
+		if rec.Code != http.StatusForbidden {
+			t.Fatalf("status %d", rec.Code)
+		}
+		mustContain(t, rec.Body.String(), `<html lang="`+tt.lang+`">`, "<li>"+tt.want+"</li>")
+		mustNotContain(t, rec.Body.String(), `class="logout"`)
+	}
+}
+
+func TestServeWithoutAnIdentityIsRefused(t *testing.T) {
+	w := newWorld(t)
+	r := w.get(t, nil, "/apps/budget", "Accept-Language", "en")
+	if r.Code != http.StatusUnauthorized {
+		t.Fatalf("status %d", r.Code)
+	}
+	mustNotContain(t, r.body, "Spring campaign")
+}
