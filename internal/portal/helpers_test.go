@@ -92,12 +92,10 @@ func newWorld(t testing.TB, change ...func(*Config)) *world {
 		srv.Close()
 		sim.Close()
 	})
-	ctx := context.Background()
-	eng, err := policy.Open(ctx, policy.Options{Dir: "../../policies"})
+	eng, err := demoPolicy()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { eng.Close() })
 	client, err := kintone.NewClient(kintone.Config{BaseURL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
@@ -129,6 +127,12 @@ func newWorld(t testing.TB, change ...func(*Config)) *world {
 	h.gw = rec
 	return &world{h: h, gw: gw, rec: rec, sim: sim}
 }
+
+// The demo policy is loaded (and its Rego tests run) once per test
+// binary; it is only read.
+var demoPolicy = sync.OnceValues(func() (*policy.Engine, error) {
+	return policy.Open(context.Background(), policy.Options{Dir: "../../policies"})
+})
 
 func addHostileRecords(t testing.TB, seed *kintonesim.Seed) {
 	t.Helper()

@@ -15,13 +15,15 @@ import (
 
 // value is one field value ready for a template: plain strings that the
 // template escapes, except HTML, which only the rich-text sanitizer
-// produces. Href is checked here (http, https, mailto, tel only) and
-// escaped again by html/template, which refuses other schemes itself.
+// produces. Href is checked here (http, https, mailto, tel only): as a
+// string, html/template checks it again and refuses other schemes; a tel:
+// URL, which html/template does not know, is a template.URL built only
+// from digits and a few separators.
 type value struct {
 	Kind    string // text, multiline, rich, link, list, files, table, number, empty
 	Text    string
 	HTML    template.HTML
-	Href    string
+	Href    any // string, or template.URL for tel:
 	Items   []string
 	Files   []fileLink
 	Table   *subtable
@@ -153,7 +155,11 @@ func (r *renderer) scalar(typ, s string, p kintone.FieldProperty, compact bool) 
 		return value{Kind: "rich", HTML: r.rich.sanitize(s)}
 	case "LINK":
 		if href := linkHref(s, p.Protocol); href != "" {
-			return value{Kind: "link", Text: s, Href: href}
+			v := value{Kind: "link", Text: s, Href: href}
+			if strings.HasPrefix(href, "tel:") {
+				v.Href = template.URL(href) // #nosec: digits and separators only, see linkHref
+			}
+			return v
 		}
 	case "RECORD_NUMBER", "__ID__":
 		return value{Kind: "text", Text: s, Numeric: true}
