@@ -162,6 +162,7 @@ func ticketsApp() kintonesim.SeedApp {
 			map[string]any{"type": "MULTI_LINE_TEXT", "code": "note", "label": "Note"},
 			map[string]any{"type": "SINGLE_LINE_TEXT", "code": "tracking", "label": "Tracking", "maxLength": 8},
 			map[string]any{"type": "DROP_DOWN", "code": "scope", "label": "Scope", "options": []string{"shared", "internal"}, "defaultValue": "internal"},
+			map[string]any{"type": "FILE", "code": "screenshot", "label": "Screenshot"},
 		),
 	}
 	for _, org := range []string{"acme", "bluebird"} {

@@ -79,7 +79,7 @@ readable contains f if {
 readable contains f if {
 	tickets
 	input.user.level in partner_levels
-	some f in {"title", "org", "note", "scope"}
+	some f in {"title", "org", "note", "scope", "screenshot"}
 }
 
 # Gold partners write a budget request when they create it, and later only
@@ -103,7 +103,7 @@ writable contains f if {
 	tickets
 	input.user.level == "gold"
 	input.action in {"create", "update"}
-	some f in {"title", "note", "scope"}
+	some f in {"title", "note", "scope", "screenshot"}
 }
 
 writable contains "*" if {

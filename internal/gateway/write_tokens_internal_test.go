@@ -1,0 +1,47 @@
+package gateway
+
+import (
+	"testing"
+	"time"
+)
+
+// Token expiry needs the gateway's clock, so it is pinned down here.
+func TestFileAndUploadTokensExpire(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	files, err := newFileSealer(make([]byte, 32), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &Gateway{files: files, now: func() time.Time { return now }}
+	id := &Identity{Issuer: "https://idp.test", Subject: "u-alice"}
+	upload := g.sealUpload(uploadClaim{Issuer: id.Issuer, Subject: id.Subject, App: "20", Key: "upload-key"})
+	keep := files.seal(fileClaim{Issuer: id.Issuer, Subject: id.Subject, App: "20", Record: "1", Field: "attachment", Key: "file-key"}, now)
+	have := []fileRef{{FileKey: "file-key"}}
+	c := &recordCheck{wa: &writeApp{app: &app{App: App{ID: "20"}}}, recordID: "1"}
+	resolves := func(token string) bool {
+		w := &writer{g: g, id: id, now: now}
+		_, _, ok := w.resolveFile(c, "attachment", token, have)
+		return ok
+	}
+	if !resolves(upload) || !resolves(keep) {
+		t.Fatal("fresh tokens refused")
+	}
+	now = now.Add(time.Hour + time.Second)
+	if resolves(upload) || resolves(keep) {
+		t.Error("tokens accepted after they expired")
+	}
+}
+
+func TestTokensAreNotInterchangeable(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	files, _ := newFileSealer(make([]byte, 32), time.Hour)
+	g := &Gateway{files: files, now: func() time.Time { return now }}
+	upload := g.sealUpload(uploadClaim{Issuer: "i", Subject: "s", App: "20", Key: "k"})
+	if _, err := files.open(upload, now); err == nil {
+		t.Error("an upload token opened as a download token")
+	}
+	download := files.seal(fileClaim{Issuer: "i", Subject: "s", App: "20", Record: "1", Field: "f", Key: "k"}, now)
+	if _, ok := g.openUpload(download); ok {
+		t.Error("a download token opened as an upload token")
+	}
+}
