@@ -48,8 +48,13 @@ func (s FieldSet) Has(code string) bool {
 // Decide evaluates every decision rule in one prepared evaluation. Any
 // evaluation error denies: the returned Decision has Allow false and
 // nothing else, and the error says why.
-func (e *Engine) Decide(ctx context.Context, in Input) (d *Decision, err error) {
-	s := e.cur.Load()
+func (e *Engine) Decide(ctx context.Context, in Input) (*Decision, error) {
+	return e.View().Decide(ctx, in)
+}
+
+// Decide is Engine.Decide on this view's version.
+func (v View) Decide(ctx context.Context, in Input) (d *Decision, err error) {
+	s := v.s
 	defer func() {
 		if err != nil {
 			s.log.Error("policy decision failed; denied", zap.String("app", in.App.ID),
@@ -200,8 +205,13 @@ func limitOf(v any) (int, bool) {
 // Include evaluates the row rule on a known record (in.Record, as Flatten
 // builds it): the re-check of every record read and the check of every
 // write. An error means "not included".
-func (e *Engine) Include(ctx context.Context, in Input) (ok bool, err error) {
-	s := e.cur.Load()
+func (e *Engine) Include(ctx context.Context, in Input) (bool, error) {
+	return e.View().Include(ctx, in)
+}
+
+// Include is Engine.Include on this view's version.
+func (v View) Include(ctx context.Context, in Input) (ok bool, err error) {
+	s := v.s
 	defer func() {
 		if err != nil {
 			s.log.Error("policy include failed; record excluded", zap.String("app", in.App.ID),

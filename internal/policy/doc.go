@@ -33,7 +33,9 @@
 //   - Include evaluates include in full on one flattened record: the
 //     re-check of every record read and the check of every write.
 //
-// Panics inside OPA are turned into errors, which deny.
+// Panics inside OPA are turned into errors, which deny. Engine.View pins
+// one version for a whole request (decision, row rule, re-checks), so a
+// reload in the middle of a request cannot mix two versions.
 //
 // # input
 //

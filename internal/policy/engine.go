@@ -114,6 +114,19 @@ func (e *Engine) Close() error {
 // directory's files, the same on every machine and across restarts.
 func (e *Engine) Version() string { return e.cur.Load().version }
 
+// View is one policy version, held for as long as the caller keeps it. A
+// request that decides, compiles its row rule and re-checks records through
+// one View sees a single version from start to end, even if the directory
+// reloads in between; the Engine's own methods each use the version serving
+// at the moment of the call.
+type View struct{ s *snapshot }
+
+// View returns the version serving now.
+func (e *Engine) View() View { return View{e.cur.Load()} }
+
+// Version names the view's policy version.
+func (v View) Version() string { return v.s.version }
+
 // ReloadError is the error of the last reload attempt, nil when it
 // succeeded (or none was made). A health check reports it: the engine is
 // still serving, but not what is on disk.

@@ -359,3 +359,28 @@ func TestReloadByHandAndClose(t *testing.T) {
 		t.Fatal("a closed engine keeps answering with its version")
 	}
 }
+
+func TestAViewKeepsItsVersionAcrossAReload(t *testing.T) {
+	dir := writeDir(t, map[string]string{"p.rego": goodPolicy})
+	e := open(t, Options{Dir: dir})
+	ctx := context.Background()
+	v := e.View()
+	gold := Input{User: User{Level: "gold", Org: "acme"}, App: demoApps["budget"], Action: "read"}
+	writeFile(t, dir, "p.rego", "package kgate\nallow := false\ninclude if input.record.org == \"cosmo\"\n")
+	if err := e.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v.Version() == e.Version() {
+		t.Fatal("the reload did not change the version")
+	}
+	d, _ := v.Decide(ctx, gold)
+	rr, _ := v.RowRule(ctx, gold, demoForms["budget"])
+	gold.Record = map[string]any{"org": "acme"}
+	ok, _ := v.Include(ctx, gold)
+	if !d.Allow || d.Version != v.Version() || describe(rr) != `org in ("acme")` || rr.Version != v.Version() || !ok {
+		t.Fatalf("the view answered with the new version: %+v, %s, %v", d, describe(rr), ok)
+	}
+	if d, _ := e.Decide(ctx, gold); d.Allow {
+		t.Fatal("the engine still answers with the old version")
+	}
+}

@@ -49,8 +49,13 @@ type compiled struct {
 // over the app's form fields (keyed by code). A rule that cannot be
 // compiled or translated is an error, never a silent allow: the RowRule
 // returned with the error says Never.
-func (e *Engine) RowRule(ctx context.Context, in Input, fields map[string]kql.Field) (rr *RowRule, err error) {
-	s := e.cur.Load()
+func (e *Engine) RowRule(ctx context.Context, in Input, fields map[string]kql.Field) (*RowRule, error) {
+	return e.View().RowRule(ctx, in, fields)
+}
+
+// RowRule is Engine.RowRule on this view's version.
+func (v View) RowRule(ctx context.Context, in Input, fields map[string]kql.Field) (rr *RowRule, err error) {
+	s := v.s
 	defer func() {
 		if err != nil {
 			s.log.Error("policy row rule failed; denied", zap.String("app", in.App.ID),
