@@ -89,6 +89,9 @@ func (l *locale) Number(v string, f numberFormat) string {
 // decimal rounds a decimal string to scale digits (halves away from zero),
 // or normalizes it when scale is negative.
 func decimal(v string, scale int) (string, bool) {
+	if scale <= 0 && isInteger(v) {
+		return v, true // the common case, without big numbers
+	}
 	r, ok := new(big.Rat).SetString(strings.TrimSpace(v))
 	if !ok {
 		return "", false
@@ -102,6 +105,21 @@ func decimal(v string, scale int) (string, bool) {
 	// As stored, without exponent or a leading "+".
 	_, frac, _ := strings.Cut(v, ".")
 	return r.FloatString(len(strings.TrimRight(frac, "0"))), true
+}
+
+// isInteger reports whether v is a plain integer such as "-120" (no
+// leading zeros, so that it is already in normal form).
+func isInteger(v string) bool {
+	d := strings.TrimPrefix(v, "-")
+	if d == "" || len(d) > 1 && d[0] == '0' || d == "0" && v != "0" {
+		return false
+	}
+	for i := 0; i < len(d); i++ {
+		if d[i] < '0' || d[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // group inserts sep between thousands of the integer part of a decimal.

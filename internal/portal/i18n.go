@@ -112,11 +112,29 @@ func fill(s string, args []any) string {
 	if len(args) == 0 || !strings.Contains(s, "{") {
 		return s
 	}
-	pairs := make([]string, 0, 2*len(args))
-	for i, a := range args {
-		pairs = append(pairs, "{"+strconv.Itoa(i+1)+"}", fmt.Sprint(a))
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	for {
+		i := strings.IndexByte(s, '{')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			break
+		}
+		n, err := strconv.Atoi(s[i+1 : i+j])
+		if err != nil || n < 1 || n > len(args) {
+			b.WriteString(s[:i+j+1])
+			s = s[i+j+1:]
+			continue
+		}
+		b.WriteString(s[:i])
+		fmt.Fprint(&b, args[n-1])
+		s = s[i+j+1:]
 	}
-	return strings.NewReplacer(pairs...).Replace(s)
+	b.WriteString(s)
+	return b.String()
 }
 
 // langCookie holds the language the member picked with the switch.

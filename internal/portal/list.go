@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -349,10 +348,7 @@ func (c *call) rows(body *listBody, av *appView, cfg *listConfig, records []kint
 
 // stringValue is a field value that kintone sends as a JSON string.
 func stringValue(fv kintone.FieldValue) string {
-	var s string
-	if len(fv.Value) > 0 && fv.Value[0] == '"' {
-		_ = json.Unmarshal(fv.Value, &s)
-	}
+	s, _ := jsonString(fv.Value)
 	return s
 }
 

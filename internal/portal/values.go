@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"bytes"
 	"encoding/json"
 	"html/template"
 	"net/mail"
@@ -29,6 +30,10 @@ type value struct {
 	Table   *subtable
 	Numeric bool // aligned to the end in tables
 }
+
+// Plain reports whether the value is just its text, the common case a
+// list cell renders without the value template.
+func (v *value) Plain() bool { return v.Kind == "text" || v.Kind == "number" }
 
 type fileLink struct {
 	Name, Size, Href string
@@ -65,8 +70,7 @@ func (r *renderer) render(fv kintone.FieldValue, p kintone.FieldProperty, compac
 	if isNull(raw) {
 		return value{Kind: "empty"}
 	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
+	if s, ok := jsonString(raw); ok {
 		return r.scalar(typ, s, p, compact)
 	}
 	switch typ {
@@ -98,6 +102,19 @@ func (r *renderer) render(fv kintone.FieldValue, p kintone.FieldProperty, compac
 		return r.tableValue(raw, p, compact)
 	}
 	return value{Kind: "text", Text: string(raw)}
+}
+
+// jsonString decodes a JSON string value; most values are strings
+// without escapes, which need no decoder.
+func jsonString(raw json.RawMessage) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	if inner := raw[1 : len(raw)-1]; raw[len(raw)-1] == '"' && bytes.IndexByte(inner, '\\') < 0 && bytes.IndexByte(inner, '"') < 0 && utf8.Valid(inner) {
+		return string(inner), true
+	}
+	var s string
+	return s, json.Unmarshal(raw, &s) == nil
 }
 
 func isNull(raw json.RawMessage) bool {

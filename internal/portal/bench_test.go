@@ -1,0 +1,123 @@
+package portal
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/kgate/kgate/internal/gateway"
+	"github.com/kgate/kgate/internal/kintone"
+	"github.com/kgate/kgate/internal/policy"
+	"github.com/kgate/kgate/internal/testworld"
+)
+
+// The list benchmarks run over the test world's orders app (600 records,
+// 13 fields) as staff, 100 rows a page. BenchmarkListPage is the whole
+// page — policy, form, the gateway's ListRecords over loopback HTTP to the
+// simulator, decoding, formatting and the template; its reference,
+// BenchmarkListGateway, is the gateway call alone with the same request.
+// BenchmarkListRender is the portal's own share: decoding and rendering
+// a page the gateway already returned.
+
+type benchWorld struct {
+	h   *Handler
+	gw  *gateway.Gateway
+	req gateway.ListRequest
+	id  *gateway.Identity
+}
+
+func newBenchWorld(b *testing.B) *benchWorld {
+	b.Helper()
+	w := testworld.Start(b, 600)
+	eng, err := policy.Open(context.Background(), policy.Options{Dir: w.PolicyDir, DefaultLimit: 500})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { eng.Close() })
+	client, err := kintone.NewClient(kintone.Config{BaseURL: w.URL})
+	if err != nil {
+		b.Fatal(err)
+	}
+	gw, err := gateway.New(gateway.Config{Client: client, Policy: eng, Apps: testworld.Apps()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, err := New(Config{Gateway: gw})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := &recorder{backend: h.gw}
+	h.gw = rec
+	bw := &benchWorld{h: h, gw: gw, id: testworld.Identities["sam"]}
+	if r := bw.page(b); r.Code != http.StatusOK {
+		b.Fatalf("status %d", r.Code)
+	}
+	rec.mu.Lock()
+	bw.req = rec.lists[0]
+	rec.mu.Unlock()
+	h.gw = rec.backend
+	return bw
+}
+
+func (bw *benchWorld) page(b *testing.B) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodGet, "/apps/orders?size=100&sort=amount&dir=desc", nil)
+	r.Header.Set("Accept-Language", "en")
+	rec := httptest.NewRecorder()
+	bw.h.Serve(rec, r, bw.id)
+	return rec
+}
+
+func BenchmarkListPage(b *testing.B) {
+	bw := newBenchWorld(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := bw.page(b); r.Code != http.StatusOK || r.Body.Len() < 10000 {
+			b.Fatalf("status %d, %d bytes", r.Code, r.Body.Len())
+		}
+	}
+}
+
+func BenchmarkListGateway(b *testing.B) {
+	bw := newBenchWorld(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		pg, err := bw.gw.ListRecords(context.Background(), bw.id, bw.req)
+		if err != nil || len(pg.Records) != 100 {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkListRender(b *testing.B) {
+	bw := newBenchWorld(b)
+	pg, err := bw.gw.ListRecords(context.Background(), bw.id, bw.req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/apps/orders?size=100&sort=amount&dir=desc", nil)
+	c := bw.h.newCall(httptest.NewRecorder(), r, bw.id)
+	av, err := c.loadApp("orders")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := av.listConfig()
+	st, err := parseList(r.URL.Query(), cfg, av, bw.h.cfg.PageSizes)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		c.w = httptest.NewRecorder()
+		records, err := pg.Decode()
+		if err != nil {
+			b.Fatal(err)
+		}
+		body := &listBody{App: appHeader{Name: "Orders"}, Action: "/apps/orders"}
+		c.filterViews(body, av, cfg, st)
+		c.columns(body, av, cfg, st)
+		c.rows(body, av, cfg, records)
+		c.paging(body, st, pg, bw.h.cfg.PageSizes)
+		c.render(http.StatusOK, "list", c.newPage("Orders", body))
+	}
+}
