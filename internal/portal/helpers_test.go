@@ -3,6 +3,7 @@ package portal
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -65,6 +66,7 @@ const (
 	evilMail     = `x@example.com?subject=<b>`
 	evilRichDoc  = `<p onclick="alert(5)">Hi <b>there</b></p><script>alert(6)</script><a href="javascript:alert(7)">bad</a> <a href="https://example.com/ok">good</a><img src="https://evil.example/x.png" onerror="alert(8)"><iframe src="https://evil.example/"></iframe><style>body{display:none}</style><form action="https://evil.example/"><input name="p"></form>`
 	evilDocTitle = `Doc "quoted" & <b>bold</b>`
+	evilComment  = `<script>alert("comment")</script>`
 )
 
 // world is a portal over a running demo simulator.
@@ -163,6 +165,15 @@ func addHostileRecords(t testing.TB, seed *kintonesim.Seed) {
 					"start": val("today+3 18:30"), "end": val("today+5 12:00"),
 					"url": val("https://example.com/ok?a=1&b=2"), "phone": val("+81-3-1234-5678"), "mail": val("info@example.com"),
 				})
+		case "budget":
+			// Twelve more comments on record 1, the last one hostile.
+			for i := 1; i <= 12; i++ {
+				text := fmt.Sprintf("Comment number %d", i)
+				if i == 12 {
+					text = evilComment
+				}
+				a.Comments = append(a.Comments, kintonesim.SeedComment{Record: 1, Text: text, CreatedAt: fmt.Sprintf("now-%dh", 13-i)})
+			}
 		case "documents":
 			a.Records = append(a.Records, map[string]json.RawMessage{ // record 17
 				"title": val(evilDocTitle), "org": val("all"), "audience": val("silver"),

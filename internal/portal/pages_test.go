@@ -2,9 +2,12 @@ package portal
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/kgate/kgate/internal/kintonesim"
 )
 
 // Budget titles of each organization in the demo seed.
@@ -174,4 +177,41 @@ func between(s, a, b string) string {
 		return s[i:]
 	}
 	return s[i : i+j]
+}
+
+func TestRecordCommentsArePagedNewestFirst(t *testing.T) {
+	w := newWorld(t)
+	r := w.get(t, demoMember("alice"), "/apps/budget/records/1", "Accept-Language", "en")
+	comments := between(r.body, `id="comments"`, "</section>")
+	mustContain(t, comments, "&lt;script&gt;alert(&#34;comment&#34;)&lt;/script&gt;", "Comment number 3",
+		`<a href="/apps/budget/records/1?comments=10#comments">Older comments</a>`)
+	mustNotContain(t, comments, "Comment number 2<", "<script>", "Newer comments")
+	if strings.Index(comments, "Comment number 11") > strings.Index(comments, "Comment number 10") {
+		t.Error("comments are not newest first")
+	}
+	r = w.get(t, demoMember("alice"), "/apps/budget/records/1?comments=10", "Accept-Language", "en")
+	comments = between(r.body, `id="comments"`, "</section>")
+	mustContain(t, comments, "Comment number 2<", "Comment number 1<", `<a href="/apps/budget/records/1#comments">Newer comments</a>`)
+	mustNotContain(t, comments, "Older comments", "Comment number 3<")
+	if r := w.get(t, demoMember("alice"), "/apps/budget/records/1?comments=-1", "Accept-Language", "en"); r.Code != http.StatusBadRequest {
+		t.Errorf("negative comment offset: status %d", r.Code)
+	}
+}
+
+func TestRecordStillShowsWhenCommentsFail(t *testing.T) {
+	w := newWorld(t)
+	w.sim.InjectFault(kintonesim.Fault{Path: "/k/v1/record/comments.json", Status: 500, Times: -1})
+	r := w.get(t, demoMember("alice"), "/apps/budget/records/1", "Accept-Language", "en")
+	if r.Code != http.StatusOK {
+		t.Fatalf("status %d", r.Code)
+	}
+	mustContain(t, r.body, "Spring campaign flyers", "The comments could not be loaded just now.")
+}
+
+func TestHeadAnswersWithoutABody(t *testing.T) {
+	w := newWorld(t)
+	r := w.do(t, demoMember("alice"), httptest.NewRequest(http.MethodHead, "/apps/budget", nil))
+	if r.Code != http.StatusOK || r.body != "" || r.Header().Get("Content-Length") == "0" {
+		t.Errorf("status %d, %d bytes, Content-Length %q", r.Code, len(r.body), r.Header().Get("Content-Length"))
+	}
 }
