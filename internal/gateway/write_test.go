@@ -496,3 +496,19 @@ func mustRecord(t testing.TB, e *wenv, id string) kintone.Record {
 	json.Unmarshal(raw, &r)
 	return r
 }
+
+func TestARecordTheMemberSeesButMayNotWriteIsRefusedNotHidden(t *testing.T) {
+	e := newWriteEnv(t)
+	// Ticket 3 is pinned: alice reads it, but the row rule for delete
+	// leaves it out. "Not found" would be a lie that hides nothing.
+	err := e.gw.DeleteRecords(e.ctx, alice, gateway.DeleteRecordsRequest{App: tickets, IDs: []string{"3"}})
+	refusal(t, err, "CB_NO02", http.StatusForbidden)
+	err = e.gw.DeleteRecords(e.ctx, alice, gateway.DeleteRecordsRequest{App: tickets, IDs: []string{"2"}}) // bluebird's
+	refusal(t, err, "GAIA_RE01", http.StatusNotFound)
+	if err := e.gw.DeleteRecords(e.ctx, alice, gateway.DeleteRecordsRequest{App: tickets, IDs: []string{"1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if e.stored(t, testworld.TicketsApp, "3") == nil || e.stored(t, testworld.TicketsApp, "1") != nil {
+		t.Error("wrong tickets deleted")
+	}
+}

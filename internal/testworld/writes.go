@@ -165,10 +165,10 @@ func ticketsApp() kintonesim.SeedApp {
 			map[string]any{"type": "FILE", "code": "screenshot", "label": "Screenshot"},
 		),
 	}
-	for _, org := range []string{"acme", "bluebird"} {
+	for _, t := range [][2]string{{"Ticket of acme", "acme"}, {"Ticket of bluebird", "bluebird"}, {"Pinned", "acme"}} {
 		a.Records = append(a.Records, map[string]json.RawMessage{
-			"title": raw(map[string]any{"value": "Ticket of " + org}),
-			"org":   raw(map[string]any{"value": org}),
+			"title": raw(map[string]any{"value": t[0]}),
+			"org":   raw(map[string]any{"value": t[1]}),
 			"scope": raw(map[string]any{"value": "shared"}),
 		})
 	}

@@ -55,12 +55,23 @@ include if {
 	input.record.visibility != "internal"
 }
 
-# …and their organization's shared tickets.
+# …and their organization's shared tickets; pinned tickets stay, whoever
+# may see them.
 include if {
 	tickets
 	input.user.level in partner_levels
 	input.record.org == input.user.org
 	input.record.scope == "shared"
+	input.action != "delete"
+}
+
+include if {
+	tickets
+	input.user.level in partner_levels
+	input.record.org == input.user.org
+	input.record.scope == "shared"
+	input.action == "delete"
+	input.record.title != "Pinned"
 }
 
 # --- fields ---------------------------------------------------------------

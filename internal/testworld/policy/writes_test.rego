@@ -49,3 +49,9 @@ test_tickets_hide_tracking if {
 	not "tracking" in kgate.readable with input as {"user": gold, "app": tickets, "action": "read"}
 	kgate.presets.tracking == "x" with input as {"user": object.union(gold, {"attrs": {"tracking": "x"}}), "app": tickets, "action": "create"}
 }
+
+test_pinned_tickets_are_not_deleted if {
+	pinned := {"org": "acme", "scope": "shared", "title": "Pinned"}
+	kgate.include with input as {"user": gold, "app": tickets, "action": "read", "record": pinned}
+	not kgate.include with input as {"user": gold, "app": tickets, "action": "delete", "record": pinned}
+}
