@@ -40,6 +40,9 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	        package <name>
 //	        watch
 //	    }
+//	    oidc <issuer> { … }        # see OIDC.unmarshal
+//	    members <app alias> { … }  # see Members.unmarshal
+//	    portal { … }               # see unmarshalPortal
 //	    identity <module> { … }
 //	    max_body <size>
 //	}
@@ -62,6 +65,14 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = h.Policy.unmarshal(d)
 		case "identity":
 			err = h.unmarshalIdentity(d)
+		case "oidc":
+			h.OIDC = &OIDC{}
+			err = h.OIDC.unmarshal(d)
+		case "members":
+			h.Members = &Members{}
+			err = h.Members.unmarshal(d)
+		case "portal":
+			h.Portal, err = unmarshalPortal(d)
 		case "max_body":
 			var size uint64
 			if !d.NextArg() {
@@ -72,7 +83,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.MaxBody = int64(size)
 		default:
-			return d.Errf("unknown kgate setting %q (want kintone, app, policy, identity or max_body)", d.Val())
+			return d.Errf("unknown kgate setting %q (want kintone, app, policy, oidc, members, portal, identity or max_body)", d.Val())
 		}
 		if err != nil {
 			return err

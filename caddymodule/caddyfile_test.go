@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -114,7 +115,7 @@ func TestCaddyfileErrorsNameTheLineAndTheFix(t *testing.T) {
 		{"app id not a number", "app orders twelve {\n token t\n}", "\"twelve\" is not a kintone app id"},
 		{"app without token", "app orders 12 {\n guest_space 7\n}", "at least one `token` is required"},
 		{"unknown app setting", "app orders 12 {\n tokn t\n}", `unknown app setting "tokn"`},
-		{"unknown setting", "kintnoe https://x", `unknown kgate setting "kintnoe" (want kintone, app, policy, identity or max_body), at Caddyfile:4`},
+		{"unknown setting", "kintnoe https://x", `unknown kgate setting "kintnoe" (want kintone, app, policy, oidc, members, portal, identity or max_body), at Caddyfile:4`},
 		{"bad timeout", "kintone https://x {\n timeout soon\n}", `timeout "soon": want a duration`},
 		{"concurrency above kintone's", "kintone https://x {\n max_concurrent 500\n}", "want a whole number from 1 to 100"},
 		{"policy without dir", "policy", "policy needs its directory"},
@@ -159,5 +160,25 @@ func TestSecretsComeFromPlaceholders(t *testing.T) {
 	h = Handler{Apps: []App{{Alias: "orders", ID: "1", Tokens: []string{"{env.KGATE_TEST_EMPTY}"}}}}
 	if err := h.resolveSecrets(caddy.NewReplacer()); err == nil || !strings.Contains(err.Error(), "environment variable") {
 		t.Fatalf("an empty token was accepted: %v", err)
+	}
+}
+
+func TestCaddyfileAdaptsLoginMembersAndPortal(t *testing.T) {
+	caddyfile, err := os.ReadFile("testdata/full.caddyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("testdata/full.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	caddytest.AssertAdapt(t, string(caddyfile), "caddyfile", strings.TrimSpace(string(want)))
+}
+
+func TestCaddyfileColoursMustBeQuoted(t *testing.T) {
+	cfg := ":8080 {\n\troute {\n\t\tkgate {\n\t\t\tportal {\n\t\t\t\tprimary_color #0b5fff\n\t\t\t}\n\t\t}\n\t}\n}\n"
+	_, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), nil)
+	if err == nil || !strings.Contains(err.Error(), `primary_color "#0b5fff"`) {
+		t.Fatalf("error %v, want the quoting hint", err)
 	}
 }

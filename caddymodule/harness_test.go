@@ -30,7 +30,7 @@ func (testIdentity) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{ID: "kgate.identity.testing", New: func() caddy.Module { return new(testIdentity) }}
 }
 
-func (testIdentity) Identify(r *http.Request) (*gateway.Identity, error) {
+func (testIdentity) Identify(_ http.ResponseWriter, r *http.Request) (*gateway.Identity, error) {
 	id := testworld.Identities[r.Header.Get("X-Test-Member")]
 	if id == nil {
 		return nil, ErrNoIdentity

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -17,9 +18,11 @@ import (
 
 	"github.com/kgate/kgate/internal/api"
 	"github.com/kgate/kgate/internal/audit"
+	"github.com/kgate/kgate/internal/auth"
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/policy"
+	"github.com/kgate/kgate/internal/portal"
 )
 
 func init() {
@@ -39,13 +42,24 @@ type Handler struct {
 	// IdentityRaw is the module that tells who is asking (namespace
 	// kgate.identity).
 	IdentityRaw json.RawMessage `json:"identity,omitempty" caddy:"namespace=kgate.identity inline_key=source"`
+	// OIDC is login through an OpenID Provider, sessions and bearer
+	// tokens: the identity source of a real deployment.
+	OIDC *OIDC `json:"oidc,omitempty"`
+	// Members is the members app profiles are looked up in.
+	Members *Members `json:"members,omitempty"`
+	// Portal is the partner portal; without it kgate serves only the API
+	// and passes other requests on.
+	Portal *portal.Config `json:"portal,omitempty"`
 	// MaxBody caps JSON request bodies (default 16 MiB).
 	MaxBody int64 `json:"max_body,omitempty"`
 
-	identity IdentitySource
-	engine   *policy.Engine
-	api      *api.Handler
-	logger   *zap.Logger
+	identity   IdentitySource
+	auth       *auth.Auth
+	authPrefix string
+	engine     *policy.Engine
+	api        *api.Handler
+	portal     *portal.Handler
+	logger     *zap.Logger
 }
 
 // Kintone configures the upstream kintone domain. Secrets may be given as
@@ -79,9 +93,10 @@ type Policy struct {
 }
 
 // IdentitySource tells who is asking. Identify returns ErrNoIdentity when
-// the request carries no identity at all.
+// the request carries no identity at all; it may set cookies on w (a
+// refreshed session), so it runs before anything is written.
 type IdentitySource interface {
-	Identify(r *http.Request) (*gateway.Identity, error)
+	Identify(w http.ResponseWriter, r *http.Request) (*gateway.Identity, error)
 }
 
 // ErrNoIdentity is what an IdentitySource returns for a request that
@@ -100,16 +115,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.resolveSecrets(repl); err != nil {
 		return err
 	}
-	if h.IdentityRaw != nil {
-		mod, err := ctx.LoadModule(h, "IdentityRaw")
-		if err != nil {
-			return fmt.Errorf("loading the identity source: %w", err)
-		}
-		src, ok := mod.(IdentitySource)
-		if !ok {
-			return fmt.Errorf("identity module %T cannot identify requests", mod)
-		}
-		h.identity = src
+	if err := h.loadIdentityModule(ctx); err != nil {
+		return err
 	}
 	client, err := kintone.NewClient(kintone.Config{
 		BaseURL: h.Kintone.URL, BasicUser: h.Kintone.BasicUser, BasicPassword: h.Kintone.BasicPassword,
@@ -121,6 +128,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.engine, err = policy.Open(ctx, policy.Options{
 		Dir: h.Policy.Dir, Package: h.Policy.Package, Watch: h.Policy.Watch, Logger: h.logger.Named("policy"),
+		DefaultLimit: 500, // without a limit rule, kintone's own cap
 	})
 	if err != nil {
 		return fmt.Errorf("policy %s: %w", h.Policy.Dir, err)
@@ -137,7 +145,46 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.api = &api.Handler{GW: gw, Logger: h.logger, MaxBody: h.MaxBody}
+	if h.Portal != nil {
+		cfg := *h.Portal
+		cfg.Gateway, cfg.Logger = gw, h.logger.Named("portal")
+		if h.OIDC != nil {
+			cfg.LogoutURL = h.oidcPrefix() + "logout"
+		}
+		if h.portal, err = portal.New(cfg); err != nil {
+			return err
+		}
+	}
+	if h.OIDC != nil {
+		if h.auth, err = h.newAuth(ctx, repl, client); err != nil {
+			return err
+		}
+		h.identity, h.authPrefix = authSource{h.auth}, h.oidcPrefix()
+	}
 	return nil
+}
+
+func (h *Handler) loadIdentityModule(ctx caddy.Context) error {
+	if h.IdentityRaw == nil {
+		return nil
+	}
+	mod, err := ctx.LoadModule(h, "IdentityRaw")
+	if err != nil {
+		return fmt.Errorf("loading the identity source: %w", err)
+	}
+	src, ok := mod.(IdentitySource)
+	if !ok {
+		return fmt.Errorf("identity module %T cannot identify requests", mod)
+	}
+	h.identity = src
+	return nil
+}
+
+func (h *Handler) oidcPrefix() string {
+	if h.OIDC.Prefix != "" {
+		return h.OIDC.Prefix
+	}
+	return "/kgate/"
 }
 
 // resolveSecrets replaces placeholders in the settings that may hold
@@ -170,7 +217,10 @@ func (h *Handler) Validate() error {
 		return errors.New("kgate: policy directory is required (policy ./policies)")
 	}
 	if h.identity == nil {
-		return errors.New("kgate: no identity source is configured; without one nobody can be served")
+		return errors.New("kgate: no identity source is configured; add an `oidc <issuer> { … }` block")
+	}
+	if h.OIDC != nil && h.IdentityRaw != nil {
+		return errors.New("kgate: configure either oidc or an identity module, not both")
 	}
 	for _, a := range h.Apps {
 		if _, err := strconv.ParseUint(a.ID, 10, 63); err != nil {
@@ -188,32 +238,127 @@ func (h *Handler) Cleanup() error {
 	return nil
 }
 
-// ServeHTTP answers kintone API paths and passes everything else on.
+// ServeHTTP routes a request: kgate's login endpoints, kintone's API
+// paths, the portal's pages; without a portal, everything else goes to the
+// next handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	if _, _, ok := api.Match(r.URL.Path); !ok {
+	path := r.URL.Path
+	switch {
+	case h.auth != nil && strings.HasPrefix(path, h.authPrefix):
+		h.auth.ServeHTTP(w, r)
+	case isAPI(path):
+		id, err := h.identify(w, r)
+		if err == nil && id.Via == "session" && !safeMethod(r) && !h.sameOrigin(r) {
+			err = errCrossSite
+		}
+		if err != nil {
+			h.refuseAPI(w, r, err)
+			return nil
+		}
+		h.api.Serve(w, r, id)
+	case h.portal == nil:
 		return next.ServeHTTP(w, r)
+	case h.portal.IsPublic(path):
+		h.portal.ServePublic(w, r)
+	default:
+		id, err := h.identify(w, r)
+		if err == nil && !safeMethod(r) && !h.sameOrigin(r) {
+			err = errCrossSite
+		}
+		if err != nil {
+			h.refusePage(w, r, err)
+			return nil
+		}
+		h.portal.Serve(w, r, id)
 	}
-	id, err := h.identity.Identify(r)
-	if err != nil {
-		return h.refuse(w, r, err)
-	}
-	h.api.Serve(w, r, id)
 	return nil
 }
 
-// refuse answers an API request that has no valid identity with kintone's
-// CB_AU01, in kintone's error shape.
-func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) error {
-	if !errors.Is(err, ErrNoIdentity) {
-		h.logger.Debug("identity refused", zap.Error(err))
+func isAPI(path string) bool {
+	_, _, ok := api.Match(path)
+	return ok
+}
+
+func safeMethod(r *http.Request) bool {
+	return r.Method == http.MethodGet || r.Method == http.MethodHead
+}
+
+// sameOrigin guards state-changing requests made with a session cookie:
+// the browser must say they come from kgate's own pages.
+func (h *Handler) sameOrigin(r *http.Request) bool {
+	if h.auth == nil {
+		return true // without sessions there is no cookie another site could ride
 	}
+	return auth.SameOrigin(r, h.auth.Origin())
+}
+
+var errCrossSite = errors.New("kgate: a cross-site request with a session cookie")
+
+// identify asks the identity source and records the subject for Caddy's
+// access log.
+func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (*gateway.Identity, error) {
+	if h.identity == nil {
+		return nil, ErrNoIdentity
+	}
+	id, err := h.identity.Identify(w, r)
+	if err != nil {
+		return nil, err
+	}
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		repl.Set("http.auth.user.id", id.Subject)
+	}
+	return id, nil
+}
+
+// refuseAPI answers an API request without a valid identity in kintone's
+// error shape: 401 CB_AU01 without one, 403 for a refused member or a
+// cross-site request, 503 when the provider or the members app cannot be
+// reached.
+func (h *Handler) refuseAPI(w http.ResponseWriter, r *http.Request, err error) {
 	lang := "en"
-	if al := r.Header.Get("Accept-Language"); len(al) >= 2 && al[:2] == "ja" {
+	if strings.HasPrefix(r.Header.Get("Accept-Language"), "ja") {
 		lang = "ja"
 	}
-	w.Header().Set("WWW-Authenticate", `Bearer realm="kgate"`)
-	kintone.NewError("CB_AU01", lang).Respond(w)
-	return nil
+	var fe *auth.ForbiddenError
+	switch {
+	case errors.Is(err, ErrNoIdentity):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="kgate"`)
+		kintone.NewError("CB_AU01", lang).Respond(w)
+	case errors.As(err, &fe):
+		kintone.NewError("CB_NO02", lang).With("member", fe.Reason).Respond(w)
+	case errors.Is(err, errCrossSite):
+		kintone.NewError("CB_NO02", lang).Respond(w)
+	default:
+		h.logger.Warn("identity could not be established", zap.Error(err))
+		e := kintone.NewError("KGATE_ID01", lang)
+		e.Status, e.Message = http.StatusServiceUnavailable, "The sign-in service is unavailable. Please try again in a moment."
+		if lang == "ja" {
+			e.Message = "認証サービスに接続できません。しばらくしてから再試行してください。"
+		}
+		w.Header().Set("Retry-After", "5")
+		e.Respond(w)
+	}
+}
+
+// refusePage answers a page request without a valid identity: to login
+// when there is none, a 403 page for a refused member or a cross-site
+// form, 503 otherwise.
+func (h *Handler) refusePage(w http.ResponseWriter, r *http.Request, err error) {
+	var fe *auth.ForbiddenError
+	switch {
+	case errors.Is(err, ErrNoIdentity) && h.auth != nil && safeMethod(r):
+		http.Redirect(w, r, h.auth.LoginURL(r.URL.RequestURI()), http.StatusFound)
+	case errors.Is(err, ErrNoIdentity):
+		h.portal.ServeError(w, r, http.StatusUnauthorized)
+	case errors.As(err, &fe):
+		h.portal.ServeError(w, r, http.StatusForbidden, fe.Reason)
+	case errors.Is(err, errCrossSite):
+		h.portal.ServeError(w, r, http.StatusForbidden)
+	default:
+		h.logger.Warn("identity could not be established", zap.Error(err))
+		w.Header().Set("Retry-After", "5")
+		h.portal.ServeError(w, r, http.StatusServiceUnavailable)
+	}
 }
 
 // Interface guards.

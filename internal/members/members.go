@@ -19,13 +19,13 @@ import (
 // Fields names the members app's fields. Empty names take the defaults
 // in brackets.
 type Fields struct {
-	Email   string // [email] SINGLE_LINE_TEXT, unique
-	Subject string // [sub] SINGLE_LINE_TEXT
-	Name    string // [name]
-	Org     string // [org] DROP_DOWN or SINGLE_LINE_TEXT
-	Level   string // [level] DROP_DOWN or SINGLE_LINE_TEXT
-	State   string // [state] DROP_DOWN: active, inactive, pending
-	Groups  string // optional CHECK_BOX or MULTI_SELECT
+	Email   string `json:"email,omitempty"`  // [email] SINGLE_LINE_TEXT, unique
+	Subject string `json:"sub,omitempty"`    // [sub] SINGLE_LINE_TEXT
+	Name    string `json:"name,omitempty"`   // [name]
+	Org     string `json:"org,omitempty"`    // [org] DROP_DOWN or SINGLE_LINE_TEXT
+	Level   string `json:"level,omitempty"`  // [level] DROP_DOWN or SINGLE_LINE_TEXT
+	State   string `json:"state,omitempty"`  // [state] DROP_DOWN: active, inactive, pending
+	Groups  string `json:"groups,omitempty"` // optional CHECK_BOX or MULTI_SELECT
 }
 
 func (f *Fields) defaults() {

@@ -1,0 +1,370 @@
+package caddymodule
+
+import (
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/kgate/kgate/internal/portal"
+)
+
+// unmarshal reads:
+//
+//	oidc <issuer> {
+//	    client_id <id>
+//	    client_secret <secret>
+//	    client_auth basic|post
+//	    scopes <scope>...
+//	    userinfo
+//	    base_url <https://site>
+//	    prefix </kgate/>
+//	    post_logout_redirect <url>
+//	    logged_out_url <url>
+//	    allow_return_host <host>...
+//	    session_key <base64>...     # first seals, all open
+//	    session_lifetime <duration>
+//	    idle_timeout <duration>
+//	    refresh_interval <duration>
+//	    session_store memory|<redis://…>
+//	    bearer_audience <aud>...
+//	    algorithms <alg>...
+//	    claim <email|name|level|org|groups|lang|time_zone> <claim>
+//	    claim_attr <attribute> <claim>
+//	    group_level <group> <level>
+//	    default_level <level>
+//	    demo
+//	}
+func (o *OIDC) unmarshal(d *caddyfile.Dispenser) error {
+	if !d.Args(&o.Issuer) {
+		return d.Errf("oidc needs the provider's issuer URL, e.g. `oidc https://idp.example.com`")
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		key := d.Val()
+		args := d.RemainingArgs()
+		one := func(into *string) error {
+			if len(args) != 1 {
+				return d.Errf("%s takes one value", key)
+			}
+			*into = args[0]
+			return nil
+		}
+		some := func(into *[]string) error {
+			if len(args) == 0 {
+				return d.Errf("%s needs at least one value", key)
+			}
+			*into = append(*into, args...)
+			return nil
+		}
+		var err error
+		switch key {
+		case "client_id":
+			err = one(&o.ClientID)
+		case "client_secret":
+			err = one(&o.ClientSecret)
+		case "client_auth":
+			if err = one(&o.ClientAuth); err == nil && o.ClientAuth != "basic" && o.ClientAuth != "post" {
+				err = d.Errf("client_auth %q: want basic or post", o.ClientAuth)
+			}
+		case "scopes":
+			err = some(&o.Scopes)
+		case "userinfo":
+			o.UserInfo = true
+		case "base_url":
+			err = one(&o.BaseURL)
+		case "prefix":
+			err = one(&o.Prefix)
+		case "post_logout_redirect":
+			err = one(&o.PostLogoutRedirect)
+		case "logged_out_url":
+			err = one(&o.LoggedOutURL)
+		case "allow_return_host":
+			err = some(&o.AllowedReturnHosts)
+		case "session_key":
+			err = some(&o.SessionKeys)
+		case "session_lifetime", "idle_timeout", "refresh_interval":
+			err = durationArg(d, key, args, map[string]*caddy.Duration{
+				"session_lifetime": &o.SessionLifetime, "idle_timeout": &o.IdleTimeout, "refresh_interval": &o.RefreshInterval}[key])
+		case "session_store":
+			err = one(&o.SessionStore)
+		case "bearer_audience":
+			err = some(&o.BearerAudiences)
+		case "algorithms":
+			err = some(&o.Algorithms)
+		case "claim":
+			err = o.Claims.set(d, args)
+		case "claim_attr":
+			if len(args) != 2 {
+				return d.Errf("claim_attr needs an attribute name and a claim, e.g. `claim_attr contract contract_tier`")
+			}
+			if o.Claims.Attrs == nil {
+				o.Claims.Attrs = map[string]string{}
+			}
+			o.Claims.Attrs[args[0]] = args[1]
+		case "group_level":
+			if len(args) != 2 {
+				return d.Errf("group_level needs a group and a level, e.g. `group_level partners-gold gold`")
+			}
+			if o.GroupLevels == nil {
+				o.GroupLevels = map[string]string{}
+			}
+			o.GroupLevels[args[0]] = args[1]
+		case "default_level":
+			err = one(&o.DefaultLevel)
+		case "demo":
+			o.Demo = true
+		default:
+			return d.Errf("unknown oidc setting %q", key)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Claims) set(d *caddyfile.Dispenser, args []string) error {
+	if len(args) != 2 {
+		return d.Errf("claim needs a profile part and a claim name, e.g. `claim level member_level`")
+	}
+	into := map[string]*string{"email": &c.Email, "name": &c.Name, "level": &c.Level, "org": &c.Org,
+		"groups": &c.Groups, "lang": &c.Lang, "time_zone": &c.TimeZone}[args[0]]
+	if into == nil {
+		return d.Errf("claim %q: want email, name, level, org, groups, lang or time_zone", args[0])
+	}
+	*into = args[1]
+	return nil
+}
+
+// unmarshal reads:
+//
+//	members <app alias> {
+//	    lookup_by email|sub
+//	    add_pending
+//	    cache_ttl <duration>
+//	    field <email|sub|name|org|level|state|groups> <field code>
+//	}
+func (m *Members) unmarshal(d *caddyfile.Dispenser) error {
+	if !d.Args(&m.App) {
+		return d.Errf("members needs the alias of the members app, e.g. `members members`")
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		key := d.Val()
+		args := d.RemainingArgs()
+		switch key {
+		case "lookup_by":
+			if len(args) != 1 || (args[0] != "email" && args[0] != "sub") {
+				return d.Errf("lookup_by: want email or sub")
+			}
+			m.LookupBy = args[0]
+		case "add_pending":
+			m.AddPending = true
+		case "cache_ttl":
+			if err := durationArg(d, key, args, &m.CacheTTL); err != nil {
+				return err
+			}
+		case "field":
+			if len(args) != 2 {
+				return d.Errf("field needs a profile part and a field code, e.g. `field email mail_address`")
+			}
+			f := &m.Fields
+			into := map[string]*string{"email": &f.Email, "sub": &f.Subject, "name": &f.Name, "org": &f.Org,
+				"level": &f.Level, "state": &f.State, "groups": &f.Groups}[args[0]]
+			if into == nil {
+				return d.Errf("field %q: want email, sub, name, org, level, state or groups", args[0])
+			}
+			*into = args[1]
+		default:
+			return d.Errf("unknown members setting %q (want lookup_by, add_pending, cache_ttl or field)", key)
+		}
+	}
+	return nil
+}
+
+// unmarshalPortal reads:
+//
+//	portal {
+//	    title <ja> [<en>]
+//	    logo <file>
+//	    favicon <file>
+//	    primary_color <#rrggbb>
+//	    accent_color <#rrggbb>
+//	    footer <ja> [<en>]
+//	    footer_link <url> <ja> [<en>]
+//	    custom_css <file>
+//	    templates <dir>
+//	    messages <dir>
+//	    time_zone <IANA zone>
+//	    default_lang ja|en
+//	    page_sizes <n>...
+//	    org <code> <ja> [<en>]
+//	    level <code> <ja> [<en>]
+//	    app <alias> {
+//	        name <ja> [<en>]
+//	        description <ja> [<en>]
+//	        columns <field>...
+//	        title_field <field>
+//	        search <field>...
+//	        filters <field>...
+//	        status_options <state>...
+//	        calendar <field> [<end field>]
+//	        no_calendar
+//	        label <field> <ja> [<en>]
+//	    }
+//	}
+func unmarshalPortal(d *caddyfile.Dispenser) (*portal.Config, error) {
+	c := &portal.Config{}
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		key := d.Val()
+		if key == "app" {
+			if err := unmarshalPortalApp(d, c); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		args := d.RemainingArgs()
+		b := &c.Brand
+		var err error
+		switch key {
+		case "title":
+			b.Title, err = text(d, key, args)
+		case "footer":
+			b.FooterText, err = text(d, key, args)
+		case "footer_link":
+			if len(args) < 2 {
+				return nil, d.Errf("footer_link needs a URL and a label, e.g. `footer_link https://example.com/terms 利用規約 Terms`")
+			}
+			var label portal.Text
+			label, err = text(d, key, args[1:])
+			b.FooterLinks = append(b.FooterLinks, portal.Link{URL: args[0], Label: label})
+		case "logo", "favicon", "primary_color", "accent_color", "custom_css", "templates", "messages", "time_zone", "default_lang":
+			if len(args) == 0 && (key == "primary_color" || key == "accent_color") {
+				return nil, d.Errf(`%s needs a quoted colour, e.g. %s "#0b5fff" (an unquoted # starts a comment)`, key, key)
+			}
+			if len(args) != 1 {
+				return nil, d.Errf("%s takes one value", key)
+			}
+			*map[string]*string{"logo": &b.Logo, "favicon": &b.Favicon, "primary_color": &b.PrimaryColor,
+				"accent_color": &b.AccentColor, "custom_css": &b.CustomCSS, "templates": &b.TemplateDir,
+				"messages": &c.MessagesDir, "time_zone": &c.TimeZone, "default_lang": &c.DefaultLang}[key] = args[0]
+		case "page_sizes":
+			for _, a := range args {
+				n, convErr := strconv.Atoi(a)
+				if convErr != nil || n < 1 || n > 500 {
+					return nil, d.Errf("page_sizes %q: want whole numbers from 1 to 500", a)
+				}
+				c.PageSizes = append(c.PageSizes, n)
+			}
+		case "org", "level":
+			if len(args) < 2 {
+				return nil, d.Errf("%s needs a code and its name, e.g. `%s acme アクメ商事 \"Acme Trading\"`", key, key)
+			}
+			var name portal.Text
+			if name, err = text(d, key, args[1:]); err == nil {
+				m := &c.Organizations
+				if key == "level" {
+					m = &c.Levels
+				}
+				if *m == nil {
+					*m = map[string]portal.Text{}
+				}
+				(*m)[args[0]] = name
+			}
+		default:
+			return nil, d.Errf("unknown portal setting %q", key)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func unmarshalPortalApp(d *caddyfile.Dispenser, c *portal.Config) error {
+	var alias string
+	if !d.Args(&alias) {
+		return d.Errf("app needs the app's alias")
+	}
+	s := c.Apps[alias]
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		key := d.Val()
+		args := d.RemainingArgs()
+		var err error
+		switch key {
+		case "name":
+			s.Name, err = text(d, key, args)
+		case "description":
+			s.Description, err = text(d, key, args)
+		case "columns":
+			s.Columns = append(s.Columns, args...)
+		case "title_field":
+			if len(args) != 1 {
+				return d.ArgErr()
+			}
+			s.TitleField = args[0]
+		case "search":
+			s.SearchFields = append(s.SearchFields, args...)
+		case "filters":
+			s.Filters = append(s.Filters, args...)
+		case "status_options":
+			s.StatusOptions = append(s.StatusOptions, args...)
+		case "calendar":
+			if len(args) < 1 || len(args) > 2 {
+				return d.Errf("calendar needs a DATE or DATETIME field and optionally an end field")
+			}
+			s.CalendarField = args[0]
+			if len(args) == 2 {
+				s.CalendarEndField = args[1]
+			}
+		case "no_calendar":
+			s.NoCalendar = true
+		case "label":
+			if len(args) < 2 {
+				return d.Errf("label needs a field code and its label")
+			}
+			var t portal.Text
+			if t, err = text(d, key, args[1:]); err == nil {
+				if s.Labels == nil {
+					s.Labels = map[string]portal.Text{}
+				}
+				s.Labels[args[0]] = t
+			}
+		default:
+			return d.Errf("unknown portal app setting %q", key)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if c.Apps == nil {
+		c.Apps = map[string]portal.AppSettings{}
+	}
+	c.Apps[alias] = s
+	return nil
+}
+
+// text reads "<ja> [<en>]": the Japanese text and, optionally, the English.
+func text(d *caddyfile.Dispenser, key string, args []string) (portal.Text, error) {
+	switch len(args) {
+	case 1:
+		return portal.Text{Ja: args[0], En: args[0]}, nil
+	case 2:
+		return portal.Text{Ja: args[0], En: args[1]}, nil
+	}
+	return portal.Text{}, d.Errf("%s takes the Japanese text and optionally the English, each quoted", key)
+}
+
+func durationArg(d *caddyfile.Dispenser, key string, args []string, into *caddy.Duration) error {
+	if len(args) != 1 {
+		return d.Errf("%s takes one duration", key)
+	}
+	v, err := caddy.ParseDuration(args[0])
+	if err != nil || v < 0 {
+		return d.Errf("%s %q: want a duration such as 12h", key, args[0])
+	}
+	*into = caddy.Duration(v)
+	return nil
+}
