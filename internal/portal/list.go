@@ -223,11 +223,11 @@ func (c *call) fetchPage(av *appView, cfg *listConfig, st *listState) (*gateway.
 		sizes = sizesUpTo(sizes, limit)
 	}
 	capped := false
-	if !st.sized {
+	switch largest := sizes[len(sizes)-1]; {
+	case !st.sized:
 		st.Size = sizes[0]
-	}
-	if max := sizes[len(sizes)-1]; st.Size > max && (len(sizes) < len(c.h.cfg.PageSizes)) {
-		st.Size, capped = max, true
+	case st.Size > largest && len(sizes) < len(c.h.cfg.PageSizes):
+		st.Size, capped = largest, true // above the limit the gateway told
 	}
 	fields := append([]string{"$id"}, cfg.columns...)
 	if rn := av.recordNumber(); rn != "" {
@@ -236,16 +236,28 @@ func (c *call) fetchPage(av *appView, cfg *listConfig, st *listState) (*gateway.
 	for {
 		q := st.query(cfg, c.loc.tz, st.Size)
 		pg, err := c.h.gw.ListRecords(c.ctx, c.id, gateway.ListRequest{App: av.ref, Fields: fields, Query: q.String(), TotalCount: true})
-		if limitRefused(err) {
-			smaller := sizesUpTo(sizes, st.Size-1)
-			if len(smaller) == 0 || smaller[len(smaller)-1] >= st.Size {
-				return nil, nil, false, err
-			}
-			sizes, st.Size, capped = smaller, smaller[len(smaller)-1], true
-			continue
+		if !limitRefused(err) {
+			return pg, withSize(sizes, st.Size), capped, err
 		}
-		return pg, sizes, capped, err
+		// The next configured size down; none left means the operator
+		// offers no size the policy allows, and the gateway's refusal says
+		// so.
+		smaller := slices.DeleteFunc(slices.Clone(sizes), func(n int) bool { return n >= st.Size })
+		if len(smaller) == 0 {
+			return nil, nil, false, err
+		}
+		sizes, st.Size, capped = smaller, smaller[len(smaller)-1], true
 	}
+}
+
+// withSize adds a size the URL named to the sizes offered, in order.
+func withSize(sizes []int, size int) []int {
+	if slices.Contains(sizes, size) {
+		return sizes
+	}
+	out := append(slices.Clone(sizes), size)
+	slices.Sort(out)
+	return out
 }
 
 // sizesUpTo returns the sizes not above limit; when none is, the limit

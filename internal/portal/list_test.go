@@ -178,3 +178,21 @@ func cellsOf(body string, n int) []string {
 	}
 	return out
 }
+
+func TestListWithNoPageSizeThePolicyAllowsSaysWhy(t *testing.T) {
+	w := newWorld(t, func(c *Config) { c.PageSizes = []int{100, 200} })
+	r := w.get(t, demoMember("bob"), "/apps/budget", "Accept-Language", "en")
+	if r.Code != http.StatusBadRequest {
+		t.Fatalf("status %d", r.Code)
+	}
+	mustContain(t, r.body, "limit must be 50 or less.")
+}
+
+func TestListKeepsAPageSizeTheURLNames(t *testing.T) {
+	w := newWorld(t)
+	r := w.get(t, demoMember("alice"), "/apps/budget?size=30", "Accept-Language", "en")
+	if q := w.rec.queries(); !slices.Equal(q, []string{"limit 30"}) {
+		t.Errorf("queries %q", q)
+	}
+	mustContain(t, between(r.body, `<select id="size"`, "</select>"), `<option value="20">`, `<option value="30" selected>`, `<option value="50">`)
+}
