@@ -3,11 +3,24 @@
 // renders pages on the server with html/template and calls the gateway
 // directly, so it shows exactly what the API would return and nothing more.
 //
-// The Caddy module decides which requests are pages, establishes the
-// member's identity and calls Serve; static assets and the language switch
-// need no identity and go to ServePublic; pages the module must answer
-// without an identity (a refused member, a provider that is down) are
-// rendered by ServeError.
+// # Routes
+//
+//	GET  /                             home: the member and the apps they may read
+//	GET  /apps/{alias}                 list: ?q= sort= dir= page= size= f.{field}= from.{field}= to.{field}=
+//	GET  /apps/{alias}/records/{id}    record, with its comments (?comments= offset)
+//	GET  /apps/{alias}/calendar        calendar: ?view=month|week&date=YYYY-MM-DD
+//	GET  /files/{token}?name=          a file of a record, streamed through the gateway
+//	POST /lang                         language switch (public)
+//	GET  /assets/{name}.{hash}.{ext}   stylesheets, script, logo, favicon (public)
+//
+// # Wiring
+//
+// The Caddy module decides which requests are pages. For a path where
+// IsPublic is true it calls ServePublic, without an identity. For every
+// other page it establishes the member's identity — redirecting to login
+// when there is none — and calls Serve. Pages it must answer without an
+// identity (a member auth refuses, a provider that is down) are rendered
+// by ServeError, in the request's language.
 package portal
 
 import (
