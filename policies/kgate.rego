@@ -9,10 +9,11 @@
 #               closed_reason, levels
 # Per level:    actions, status_actions, scope ("all" | "org" | "own"),
 #               audiences, readable ("*" = all), writable, writable_when,
-#               presets (per action: field -> user attribute), masks, limit
+#               presets (per action: field -> user attribute), masks, limit,
+#               mentions (kintone codes a comment may mention, "*" = any)
 #
-# kgate reads allow, include, readable, writable, presets, masks, limit and
-# reasons (DESIGN §3). include is compiled into a kintone query with
+# kgate reads allow, include, readable, writable, presets, masks, limit,
+# reasons (DESIGN §3) and mentions. include is compiled into a kintone query with
 # input.record unknown, so it compares input.record fields with known
 # values only, and has no default.
 package kgate
@@ -99,6 +100,12 @@ presets[field] := input.user[attribute] if {
 }
 
 masks := level.masks
+
+# Whom a comment may mention; nobody unless the level lists codes.
+mentions contains code if {
+	input.action == "comment.write"
+	some code in level.mentions
+}
 
 limit := level.limit
 

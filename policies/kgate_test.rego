@@ -300,3 +300,17 @@ test_no_reasons_when_allowed[name] if {
 	}
 	reasons_of(r) == set()
 }
+
+# --- mentions --------------------------------------------------------------
+
+test_mentions[name] if {
+	some name, tc in {
+		"staff may mention anyone": [sam, "comment.write", {"*"}],
+		"silver may mention nobody": [bob, "comment.write", set()],
+		"only when writing a comment": [sam, "read", set()],
+		"no level, nobody": [frank, "comment.write", set()],
+	}
+	[user, action, want] := tc
+	m := kgate.mentions with input as req(user, "budget", action)
+	m == want
+}

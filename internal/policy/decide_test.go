@@ -42,6 +42,10 @@ func TestDecisionsPerLevelWithTheDefaultPolicies(t *testing.T) {
 		{"staff writes the approval fields", sam, "budget", "update", map[string]any{"Status": "Submitted"}, Decision{
 			Allow: true, Readable: FieldSet{All: true}, Limit: 500,
 			Writable: FieldSet{Codes: []string{"approved_amount", "internal_note"}}}},
+		{"staff comments mentioning anyone", sam, "budget", "comment.write", nil, Decision{
+			Allow: true, Readable: FieldSet{All: true}, Limit: 500, Mentions: FieldSet{All: true}}},
+		{"silver comments mentioning nobody", bob, "budget", "comment.write", nil, Decision{
+			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Limit: 50, Masks: map[string]any{"approved_amount": "***"}}},
 		{"silver may not create", bob, "budget", "create", nil, Decision{
 			Readable: FieldSet{Codes: partnerBudget}, Limit: 50, Masks: map[string]any{"approved_amount": "***"},
 			Writable: FieldSet{Codes: nil},
@@ -80,6 +84,9 @@ func normalize(d *Decision) {
 	}
 	if len(d.Writable.Codes) == 0 {
 		d.Writable.Codes = nil
+	}
+	if len(d.Mentions.Codes) == 0 {
+		d.Mentions.Codes = nil
 	}
 	if len(d.Presets) == 0 {
 		d.Presets = nil

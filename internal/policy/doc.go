@@ -13,8 +13,8 @@
 // the request path when the files change and swapped in atomically, and on
 // any error the old one keeps serving (ReloadError says why).
 //
-//   - Decide evaluates allow, readable, writable, presets, masks, limit and
-//     reasons in one prepared evaluation. Absent rules mean nothing: no
+//   - Decide evaluates allow, readable, writable, presets, masks, limit,
+//     reasons and mentions in one prepared evaluation. Absent rules mean nothing: no
 //     allow, or allow false, denies; an evaluation error (a conflict, a
 //     non-boolean allow) denies and is returned. readable/writable "*" means every field. masks takes a
 //     plain replacement value per field or OPA's column-mask shape
