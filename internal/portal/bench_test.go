@@ -109,7 +109,7 @@ func BenchmarkListRender(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		c.w = httptest.NewRecorder()
-		records, err := pg.Decode()
+		records, err := decodeRecords(pg)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -119,5 +119,35 @@ func BenchmarkListRender(b *testing.B) {
 		c.rows(body, av, cfg, records)
 		c.paging(body, st, pg, bw.h.cfg.PageSizes)
 		c.render(http.StatusOK, "list", c.newPage("Orders", body))
+	}
+}
+
+// BenchmarkDecodeStreaming and BenchmarkDecodeEncodingJSON compare the
+// portal's record decoder with the gateway's Page.Decode on the same page.
+func BenchmarkDecodeStreaming(b *testing.B) {
+	bw := newBenchWorld(b)
+	pg, err := bw.gw.ListRecords(context.Background(), bw.id, bw.req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeRecords(pg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeEncodingJSON(b *testing.B) {
+	bw := newBenchWorld(b)
+	pg, err := bw.gw.ListRecords(context.Background(), bw.id, bw.req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := pg.Decode(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -170,7 +170,7 @@ func (c *call) calendarRecords(av *appView, field string, first, last time.Time)
 		if err != nil {
 			return nil, 0, err
 		}
-		recs, err := pg.Decode()
+		recs, err := decodeRecords(pg)
 		if err != nil {
 			return nil, 0, err
 		}

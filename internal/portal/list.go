@@ -175,7 +175,7 @@ func (c *call) list(alias string) {
 		c.fail(err)
 		return
 	}
-	records, err := pg.Decode()
+	records, err := decodeRecords(pg)
 	if err != nil {
 		c.fail(err)
 		return
