@@ -191,6 +191,7 @@ func (h *Handler) oidcPrefix() string {
 // secrets, so they need not be written into the config.
 func (h *Handler) resolveSecrets(repl *caddy.Replacer) error {
 	h.Kintone.URL = repl.ReplaceKnown(h.Kintone.URL, "")
+	h.Policy.Dir = repl.ReplaceKnown(h.Policy.Dir, "")
 	h.Kintone.BasicUser = repl.ReplaceKnown(h.Kintone.BasicUser, "")
 	h.Kintone.BasicPassword = repl.ReplaceKnown(h.Kintone.BasicPassword, "")
 	for i := range h.Apps {

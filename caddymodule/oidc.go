@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -195,7 +196,7 @@ type authSource struct{ a *auth.Auth }
 
 func (s authSource) Identify(w http.ResponseWriter, r *http.Request) (*gateway.Identity, error) {
 	id, err := s.a.Identify(w, r)
-	if err == auth.ErrNoIdentity {
+	if errors.Is(err, auth.ErrNoIdentity) {
 		return nil, ErrNoIdentity
 	}
 	return id, err

@@ -1,0 +1,275 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+
+	"github.com/kgate/kgate/examples"
+	"github.com/kgate/kgate/internal/devidp"
+	"github.com/kgate/kgate/internal/kintonesim"
+	"github.com/kgate/kgate/policies"
+)
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "demo",
+		Usage: "[--listen localhost:8080] [--policies DIR] [--persist FILE]",
+		Short: "Runs the partner-portal demo: simulated kintone, demo OpenID Provider and kgate",
+		Long: `
+Runs the example in examples/partner-portal on this machine: a kintone
+simulator with the demo world's apps, the demo OpenID Provider with a user
+of each member level, and Caddy with kgate in front of them. Open the
+printed URL and log in as any demo user. Everything listens on localhost
+only; data lives in memory unless --persist names a file. Ctrl-C stops it.
+
+The policies are ./policies when run from a kgate checkout (edit them and
+kgate reloads them), else an embedded copy; --policies picks another
+directory.`,
+		Flags: func() *flag.FlagSet {
+			fs := flag.NewFlagSet("demo", flag.ExitOnError)
+			fs.String("listen", "localhost:8080", "where the portal listens (localhost only)")
+			fs.String("policies", "", "policy directory (default ./policies or the embedded copy)")
+			fs.String("persist", "", "keep the simulated kintone's data in this file across runs")
+			return fs
+		}(),
+		Func: func(fl caddycmd.Flags) (int, error) {
+			d, err := startDemo(demoOptions{Listen: fl.String("listen"), Policies: fl.String("policies"), Persist: fl.String("persist")}, os.Stdout)
+			if err != nil {
+				return caddy.ExitCodeFailedStartup, err
+			}
+			sig := make(chan os.Signal, 1)
+			signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+			<-sig
+			fmt.Println("\nstopping…")
+			d.Stop()
+			return caddy.ExitCodeSuccess, nil
+		},
+	})
+}
+
+type demoOptions struct {
+	Listen   string // host:port of the portal; the host must be a loopback name
+	Policies string
+	Persist  string
+}
+
+// demo is a running demo.
+type demo struct {
+	URL, Issuer, Kintone string
+	Provider             *devidp.Provider
+	Sim                  *kintonesim.Server
+	stops                []func()
+}
+
+// demoClientSecret and demoMachine* are demo values, printed for the user.
+const (
+	demoClientID      = "kgate-portal"
+	demoMachineID     = "kgate-demo-cli"
+	demoMachineSecret = "demo-cli-secret"
+	demoAudience      = "kgate-api"
+)
+
+func startDemo(o demoOptions, out io.Writer) (_ *demo, err error) {
+	host, port, err := net.SplitHostPort(o.Listen)
+	if err != nil || (host != "localhost" && host != "127.0.0.1") {
+		return nil, fmt.Errorf("--listen %q: the demo serves plain HTTP and only on localhost (e.g. localhost:8080)", o.Listen)
+	}
+	d := &demo{URL: "http://" + net.JoinHostPort(host, port)}
+	defer func() {
+		if err != nil {
+			d.Stop()
+		}
+	}()
+	policyDir, err := demoPolicies(o.Policies)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.startKintone(o.Persist); err != nil {
+		return nil, err
+	}
+	if err := d.startProvider(); err != nil {
+		return nil, err
+	}
+	if err := d.startCaddy(policyDir); err != nil {
+		return nil, err
+	}
+	d.describe(out, policyDir)
+	return d, nil
+}
+
+// serve runs h on a free loopback port and returns its base URL.
+func (d *demo) serve(h http.Handler) (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l)
+	d.stops = append(d.stops, func() { srv.Close() })
+	return fmt.Sprintf("http://localhost:%d", l.Addr().(*net.TCPAddr).Port), nil
+}
+
+func (d *demo) startKintone(persist string) error {
+	raw, err := fs.ReadFile(examples.FS, "partner-portal/seed.json")
+	if err != nil {
+		return err
+	}
+	seed, err := kintonesim.ParseSeed(raw)
+	if err != nil {
+		return fmt.Errorf("demo seed: %w", err)
+	}
+	var opts []kintonesim.Option
+	if persist != "" {
+		if saved, err := kintonesim.LoadSeed(persist); err == nil {
+			seed = saved
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("--persist %s: %w", persist, err)
+		}
+		opts = append(opts, kintonesim.WithPersistFile(persist))
+	}
+	if d.Sim, err = kintonesim.New(seed, opts...); err != nil {
+		return err
+	}
+	d.stops = append(d.stops, func() { d.Sim.Close() })
+	d.Kintone, err = d.serve(d.Sim)
+	return err
+}
+
+func (d *demo) startProvider() error {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	d.Issuer = fmt.Sprintf("http://localhost:%d/", l.Addr().(*net.TCPAddr).Port)
+	d.Provider, err = devidp.New(devidp.Config{
+		Issuer: d.Issuer,
+		Users:  devidp.DemoUsers(),
+		Clients: []devidp.Client{
+			{ID: demoClientID, Secret: clientSecret, RedirectURIs: []string{d.URL + "/kgate/callback"},
+				PostLogoutRedirectURIs: []string{d.URL + "/"}, Audience: []string{demoAudience}},
+			{ID: demoMachineID, Secret: demoMachineSecret, Audience: []string{demoAudience}, ActAsUsers: true},
+		},
+	})
+	if err != nil {
+		l.Close()
+		return err
+	}
+	srv := &http.Server{Handler: d.Provider, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l)
+	d.stops = append(d.stops, func() { srv.Close() })
+	return nil
+}
+
+// clientSecret is made per run: the demo provider and kgate share it.
+var clientSecret = randomB64(24)
+
+func randomB64(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+func (d *demo) startCaddy(policyDir string) error {
+	caddyfile, err := fs.ReadFile(examples.FS, "partner-portal/Caddyfile")
+	if err != nil {
+		return err
+	}
+	for k, v := range map[string]string{
+		"KGATE_DEMO_SITE": d.URL, "KGATE_DEMO_KINTONE": strings.TrimSuffix(d.Kintone, "/"),
+		"KGATE_DEMO_ISSUER": d.Issuer, "KGATE_DEMO_POLICIES": policyDir,
+		"KGATE_DEMO_CLIENT_SECRET": clientSecret, "KGATE_DEMO_SESSION_KEY": randomB64(32),
+	} {
+		os.Setenv(k, v)
+	}
+	cfg, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt(caddyfile, map[string]any{"filename": "examples/partner-portal/Caddyfile"})
+	if err != nil {
+		return fmt.Errorf("the demo's Caddyfile: %w", err)
+	}
+	for _, w := range warnings {
+		if !strings.Contains(w.Message, "not formatted") {
+			fmt.Fprintln(os.Stderr, "warning:", w.String())
+		}
+	}
+	if err := caddy.Load(cfg, true); err != nil {
+		return fmt.Errorf("starting kgate: %w", err)
+	}
+	d.stops = append(d.stops, func() { caddy.Stop() })
+	return nil
+}
+
+// demoPolicies picks the policy directory: the one given, ./policies in a
+// kgate checkout (so edits are picked up), or the embedded copy.
+func demoPolicies(dir string) (string, error) {
+	if dir != "" {
+		return filepath.Abs(dir)
+	}
+	if _, err := os.Stat(filepath.Join("policies", "kgate.rego")); err == nil {
+		return filepath.Abs("policies")
+	}
+	tmp, err := os.MkdirTemp("", "kgate-demo-policies-")
+	if err != nil {
+		return "", err
+	}
+	err = fs.WalkDir(policies.FS, ".", func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(policies.FS, path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(tmp, path), b, 0o644)
+	})
+	return tmp, err
+}
+
+func (d *demo) describe(out io.Writer, policyDir string) {
+	fmt.Fprintf(out, "\nkgate demo is running: open %s\n\n", d.URL)
+	fmt.Fprintf(out, "Log in as one of these demo users (no password):\n\n")
+	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  USER\tORGANIZATION\tLEVEL\tNOTE")
+	notes := map[string]string{"u-erin": "inactive in the members app: refused", "u-frank": "not in the members app: refused", "u-sam": "the operator's staff"}
+	for _, u := range devidp.DemoUsers() {
+		org, level := u.Org, u.Level
+		if org == "" {
+			org = "-"
+		}
+		if level == "" {
+			level = "-"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", u.Email, org, level, notes[u.Sub])
+	}
+	tw.Flush()
+	fmt.Fprintf(out, "\nThe same data over kintone's REST API, with a bearer token for alice:\n\n")
+	fmt.Fprintf(out, "  TOKEN=$(curl -s -u %s:%s -d grant_type=client_credentials -d 'scope=openid user:u-alice' %soauth/token | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\n", demoMachineID, demoMachineSecret, d.Issuer)
+	fmt.Fprintf(out, "  curl -s -H \"Authorization: Bearer $TOKEN\" '%s/k/v1/records.json?app=2'\n\n", d.URL)
+	fmt.Fprintf(out, "Policies: %s (edited files are reloaded)\n", policyDir)
+	fmt.Fprintf(out, "Simulated kintone: %s   OpenID Provider: %s\n", d.Kintone, d.Issuer)
+	fmt.Fprintf(out, "Press Ctrl-C to stop.\n")
+}
+
+// Stop ends everything the demo started.
+func (d *demo) Stop() {
+	for i := len(d.stops) - 1; i >= 0; i-- {
+		d.stops[i]()
+	}
+	d.stops = nil
+}
