@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -224,7 +225,7 @@ func upstreamError(err error, lang string, visible func(key string) bool) *kinto
 	var ke *kintone.Error
 	if errors.As(err, &ke) {
 		out := kintone.NewError(ke.Code, lang)
-		out.Status = ke.Status
+		out.Status, out.Message = ke.Status, blankArgs.ReplaceAllString(out.Message, "…")
 		for key, m := range ke.Errors {
 			if visible != nil && visible(key) {
 				out.With(key, m.Messages...)
@@ -256,6 +257,11 @@ func upstreamError(err error, lang string, visible func(key string) bool) *kinto
 			"kintone is unavailable. Please try again in a moment.")
 	}
 }
+
+// blankArgs finds the argument slots of a catalogue message: kgate does not
+// know what kintone put there, and kintone's own text may name what the
+// member must not learn.
+var blankArgs = regexp.MustCompile(`%(\[\d+\])?v`)
 
 func isTimeout(err error) bool {
 	var t interface{ Timeout() bool }

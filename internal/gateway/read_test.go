@@ -17,6 +17,7 @@ import (
 
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
+	"github.com/kgate/kgate/internal/kintonesim"
 	"github.com/kgate/kgate/internal/policy"
 	"github.com/kgate/kgate/internal/testworld"
 )
@@ -545,5 +546,16 @@ func TestCommentsOnlyOnRecordsTheMemberMaySee(t *testing.T) {
 	}
 	if _, err := e.gw.ListComments(e.ctx, testworld.Identities["nolvl"], gateway.CommentsRequest{App: gateway.AppRef{ID: testworld.OrdersApp}, Record: "1"}); kerr(t, err).Code != "CB_NO02" {
 		t.Error("a member without comment.read read comments")
+	}
+}
+
+func TestKintonesErrorsArePassedOnWithoutTheirArguments(t *testing.T) {
+	e := newEnv(t, 5)
+	e.world.Sim.InjectFault(kintonesim.Fault{Path: "/k/v1/records.json", Times: 1, Status: 404,
+		Body: `{"code":"GAIA_RE01","id":"x","message":"The specified record (ID: 4242) is not found."}`})
+	_, err := e.gw.ListRecords(e.ctx, testworld.Identities["sam"], gateway.ListRequest{App: gateway.AppRef{ID: testworld.OrdersApp}})
+	ke := kerr(t, err)
+	if ke.Code != "GAIA_RE01" || strings.Contains(ke.Message, "%") || strings.Contains(ke.Message, "4242") {
+		t.Fatalf("%+v: want kintone's code with kgate's own message and no argument slots", ke)
 	}
 }
