@@ -54,9 +54,11 @@ func TestLanguageIsTheSwitchThenTheMemberThenTheBrowser(t *testing.T) {
 }
 
 func TestGatewayMessagesComeInThePageLanguage(t *testing.T) {
-	w := newWorld(t)
-	r := w.get(t, demoMember("bob"), "/apps/budget?sort=approved_amount", "Cookie", langCookie+"=ja")
-	mustContain(t, r.body, "伏せ字")
+	w := newWorld(t, func(c *Config) { c.PageSizes = []int{100} })
+	r := w.get(t, demoMember("bob"), "/apps/budget", "Cookie", langCookie+"=ja")
+	mustContain(t, r.body, "limit には 50 以下の値を指定してください。")
+	r = w.get(t, demoMember("bob"), "/apps/budget", "Cookie", langCookie+"=en")
+	mustContain(t, r.body, "limit must be 50 or less.")
 }
 
 func TestLanguageSwitch(t *testing.T) {

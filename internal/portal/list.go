@@ -101,7 +101,7 @@ type listBody struct {
 	Columns   []columnView
 	Rows      []rowView
 	Count     string
-	Notice    string
+	Notices   []string
 	Pager     []pageLink
 	Prev      string
 	Next      string
@@ -171,6 +171,16 @@ func (c *call) list(alias string) {
 		return
 	}
 	pg, sizes, capped, err := c.fetchPage(av, cfg, st)
+	var notices []string
+	if refused := st.Sort; refused != "" && queryRefused(err) {
+		// The policy keeps the member from sorting by this field (a masked
+		// one): show the list unsorted and say why, rather than an error.
+		st.Sort, st.Desc = "", false
+		if pg, sizes, capped, err = c.fetchPage(av, cfg, st); err == nil {
+			notices = append(notices, c.loc.T("list.sort.refused", av.label(refused)))
+			cfg.unsortable = refused
+		}
+	}
 	if err != nil {
 		c.fail(err)
 		return
@@ -192,8 +202,9 @@ func (c *call) list(alias string) {
 	c.rows(body, av, cfg, records)
 	c.paging(body, st, pg, sizes)
 	if capped {
-		body.Notice = c.loc.T("list.capped", st.Size)
+		notices = append(notices, c.loc.T("list.capped", st.Size))
 	}
+	body.Notices = notices
 	c.render(http.StatusOK, "list", c.newPage(name, body, crumb{Label: name}))
 }
 
@@ -317,7 +328,7 @@ func (c *call) columns(body *listBody, av *appView, cfg *listConfig, st *listSta
 	base := appPath(av.alias)
 	for _, code := range cfg.columns {
 		col := columnView{Label: av.label(code), Numeric: numericType(av.props[code].Type)}
-		if sortable(av, code) {
+		if sortable(av, code) && code != cfg.unsortable {
 			desc := false
 			switch {
 			case st.Sort == code && !st.Desc:

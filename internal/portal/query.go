@@ -52,9 +52,10 @@ type filterDef struct {
 
 // listConfig is what an app's list offers this member.
 type listConfig struct {
-	columns []string
-	search  []string
-	filters []filterDef
+	columns    []string
+	search     []string
+	filters    []filterDef
+	unsortable string // a field the gateway refused to sort by on this page
 }
 
 // problem is a mistake in a list URL, shown to the member on a 400 page.
@@ -248,6 +249,13 @@ func (st *listState) href(base string, change func(*listState)) string {
 		return base + "?" + q
 	}
 	return base
+}
+
+// queryRefused reports whether err is the gateway refusing the member's
+// query (other than for its page size).
+func queryRefused(err error) bool {
+	var ke *kintone.Error
+	return errors.As(err, &ke) && ke.Status == 400 && ke.Code != "GAIA_QU01"
 }
 
 // limitRefused reports whether err is the gateway refusing a page size
