@@ -201,3 +201,27 @@ func TestListKeepsAPageSizeTheURLNames(t *testing.T) {
 	}
 	mustContain(t, between(r.body, `<select id="size"`, "</select>"), `<option value="20">`, `<option value="30" selected>`, `<option value="50">`)
 }
+
+func TestListFiltersAreConfigurable(t *testing.T) {
+	w := newWorld(t, func(c *Config) {
+		c.Apps["budget"] = AppSettings{
+			Filters: []string{"Status", "Created_datetime", "internal_note", "title"}, StatusOptions: []string{"Draft", "Submitted"},
+			SearchFields: []string{"title", "internal_note"},
+		}
+	})
+	r := w.get(t, demoMember("alice"), "/apps/budget?f.Status=Draft&from.Created_datetime=2026-10-01&q=x", "Accept-Language", "en")
+	if r.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", r.Code, between(r.body, "<main", "</main>"))
+	}
+	want := `(title like "x") and (Status in ("Draft")) and (Created_datetime >= "2026-09-30T15:00:00Z") limit 20`
+	if q := w.rec.queries(); !slices.Equal(q, []string{want}) {
+		t.Errorf("queries %q\nwant %q", q, want)
+	}
+	form := between(r.body, `<form class="card filters"`, "</form>")
+	mustContain(t, form, `name="f.Status"`, `<option value="Draft" selected>`, `name="from.Created_datetime"`)
+	// Unreadable and unsuitable fields are not offered.
+	mustNotContain(t, form, "internal_note", `name="f.title"`, "f.category")
+	if r := w.get(t, demoMember("alice"), "/apps/budget?f.Status=Approvedish", "Accept-Language", "en"); r.Code != http.StatusBadRequest {
+		t.Errorf("a status that is not offered: status %d", r.Code)
+	}
+}
