@@ -182,3 +182,19 @@ func TestCaddyfileColoursMustBeQuoted(t *testing.T) {
 		t.Fatalf("error %v, want the quoting hint", err)
 	}
 }
+
+func TestTheShippedCaddyfilesAdapt(t *testing.T) {
+	for _, path := range []string{"../Caddyfile.example", "../examples/partner-portal/Caddyfile"} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt(b, map[string]any{"filename": path})
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+		}
+		for _, w := range warnings {
+			t.Errorf("%s: %s", path, w)
+		}
+	}
+}
