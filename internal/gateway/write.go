@@ -108,9 +108,10 @@ func (g *Gateway) newWriter(id *Identity) *writer {
 type writeApp struct {
 	*app
 	form     *form
-	mapped   map[string]bool // fields a lookup fills: kintone ignores what clients write there
-	status   string          // code of the STATUS field when process management is on
-	assignee string          // code of the STATUS_ASSIGNEE field
+	mapped   map[string]bool     // fields a lookup fills: kintone ignores what clients write there
+	sources  map[string][]string // fields kintone computes → the fields they are computed from
+	status   string              // code of the STATUS field when process management is on
+	assignee string              // code of the STATUS_ASSIGNEE field
 }
 
 func (w *writer) app(ctx context.Context, ref AppRef) (*writeApp, error) {
@@ -125,7 +126,7 @@ func (w *writer) app(ctx context.Context, ref AppRef) (*writeApp, error) {
 	if err != nil {
 		return nil, upstreamError(err, w.id.Lang, nil)
 	}
-	wa := &writeApp{app: a, form: f, mapped: map[string]bool{}}
+	wa := &writeApp{app: a, form: f, mapped: map[string]bool{}, sources: computedSources(f)}
 	for code, p := range f.props {
 		switch p.Type {
 		case "STATUS":

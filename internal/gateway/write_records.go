@@ -217,6 +217,9 @@ func (w *writer) checkCreate(ctx context.Context, ev *audit.Event, wa *writeApp,
 		ev.Outcome = "denied"
 		return nil, denied(w.id.Lang, nil).With(prefix, invisibleMessage(w.id.Lang, false))
 	}
+	if err := w.refuseComputed(ctx, ev, wa, "create", prefix, ch.touched); err != nil {
+		return nil, err
+	}
 	return ch, nil
 }
 
@@ -342,6 +345,9 @@ func (w *writer) planUpdate(ctx context.Context, ref AppRef, items []RecordUpdat
 		if !w.includes(ctx, wa, "update", "", ch.merged) {
 			ev.Outcome = "denied"
 			return nil, denied(lang, nil).With(prefix, invisibleMessage(lang, true))
+		}
+		if err := w.refuseComputed(ctx, ev, wa, "update", prefix, ch.touched); err != nil {
+			return nil, err
 		}
 		updates = append(updates, map[string]any{"id": recordID, "revision": strconv.FormatInt(cur.rev, 10), "record": ch.send})
 		updIdx = append(updIdx, i)
