@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -150,6 +151,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		cfg.Gateway, cfg.Logger = gw, h.logger.Named("portal")
 		if h.OIDC != nil {
 			cfg.LogoutURL = h.oidcPrefix() + "logout"
+			// The logout POST is redirected to the provider's end-session
+			// endpoint; browsers hold that redirect to CSP form-action.
+			if origin := originOf(repl.ReplaceKnown(h.OIDC.Issuer, "")); origin != "" {
+				cfg.FormActions = append(cfg.FormActions, origin)
+			}
 		}
 		if h.portal, err = portal.New(cfg); err != nil {
 			return err
@@ -178,6 +184,15 @@ func (h *Handler) loadIdentityModule(ctx caddy.Context) error {
 	}
 	h.identity = src
 	return nil
+}
+
+// originOf returns the scheme://host[:port] of an absolute URL, or "".
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 func (h *Handler) oidcPrefix() string {
