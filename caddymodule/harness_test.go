@@ -83,16 +83,7 @@ func startSite(t *testing.T, orders int, extra string) *site {
 	t.Helper()
 	w := testworld.Start(t, orders)
 	port := freePort()
-	cfg := fmt.Sprintf(`{
-	admin localhost:%d
-	http_port %d
-	skip_install_trust
-	auto_https off
-	log {
-		level ERROR
-	}
-}
-http://localhost:%d {
+	cfg := fmt.Sprintf(`http://localhost:%d {
 	route {
 		kgate {
 			kintone %s
@@ -112,12 +103,30 @@ http://localhost:%d {
 		respond "not kgate" 418
 	}
 }
-`, adminPort, port, port, w.URL, testworld.OrdersApp, testworld.OrdersToken, testworld.NoticesApp,
+`, port, w.URL, testworld.OrdersApp, testworld.OrdersToken, testworld.NoticesApp,
 		testworld.NoticesSpace, testworld.NoticesToken, w.PolicyDir, policyOpts(extra), otherOpts(extra))
+	tester := initCaddy(t, port, cfg)
+	return &site{t: t, tester: tester, world: w, base: fmt.Sprintf("http://localhost:%d", port)}
+}
+
+// initCaddy loads sites, a Caddyfile without global options, into the test
+// binary's Caddy, whose HTTP port is port.
+func initCaddy(t *testing.T, port int, sites string) *caddytest.Tester {
+	t.Helper()
+	cfg := fmt.Sprintf(`{
+	admin localhost:%d
+	http_port %d
+	skip_install_trust
+	auto_https off
+	log {
+		level ERROR
+	}
+}
+`, adminPort, port) + sites
 	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort})
 	tester.InitServer(cfg, "caddyfile")
 	ran.Add(1)
-	return &site{t: t, tester: tester, world: w, base: fmt.Sprintf("http://localhost:%d", port)}
+	return tester
 }
 
 // extra options starting with "policy:" go into the policy block.

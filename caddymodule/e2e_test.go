@@ -1,0 +1,513 @@
+package caddymodule
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/zitadel/oidc/v3/example/server/exampleop"
+	exstorage "github.com/zitadel/oidc/v3/example/server/storage"
+
+	"github.com/kgate/kgate/internal/auth"
+	"github.com/kgate/kgate/internal/devidp"
+	"github.com/kgate/kgate/internal/kintone"
+	"github.com/kgate/kgate/internal/kintonesim"
+)
+
+// The end-to-end tests below run what a partner meets: a browser (a
+// cookie-keeping client that stops at every redirect), Caddy with kgate,
+// an OpenID Provider in the test process — internal/devidp or zitadel's
+// example OP — and the kintone simulator seeded with the partner-portal
+// demo world and the shipped policies.
+
+// e2eSite is Caddy with kgate logging partners in through op.
+type e2eSite struct {
+	t      *testing.T
+	base   string
+	op     *provider
+	sim    *kintonesim.Server
+	simURL string
+}
+
+// e2eOptions are what a test adds to the oidc and members blocks.
+type e2eOptions struct {
+	oidc, members string
+}
+
+// zitadelMember is the members-app row that makes the zitadel example
+// OP's test user (e-mail test-user@zitadel.ch, in its userinfo) a gold
+// member of bluebird.
+var zitadelMember = map[string]json.RawMessage{
+	"email": json.RawMessage(`{"value":"test-user@zitadel.ch"}`),
+	"sub":   json.RawMessage(`{"value":""}`),
+	"name":  json.RawMessage(`{"value":"Test User"}`),
+	"org":   json.RawMessage(`{"value":"bluebird"}`),
+	"level": json.RawMessage(`{"value":"gold"}`),
+	"state": json.RawMessage(`{"value":"active"}`),
+}
+
+// startE2E starts the demo world, the provider that start makes for
+// kgate's site URL, and Caddy with kgate between them.
+func startE2E(t *testing.T, start func(t *testing.T, site string) *provider, o e2eOptions) *e2eSite {
+	t.Helper()
+	seed, err := kintonesim.LoadSeed("../examples/partner-portal/seed.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed.Apps[0].Records = append(seed.Apps[0].Records, zitadelMember)
+	sim, err := kintonesim.New(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(func() { simSrv.Close(); sim.Close() })
+	policies, err := filepath.Abs("../policies")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	port := freePort()
+	base := fmt.Sprintf("http://localhost:%d", port)
+	op := start(t, base)
+	key := make([]byte, 32)
+	rand.Read(key)
+	cfg := fmt.Sprintf(`%[1]s {
+	route {
+		kgate {
+			kintone %[2]s
+			app members 1 {
+				token demo-token-members
+			}
+			app budget 2 {
+				token demo-token-budget
+			}
+			app documents 3 {
+				guest_space 7
+				token demo-token-documents
+			}
+			policy %[3]s
+			oidc %[4]s {
+				base_url %[1]s
+				session_key %[5]s
+				demo
+				%[6]s
+				%[7]s
+			}
+			members members {
+				lookup_by email
+				%[8]s
+			}
+			portal {
+				title "パートナーポータル" "Partner Portal"
+			}
+		}
+	}
+}
+`, base, simSrv.URL, policies, op.issuer, base64.StdEncoding.EncodeToString(key), op.settings, o.oidc, o.members)
+	initCaddy(t, port, cfg)
+	return &e2eSite{t: t, base: base, op: op, sim: sim, simURL: simSrv.URL}
+}
+
+// --- the providers ---
+
+// provider is an OpenID Provider in the test process.
+type provider struct {
+	name     string
+	issuer   string
+	settings string // its client in kgate's oidc block
+	// signIn fills in the provider's login page p as user and submits it.
+	signIn func(b *browser, p page, user string) page
+	// signedOut tells whether p is where the provider's end_session
+	// leaves the browser.
+	signedOut func(site string, p page) bool
+	// refreshes counts refresh_token grants the provider has seen.
+	refreshes atomic.Int32
+	// dev is the demo provider, when it is one.
+	dev *devidp.Provider
+}
+
+// serve runs h on a loopback port whose URL is known before h is built.
+func serveOP(t *testing.T, op *provider, build func(issuer string) http.Handler) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	op.issuer = "http://" + l.Addr().String() + "/"
+	h := build(op.issuer)
+	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/oauth/token" {
+			r.ParseForm()
+			if r.PostForm.Get("grant_type") == "refresh_token" {
+				op.refreshes.Add(1)
+			}
+		}
+		h.ServeHTTP(w, r)
+	})}}
+	srv.Start()
+	t.Cleanup(srv.Close)
+}
+
+// startDevIDP runs the demo provider with the demo users, kgate as a
+// client that may come back to site/, and a machine client that gets
+// bearer tokens for any demo user.
+func startDevIDP(t *testing.T, site string) *provider {
+	op := &provider{name: "devidp", settings: "client_id kgate\n client_secret kgate-secret\n bearer_audience kgate-api\n post_logout_redirect " + site + "/"}
+	serveOP(t, op, func(issuer string) http.Handler {
+		p, err := devidp.New(devidp.Config{
+			Issuer: issuer,
+			Users:  devidp.DemoUsers(),
+			Clients: []devidp.Client{
+				{ID: "kgate", Secret: "kgate-secret", RedirectURIs: []string{site + "/kgate/callback"},
+					PostLogoutRedirectURIs: []string{site + "/"}, Audience: []string{"kgate-api"}},
+				{ID: "machine", Secret: "machine-secret", ActAsUsers: true, Audience: []string{"kgate-api"}},
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		op.dev = p
+		return p
+	})
+	op.signIn = func(b *browser, p page, user string) page {
+		m := regexp.MustCompile(`name="authRequestID" value="([^"]+)"`).FindStringSubmatch(p.body)
+		if p.status != 200 || m == nil {
+			b.t.Fatalf("expected the demo provider's login page, got %d at %s: %.300s", p.status, p.url, p.body)
+		}
+		return b.postForm(op.issuer+"login", url.Values{"authRequestID": {m[1]}, "user": {user}}, nil)
+	}
+	op.signedOut = func(site string, p page) bool { // back to the registered post-logout page
+		return p.status == http.StatusFound && strings.HasPrefix(p.loc, site+"/?state=")
+	}
+	return op
+}
+
+var zitadelClients atomic.Int32
+
+// startZitadel runs zitadel/oidc's example OP with a web client for kgate.
+// The client registry is a package-level map of the example, so each test
+// registers a client of its own. Its ID tokens carry no e-mail: kgate
+// reads it from userinfo.
+func startZitadel(t *testing.T, site string) *provider {
+	id := fmt.Sprintf("kgate-%d", zitadelClients.Add(1))
+	exstorage.RegisterClients(exstorage.WebClient(id, "secret", site+"/kgate/callback"))
+	op := &provider{name: "zitadel", settings: "client_id " + id + "\n client_secret secret\n userinfo"}
+	serveOP(t, op, func(issuer string) http.Handler {
+		st := exstorage.NewStorage(exstorage.NewUserStore(issuer))
+		return exampleop.SetupServer(issuer, st, slog.New(slog.DiscardHandler), false)
+	})
+	op.signIn = func(b *browser, p page, user string) page {
+		m := regexp.MustCompile(`name="id" value="([^"]+)"`).FindStringSubmatch(p.body)
+		if p.status != 200 || m == nil {
+			b.t.Fatalf("expected the example OP's login page, got %d at %s: %.300s", p.status, p.url, p.body)
+		}
+		return b.postForm(op.issuer+"login/username", url.Values{"id": {m[1]}, "username": {user},
+			"password": {"verysecure"}}, nil)
+	}
+	op.signedOut = func(_ string, p page) bool { // its own page
+		return p.status == 200 && strings.Contains(p.body, "signed out")
+	}
+	return op
+}
+
+// zitadelUser is the example OP's built-in user; its user name carries
+// the issuer's host.
+func zitadelUser(op *provider) string {
+	u, _ := url.Parse(op.issuer)
+	return "test-user@" + u.Hostname()
+}
+
+// --- the browser ---
+
+// browser keeps cookies and takes one redirect at a time, so tests can
+// look at every hop.
+type browser struct {
+	t   *testing.T
+	c   *http.Client
+	jar *cookiejar.Jar
+}
+
+func newBrowser(t *testing.T) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, jar: jar, c: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+type page struct {
+	status int
+	url    *url.URL
+	loc    string
+	body   string
+	header http.Header
+}
+
+func (b *browser) do(req *http.Request) page {
+	b.t.Helper()
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return page{status: resp.StatusCode, url: req.URL, loc: resp.Header.Get("Location"), body: string(body), header: resp.Header}
+}
+
+func (b *browser) get(u string, header ...string) page {
+	b.t.Helper()
+	return b.send("GET", u, "", "", header...)
+}
+
+func (b *browser) postForm(u string, form url.Values, header map[string]string) page {
+	b.t.Helper()
+	var h []string
+	for k, v := range header {
+		h = append(h, k, v)
+	}
+	return b.send("POST", u, "application/x-www-form-urlencoded", form.Encode(), h...)
+}
+
+// send makes a request with header name/value pairs.
+func (b *browser) send(method, u, contentType, body string, header ...string) page {
+	b.t.Helper()
+	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return b.do(req)
+}
+
+// chase follows redirects from p until a response is not one, or until
+// stop says the next hop is one the test takes itself (its URL is then in
+// loc, unvisited).
+func (b *browser) chase(p page, stop func(*url.URL) bool) page {
+	b.t.Helper()
+	for i := 0; i < 20 && p.status >= 300 && p.status < 400; i++ {
+		next, err := p.url.Parse(p.loc)
+		if err != nil {
+			b.t.Fatalf("bad Location %q: %v", p.loc, err)
+		}
+		if stop != nil && stop(next) {
+			p.loc = next.String()
+			return p
+		}
+		p = b.get(next.String())
+	}
+	return p
+}
+
+func (b *browser) cookie(site, name string) string {
+	u, _ := url.Parse(site)
+	for _, c := range b.jar.Cookies(u) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+func (b *browser) setCookie(site, name, value string) {
+	u, _ := url.Parse(site)
+	b.jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/", Secure: true}})
+}
+
+func atCallback(u *url.URL) bool { return u.Path == "/kgate/callback" }
+
+// toCallback starts at path, is sent to login and to the provider, signs
+// in there as user and returns the provider's redirect to kgate's
+// callback, not yet visited.
+func (s *e2eSite) toCallback(b *browser, user, path string) string {
+	s.t.Helper()
+	p := b.chase(b.get(s.base+path), nil)
+	p = b.chase(s.op.signIn(b, p, user), atCallback)
+	if p.status < 300 || p.status >= 400 || !atCallback(mustURL(s.t, p.loc)) {
+		s.t.Fatalf("signing in at %s did not come back to kgate's callback: %d %q %.300s", s.op.name, p.status, p.loc, p.body)
+	}
+	return p.loc
+}
+
+// login signs in as user starting at path and returns the page kgate
+// shows afterwards.
+func (s *e2eSite) login(b *browser, user, path string) page {
+	s.t.Helper()
+	return b.chase(b.get(s.toCallback(b, user, path)), nil)
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// --- what kintone holds and what kgate answers ---
+
+// budgetIDs asks the simulator itself, with the operator's token, for the
+// ids of the budget requests of org: what a member of org may list.
+func (s *e2eSite) budgetIDs(org string) []string {
+	s.t.Helper()
+	q := url.Values{"app": {"2"}, "query": {fmt.Sprintf(`org in (%q) limit 500`, org)}, "fields": {"$id"}}
+	req, _ := http.NewRequest("GET", s.simURL+"/k/v1/records.json?"+q.Encode(), nil)
+	req.Header.Set("X-Cybozu-API-Token", "demo-token-budget")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Records []kintone.Record }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+		s.t.Fatalf("the simulator's own budget list: %d %v", resp.StatusCode, err)
+	}
+	return sortedIDs(out.Records)
+}
+
+func sortedIDs(recs []kintone.Record) []string {
+	var ids []string
+	for _, r := range recs {
+		var id string
+		json.Unmarshal(r["$id"].Value, &id)
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// budget lists the budget requests through kgate with b's cookies and the
+// given headers; it fails the test unless kgate answers 200.
+func (s *e2eSite) budget(b *browser, header ...string) []kintone.Record {
+	s.t.Helper()
+	p := b.get(s.base+"/k/v1/records.json?app=2&query="+url.QueryEscape("limit 50"), header...)
+	if p.status != 200 {
+		s.t.Fatalf("budget list through kgate: %d %s", p.status, p.body)
+	}
+	var out struct{ Records []kintone.Record }
+	if err := json.Unmarshal([]byte(p.body), &out); err != nil {
+		s.t.Fatalf("budget list through kgate: %v: %.200s", err, p.body)
+	}
+	return out.Records
+}
+
+// checkBudget asserts that recs are exactly org's budget requests, with
+// the operator's internal note never shown and the approved amount masked
+// unless masked is false.
+func (s *e2eSite) checkBudget(recs []kintone.Record, org string, masked bool) {
+	s.t.Helper()
+	want := s.budgetIDs(org)
+	if got := sortedIDs(recs); len(want) == 0 || !slices.Equal(got, want) {
+		s.t.Fatalf("listed budget requests %v, want exactly %s's %v", got, org, want)
+	}
+	for _, r := range recs {
+		var o, approved string
+		json.Unmarshal(r["org"].Value, &o)
+		if o != org {
+			s.t.Fatalf("a budget request of %q was listed for %s", o, org)
+		}
+		if _, ok := r["internal_note"]; ok {
+			s.t.Fatal("the internal note reached a partner")
+		}
+		json.Unmarshal(r["approved_amount"].Value, &approved)
+		if masked != (approved == "***") {
+			s.t.Fatalf("approved_amount = %q, masked should be %v", approved, masked)
+		}
+	}
+}
+
+// kintoneError decodes kintone's error shape, failing the test if p's
+// body is not one.
+func kintoneError(t *testing.T, p page) errBody {
+	t.Helper()
+	if !strings.HasPrefix(p.header.Get("Content-Type"), "application/json") {
+		t.Fatalf("%d with Content-Type %q, want kintone's JSON error: %.200s", p.status, p.header.Get("Content-Type"), p.body)
+	}
+	return decodeErr(t, p.body)
+}
+
+// --- the tests ---
+
+func bothProviders(t *testing.T, run func(t *testing.T, start func(*testing.T, string) *provider, user, org string, masked bool)) {
+	t.Run("devidp", func(t *testing.T) { run(t, startDevIDP, "u-bob", "acme", true) })
+	t.Run("zitadel", func(t *testing.T) { run(t, startZitadel, "", "bluebird", false) })
+}
+
+func TestE2ELoginListLogout(t *testing.T) {
+	bothProviders(t, func(t *testing.T, start func(*testing.T, string) *provider, user, org string, masked bool) {
+		s := startE2E(t, start, e2eOptions{})
+		if user == "" {
+			user = zitadelUser(s.op)
+		}
+		b := newBrowser(t)
+
+		p := b.get(s.base + "/")
+		if p.status != http.StatusFound || p.loc != "/kgate/login?return=%2F" {
+			t.Fatalf("the home page without a session: %d → %q, want 302 to login", p.status, p.loc)
+		}
+		callback := s.toCallback(b, user, "/")
+		p = b.get(callback)
+		var session *http.Cookie
+		for _, c := range (&http.Response{Header: p.header}).Cookies() {
+			if c.Name == auth.SessionCookie && c.Value != "" {
+				session = c
+			}
+		}
+		if p.status/100 != 3 || p.loc != "/" || session == nil || !session.Secure || !session.HttpOnly ||
+			session.SameSite != http.SameSiteLaxMode || session.Path != "/" || session.Domain != "" {
+			t.Fatalf("callback: %d → %q with session cookie %+v", p.status, p.loc, session)
+		}
+		if b.cookie(s.base, auth.LoginCookie) != "" {
+			t.Error("the login cookie outlived the callback")
+		}
+
+		p = b.chase(p, nil)
+		if p.status != 200 || !strings.Contains(p.body, `href="/apps/budget"`) || strings.Contains(p.body, `href="/apps/members"`) {
+			t.Fatalf("home page after login: %d %.300s", p.status, p.body)
+		}
+		s.checkBudget(s.budget(b), org, masked)
+
+		old := b.cookie(s.base, auth.SessionCookie)
+		p = b.postForm(s.base+"/kgate/logout", nil, map[string]string{"Origin": s.base})
+		end := mustURL(t, p.loc)
+		if p.status != http.StatusSeeOther || !strings.HasPrefix(p.loc, s.op.issuer+"end_session?") || end.Query().Get("id_token_hint") == "" {
+			t.Fatalf("logout: %d → %q, want the provider's end_session with id_token_hint", p.status, p.loc)
+		}
+		if b.cookie(s.base, auth.SessionCookie) != "" {
+			t.Error("logout left the session cookie in the browser")
+		}
+		p = b.chase(b.get(p.loc), func(u *url.URL) bool { return "http://"+u.Host == s.base })
+		if !s.op.signedOut(s.base, p) {
+			t.Fatalf("the provider's end_session ended at %d %q: %.200s", p.status, p.loc, p.body)
+		}
+
+		b.setCookie(s.base, auth.SessionCookie, old) // the cookie from before logout, replayed
+		p = b.get(s.base + "/k/v1/records.json?app=2")
+		if e := kintoneError(t, p); p.status != http.StatusUnauthorized || e.Code != "CB_AU01" {
+			t.Fatalf("API with the logged-out cookie: %d %s", p.status, p.body)
+		}
+		b.setCookie(s.base, auth.SessionCookie, old)
+		if p = b.get(s.base + "/apps/budget"); p.status != http.StatusFound || !strings.HasPrefix(p.loc, "/kgate/login?") {
+			t.Fatalf("page with the logged-out cookie: %d → %q", p.status, p.loc)
+		}
+	})
+}
