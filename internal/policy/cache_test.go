@@ -159,3 +159,39 @@ func TestConcurrentUseDuringReloads(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+func TestDecisionsWithoutARecordAreReused(t *testing.T) {
+	dir := writeDir(t, map[string]string{"p.rego": `package kgate
+allow if input.user.level == "gold"
+writable contains "title" if input.record.Status == "Draft"
+`})
+	e := open(t, Options{Dir: dir})
+	ctx := context.Background()
+	evaluations := func() int64 { return e.cur.Load().evaluations.Load() }
+	base := Input{User: alice, App: demoApps["budget"], Action: "read"}
+	for i := 0; i < 3; i++ {
+		if d, err := e.Decide(ctx, base); err != nil || !d.Allow {
+			t.Fatalf("decision %+v, %v", d, err)
+		}
+	}
+	if evaluations() != 1 {
+		t.Fatalf("three identical decisions took %d evaluations, want 1", evaluations())
+	}
+	other := base
+	other.User.Level = "silver"
+	if d, _ := e.Decide(ctx, other); d.Allow || evaluations() != 2 {
+		t.Fatalf("another member reused the decision (allow %v, %d evaluations)", d.Allow, evaluations())
+	}
+	withRecord := base
+	withRecord.Action = "update"
+	for _, status := range []string{"Draft", "Submitted"} {
+		withRecord.Record = map[string]any{"Status": status}
+		d, _ := e.Decide(ctx, withRecord)
+		if d.Writable.Has("title") != (status == "Draft") {
+			t.Fatalf("a decision on a %s record was reused from another record", status)
+		}
+	}
+	if evaluations() != 4 {
+		t.Fatalf("decisions on records: %d evaluations, want each evaluated", evaluations())
+	}
+}

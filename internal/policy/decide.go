@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/rego"
 	"go.uber.org/zap"
@@ -62,11 +63,48 @@ func (v View) Decide(ctx context.Context, in Input) (d *Decision, err error) {
 			d = &Decision{Version: s.version}
 		}
 	}()
-	return s.decide(ctx, &in)
+	if in.Record != nil {
+		return s.decide(ctx, &in)
+	}
+	return s.cachedDecide(ctx, &in)
+}
+
+// decisionTTL bounds how long a decision without a record is reused. The
+// decision depends only on the input and the version, both in the key, but
+// a policy may read the clock (business hours, expiring grants); a short
+// life keeps such rules close to true while sparing the evaluation on
+// every request of a busy member.
+const decisionTTL = 10 * time.Second
+
+type cachedDecision struct {
+	d       *Decision
+	expires time.Time
+}
+
+// cachedDecide is decide for inputs without a record, reusing a recent
+// decision for the same member, app and action. Decisions are shared:
+// callers must treat them as read-only.
+func (s *snapshot) cachedDecide(ctx context.Context, in *Input) (*Decision, error) {
+	user, err := in.User.hash()
+	if err != nil {
+		return nil, fmt.Errorf("policy: user: %w", err)
+	}
+	key := cacheKey{in.App.ID, in.App.Alias, in.Action, in.StatusAction, user, s.version}
+	now := time.Now()
+	if c, ok := s.decisions.get(key); ok && now.Before(c.expires) {
+		return c.d, nil
+	}
+	d, err := s.decide(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	s.decisions.put(key, cachedDecision{d: d, expires: now.Add(decisionTTL)})
+	return d, nil
 }
 
 func (s *snapshot) decide(ctx context.Context, in *Input) (d *Decision, err error) {
 	defer recovered(&err)
+	s.evaluations.Add(1)
 	input := in.value(true)
 	rs, err := s.decision.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {

@@ -22,7 +22,9 @@ type snapshot struct {
 	rowRule      *compile.Prepared         // include with input.record unknown → UCAST
 	residual     rego.PreparedPartialQuery // the same partial evaluation, read directly
 	cache        *lru[cacheKey, *compiled]
+	decisions    *lru[cacheKey, cachedDecision]
 	compiles     atomic.Int64 // filter compilations run, for tests of the cache
+	evaluations  atomic.Int64 // decision evaluations run, for tests of the cache
 	log          *zap.Logger
 }
 
@@ -75,6 +77,7 @@ func prepare(ctx context.Context, b *bundle, c *ast.Compiler, pkg ast.Ref, opts 
 		version:      b.version,
 		defaultLimit: opts.DefaultLimit,
 		cache:        newLRU[cacheKey, *compiled](opts.CacheSize),
+		decisions:    newLRU[cacheKey, cachedDecision](opts.CacheSize),
 		log:          log.With(zap.String("policy_version", b.version)),
 	}
 
