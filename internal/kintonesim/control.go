@@ -1,7 +1,6 @@
 package kintonesim
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -117,7 +116,7 @@ func (s *Server) EditRecord(app, id int64, user string, record map[string]any) (
 	if err != nil {
 		return 0, err
 	}
-	in, ok := decodeJSON(bytes.NewReader(b))
+	in, ok := decodeJSON(b)
 	if !ok {
 		return 0, kintone.NewError("CB_IJ01", "en")
 	}

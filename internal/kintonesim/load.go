@@ -250,7 +250,7 @@ func (s *Server) loadRecords(seed *Seed, sa *SeedApp) error {
 	c := &call{s: s, st: st, lang: "en", who: &caller{root: true}, now: s.now()}
 	for i, raw := range sa.Records {
 		where := fmt.Sprintf("records[%d]", i)
-		in, ok := decodeJSON(bytes.NewReader(recordJSON(raw)))
+		in, ok := decodeJSON(recordJSON(raw))
 		if !ok {
 			return seedError(seed, sa, where, "not a JSON object")
 		}

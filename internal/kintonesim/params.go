@@ -2,9 +2,7 @@ package kintonesim
 
 import (
 	"encoding/json"
-	"io"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -18,136 +16,14 @@ type params map[string]any
 
 // decodeJSON reads a JSON object. Anything else — malformed JSON, an array,
 // trailing data — is kintone's CB_IJ01.
-func decodeJSON(r io.Reader) (params, bool) {
-	d := json.NewDecoder(r)
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		return nil, false
-	}
-	if _, err := d.Token(); err != io.EOF {
-		return nil, false
-	}
-	m, ok := v.(map[string]any)
-	return m, ok
+func decodeJSON(b []byte) (params, bool) {
+	p, ok := kintone.DecodeParams(b)
+	return params(p), ok
 }
 
-// queryParams turns a query string into params the way kintone reads the
-// qs-style encoding clients use: "a[0]=x&a[1]=y" is an array, "k[f]=v" an
-// object, and plain repeated keys keep their first value.
-func queryParams(q url.Values) params {
-	root := map[string]any{}
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		vals := q[k]
-		base, path := splitKey(k)
-		if base == "" {
-			continue
-		}
-		if len(path) == 0 {
-			if _, exists := root[base]; !exists {
-				root[base] = vals[0]
-			}
-			continue
-		}
-		for _, v := range vals {
-			setPath(root, base, path, v)
-		}
-	}
-	return arraysFromMaps(root).(map[string]any)
-}
-
-// splitKey splits "a[0][b]" into "a" and ["0", "b"].
-func splitKey(k string) (string, []string) {
-	i := strings.IndexByte(k, '[')
-	if i < 0 || !strings.HasSuffix(k, "]") {
-		return k, nil
-	}
-	base := k[:i]
-	rest := k[i:]
-	var path []string
-	for len(rest) > 0 {
-		if rest[0] != '[' {
-			return k, nil
-		}
-		j := strings.IndexByte(rest, ']')
-		if j < 0 {
-			return k, nil
-		}
-		path = append(path, rest[1:j])
-		rest = rest[j+1:]
-	}
-	return base, path
-}
-
-// setPath stores v under base and path, building nested maps; an empty
-// segment ("a[]") appends.
-func setPath(m map[string]any, key string, path []string, v string) {
-	if len(path) == 0 {
-		m[key] = v
-		return
-	}
-	child, ok := m[key].(map[string]any)
-	if !ok {
-		child = map[string]any{}
-		m[key] = child
-	}
-	seg := path[0]
-	if seg == "" {
-		seg = "\x00" + strconv.Itoa(len(child)) // appended: ordered after explicit indexes
-	}
-	setPath(child, seg, path[1:], v)
-}
-
-// arraysFromMaps turns maps whose keys are all indexes into arrays in index
-// order.
-func arraysFromMaps(v any) any {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return v
-	}
-	for k, c := range m {
-		m[k] = arraysFromMaps(c)
-	}
-	if len(m) == 0 {
-		return m
-	}
-	type item struct {
-		n    int
-		tail bool
-		v    any
-	}
-	items := make([]item, 0, len(m))
-	for k, c := range m {
-		tail := strings.HasPrefix(k, "\x00")
-		n, err := strconv.Atoi(strings.TrimPrefix(k, "\x00"))
-		if err != nil || n < 0 {
-			return m
-		}
-		items = append(items, item{n, tail, c})
-	}
-	sort.Slice(items, func(i, j int) bool {
-		if items[i].tail != items[j].tail {
-			return !items[i].tail
-		}
-		return items[i].n < items[j].n
-	})
-	out := make([]any, len(items))
-	for i, it := range items {
-		out[i] = it.v
-	}
-	return out
-}
-
-// jsonBody reports whether a content type announces JSON.
-func jsonBody(contentType string) bool {
-	ct := strings.ToLower(strings.TrimSpace(strings.Split(contentType, ";")[0]))
-	return ct == "application/json"
-}
+// queryParams reads a query string the way kintone reads the bracket
+// encoding clients use.
+func queryParams(q url.Values) params { return params(kintone.QueryParams(q)) }
 
 // The parameter readers below add kintone's validation errors to ve and
 // report whether the value was present and good.

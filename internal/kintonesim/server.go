@@ -213,7 +213,7 @@ func (s *Server) run(c *call, ep *endpoint) (any, *kintone.Error) {
 // content type says JSON, from the body (which wins on conflicts).
 func (s *Server) readParams(r *http.Request, lang string) (params, *kintone.Error) {
 	p := queryParams(r.URL.Query())
-	if !jsonBody(r.Header.Get("Content-Type")) {
+	if !kintone.JSONBody(r.Header.Get("Content-Type")) {
 		return p, nil
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, s.maxBody+1))
@@ -228,7 +228,7 @@ func (s *Server) readParams(r *http.Request, lang string) (params, *kintone.Erro
 	if len(bytes.TrimSpace(body)) == 0 {
 		return p, nil
 	}
-	b, ok := decodeJSON(bytes.NewReader(body))
+	b, ok := decodeJSON(body)
 	if !ok {
 		return nil, kintone.NewError("CB_IJ01", lang)
 	}
