@@ -138,9 +138,10 @@ func getFields(c *call) (any, *kintone.Error) {
 	if err := c.langParam(); err != nil {
 		return nil, err
 	}
+	lang := c.labelLang()
 	props := make(map[string]any, len(a.form))
 	for _, p := range a.form {
-		props[p.Code] = propertyJSON(p)
+		props[p.Code] = propertyJSON(a.localized(p, lang))
 	}
 	return map[string]any{"properties": props, "revision": appRevision}, nil
 }

@@ -63,7 +63,7 @@ func buildApp(s *Seed, sa *SeedApp) (*app, error) {
 	var props []kintone.FieldProperty
 	seen := map[string]bool{}
 	for i, raw := range sa.Fields {
-		p, err := parseProperty(raw)
+		p, err := parseProperty(raw, a.addLabels)
 		if err != nil {
 			return nil, seedError(s, sa, fmt.Sprintf("fields[%d]", i), "%v", err)
 		}
@@ -208,12 +208,17 @@ func buildApp(s *Seed, sa *SeedApp) (*app, error) {
 
 // parseProperty decodes a form-field property as kintone writes it, also
 // accepting numbers for the numeric settings and a plain list of strings
-// for options.
-func parseProperty(raw json.RawMessage) (kintone.FieldProperty, error) {
+// for options. The seed's own "labels" key (a field's label per language,
+// for fields.json's lang parameter) is handed to labels, field by field,
+// subtable fields included.
+func parseProperty(raw json.RawMessage, labels func(code string, byLang map[string]any) error) (kintone.FieldProperty, error) {
 	var m map[string]any
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
 	if err := d.Decode(&m); err != nil {
+		return kintone.FieldProperty{}, err
+	}
+	if err := takeLabels(m, fmt.Sprint(m["code"]), labels); err != nil {
 		return kintone.FieldProperty{}, err
 	}
 	normalizeProperty(m)
@@ -225,6 +230,41 @@ func parseProperty(raw json.RawMessage) (kintone.FieldProperty, error) {
 		return p, err
 	}
 	return p, nil
+}
+
+// takeLabels removes the "labels" key from a property and from its
+// subtable's fields (a list or an object keyed by code), passing each to
+// labels with the field's code.
+func takeLabels(m map[string]any, code string, labels func(code string, byLang map[string]any) error) error {
+	if raw, ok := m["labels"]; ok {
+		byLang, ok := raw.(map[string]any)
+		if !ok {
+			return fmt.Errorf("field %q: labels must be an object of language → label, such as {\"ja\": \"件名\", \"en\": \"Title\"}", code)
+		}
+		delete(m, "labels")
+		if err := labels(code, byLang); err != nil {
+			return fmt.Errorf("field %q: %w", code, err)
+		}
+	}
+	switch fs := m["fields"].(type) {
+	case []any:
+		for _, f := range fs {
+			if fm, ok := f.(map[string]any); ok {
+				if err := takeLabels(fm, fmt.Sprint(fm["code"]), labels); err != nil {
+					return err
+				}
+			}
+		}
+	case map[string]any:
+		for c, f := range fs {
+			if fm, ok := f.(map[string]any); ok {
+				if err := takeLabels(fm, c, labels); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func normalizeProperty(m map[string]any) {

@@ -34,6 +34,9 @@ type app struct {
 	lookups  []*field                // top-level lookup fields
 	mapped   map[string]bool         // fields a lookup fills
 
+	// labels holds the seed's localized field names: code → language → label.
+	labels map[string]map[string]string
+
 	// The system fields by role, nil when the app has none.
 	recordNumber, creatorF, modifierF, createdF, updatedF, statusF, assigneeF, idF, revisionF *field
 }
