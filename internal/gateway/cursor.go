@@ -230,8 +230,10 @@ func (g *Gateway) getCursor(ctx context.Context, id *Identity, key string, ev *a
 		g.dropCursor(ctx, key, c)
 		return &Page{Records: []json.RawMessage{}}, nil
 	}
+	// Fresh: each GET moves kintone's cursor on, so the same request must
+	// never be answered from the read cache (or merged with another).
 	resp, err := g.client.Do(ctx, kintone.Request{Method: "GET", API: "records/cursor.json", GuestSpace: c.app.GuestSpace,
-		App: c.app.ID, Tokens: c.app.Tokens, Params: url.Values{"id": {c.upstream}}, Lang: id.Lang})
+		App: c.app.ID, Tokens: c.app.Tokens, Params: url.Values{"id": {c.upstream}}, Lang: id.Lang, Fresh: true})
 	if err != nil {
 		ev.UpstreamStatus = statusOf(err)
 		g.logUpstream(c.app, err)
