@@ -1,0 +1,241 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"sort"
+
+	"github.com/kgate/kgate/internal/kintone"
+	"github.com/kgate/kgate/internal/policy"
+)
+
+// Abilities is what the policy lets a member do in an app, or to one
+// record, so that a user interface offers exactly that: no button the
+// write path would refuse, no input for a field the member may not set.
+// It grants nothing: every write is checked again when it is made.
+type Abilities struct {
+	Create  bool // may add records (CreateAbilities)
+	Update  bool // may change some field of this record
+	Delete  bool // may delete this record
+	Comment bool // may comment on this record
+	Upload  bool // may upload files to attach
+	// Writable are the fields the member may set, on create or on this
+	// record, sorted: top-level codes and, for a subtable, its inner codes
+	// too. Only fields the member may read are named, never a masked one
+	// (a form could not show its value), a preset or a lookup-filled one.
+	Writable []string
+	// Presets are the fields the policy sets itself on this write, sorted.
+	// Only readable ones are named.
+	Presets []string
+	// Actions are the process-management actions the member may run on
+	// this record in its current state, in the app's order.
+	Actions []string
+}
+
+// CreateAbilities reports whether the member may add records to the app,
+// which fields they may fill in, and whether they may attach files.
+func (g *Gateway) CreateAbilities(ctx context.Context, id *Identity, ref AppRef) (*Abilities, error) {
+	w := g.newWriter(id)
+	wa, err := w.app(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	vis, err := w.visibility(ctx, wa)
+	if err != nil {
+		return nil, err
+	}
+	ab := &Abilities{}
+	d, err := w.decision(ctx, wa, "create", "")
+	if err != nil {
+		return nil, err
+	}
+	if d.Allow {
+		ab.Create = true
+		ab.Writable, ab.Presets = vis.fields(d.Writable.Has, d.Presets)
+	}
+	if ab.Upload, err = w.may(ctx, wa, "file.write", "", nil); err != nil {
+		return nil, err
+	}
+	return ab, nil
+}
+
+// RecordAbilities reports what the member may do to one record: change it
+// (and which fields), delete it, comment on it, attach files, and which
+// process actions they may run on it now. The record is read fresh from
+// kintone and each answer is the policy's for that record. A record the
+// member may not read answers GAIA_RE01, as if it did not exist.
+func (g *Gateway) RecordAbilities(ctx context.Context, id *Identity, ref AppRef, recordID string) (*Abilities, error) {
+	w := g.newWriter(id)
+	wa, err := w.app(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if !validID(recordID) {
+		return nil, kintone.Invalid(id.Lang).With("id", invalidIDMessage(id.Lang))
+	}
+	read, err := w.decision(ctx, wa, "read", "")
+	if err != nil {
+		return nil, err
+	}
+	if !read.Allow {
+		return nil, denied(id.Lang, read.Reasons)
+	}
+	if err := w.load(ctx, wa, []string{recordID}, nil); err != nil {
+		return nil, err
+	}
+	cur := w.records[recordKey{wa.ID, recordID}]
+	if cur == nil || cur.rec == nil || !w.includes(ctx, wa, "read", "", cur.rec) {
+		return nil, notFound(id.Lang, recordID)
+	}
+	rec := cur.rec
+	vis, err := w.visibility(ctx, wa)
+	if err != nil {
+		return nil, err
+	}
+	ab := &Abilities{}
+	if ok, err := w.may(ctx, wa, "update", "", rec); err != nil {
+		return nil, err
+	} else if ok {
+		d, err := w.decideOn(ctx, wa, "update", rec)
+		if err != nil {
+			return nil, err
+		}
+		if writable, presets := vis.fields(d.Writable.Has, d.Presets); d.Allow && len(writable) > 0 {
+			ab.Update, ab.Writable, ab.Presets = true, writable, presets
+		}
+	}
+	for _, c := range []struct {
+		action string
+		to     *bool
+	}{{"delete", &ab.Delete}, {"comment.write", &ab.Comment}} {
+		if *c.to, err = w.may(ctx, wa, c.action, "", rec); err != nil {
+			return nil, err
+		}
+	}
+	if ab.Upload, err = w.may(ctx, wa, "file.write", "", nil); err != nil {
+		return nil, err
+	}
+	if wa.status != "" {
+		state := stringValue(rec[wa.status])
+		for _, a := range g.processActions(ctx, wa) {
+			if a.From != state {
+				continue
+			}
+			ok, err := w.may(ctx, wa, "status", a.Name, rec)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				ab.Actions = append(ab.Actions, a.Name)
+			}
+		}
+	}
+	return ab, nil
+}
+
+// may reports whether the policy allows action (and, with a record, whether
+// the record satisfies the row rule for it).
+func (w *writer) may(ctx context.Context, wa *writeApp, action, statusAction string, rec kintone.Record) (bool, error) {
+	d, err := w.decision(ctx, wa, action, statusAction)
+	if err != nil || !d.Allow {
+		return false, err
+	}
+	return rec == nil || w.includes(ctx, wa, action, statusAction, rec), nil
+}
+
+// decideOn is the decision for action on a known record, as the write
+// path makes it: writable and presets may depend on the record.
+func (w *writer) decideOn(ctx context.Context, wa *writeApp, action string, rec kintone.Record) (*policy.Decision, error) {
+	in := w.id.input(wa.app, action)
+	in.Record = policy.Flatten(rec)
+	d, err := w.g.policy.Decide(ctx, in)
+	if err != nil {
+		return nil, policyError(w.id.Lang)
+	}
+	return d, nil
+}
+
+// visibility is what a member sees of an app's form: the readable fields
+// and the masked ones.
+type visibility struct {
+	wa       *writeApp
+	readable fieldSet
+	masks    map[string]any
+}
+
+func (w *writer) visibility(ctx context.Context, wa *writeApp) (*visibility, error) {
+	d, err := w.decision(ctx, wa, "read", "")
+	if err != nil {
+		return nil, err
+	}
+	v := &visibility{wa: wa}
+	if d.Allow {
+		v.readable, v.masks = newFieldSet(d.Readable), d.Masks
+	}
+	return v, nil
+}
+
+// fields lists the writable and preset fields a member may be told about.
+func (v *visibility) fields(writable func(string) bool, presets map[string]any) (codes, preset []string) {
+	form := v.wa.form
+	shown := func(code string) bool {
+		_, masked := v.masks[code]
+		return v.readable.readable(form, code) && !masked
+	}
+	for code := range presets {
+		if shown(code) {
+			preset = append(preset, code)
+		}
+	}
+	for code, p := range form.props {
+		if _, preset := presets[code]; preset || !writableType(p.Type) || !shown(code) || v.wa.mapped[code] {
+			continue
+		}
+		if p.Type == "SUBTABLE" {
+			inner := 0
+			for ic, ip := range p.Fields {
+				if writableType(ip.Type) && (writable(code) || writable(ic)) && shown(ic) {
+					codes = append(codes, ic)
+					inner++
+				}
+			}
+			if writable(code) || inner > 0 {
+				codes = append(codes, code)
+			}
+			continue
+		}
+		if writable(code) {
+			codes = append(codes, code)
+		}
+	}
+	sort.Strings(codes)
+	sort.Strings(preset)
+	return codes, preset
+}
+
+// processAction is one action of an app's process (app/status.json).
+type processAction struct {
+	Name string `json:"name"`
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// processActions reads the app's process actions; none when kintone cannot
+// be asked (the record page then offers no action, and says nothing wrong).
+func (g *Gateway) processActions(ctx context.Context, wa *writeApp) []processAction {
+	resp, err := g.client.Do(ctx, kintone.Request{Method: http.MethodGet, API: "app/status.json", GuestSpace: wa.GuestSpace,
+		App: wa.ID, Tokens: wa.Tokens, Params: url.Values{"app": {wa.ID}}})
+	if err != nil {
+		return nil
+	}
+	var body struct {
+		Enable  bool            `json:"enable"`
+		Actions []processAction `json:"actions"`
+	}
+	if json.Unmarshal(resp.Body, &body) != nil || !body.Enable {
+		return nil
+	}
+	return body.Actions
+}
