@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -70,7 +71,11 @@ func startE2E(t *testing.T, start func(t *testing.T, site string) *provider, o e
 	if err != nil {
 		t.Fatal(err)
 	}
-	seed.Apps[0].Records = append(seed.Apps[0].Records, zitadelMember)
+	for i := range seed.Apps {
+		if a := &seed.Apps[i]; a.ID == 1 {
+			a.Records = append(a.Records, zitadelMember)
+		}
+	}
 	sim, err := kintonesim.New(seed)
 	if err != nil {
 		t.Fatal(err)
@@ -508,6 +513,165 @@ func TestE2ELoginListLogout(t *testing.T) {
 		b.setCookie(s.base, auth.SessionCookie, old)
 		if p = b.get(s.base + "/apps/budget"); p.status != http.StatusFound || !strings.HasPrefix(p.loc, "/kgate/login?") {
 			t.Fatalf("page with the logged-out cookie: %d → %q", p.status, p.loc)
+		}
+	})
+}
+
+func TestE2EASessionPastItsRefreshIntervalIsRefreshedAtTheProvider(t *testing.T) {
+	bothProviders(t, func(t *testing.T, start func(*testing.T, string) *provider, user, org string, masked bool) {
+		s := startE2E(t, start, e2eOptions{oidc: "refresh_interval 1s"})
+		if user == "" {
+			user = zitadelUser(s.op)
+		}
+		b := newBrowser(t)
+		s.login(b, user, "/")
+		first := b.cookie(s.base, auth.SessionCookie)
+		// Within the interval the cookie alone answers; the first request
+		// after it redeems the refresh token. Every request on the way must
+		// be answered in full.
+		for deadline := time.Now().Add(30 * time.Second); s.op.refreshes.Load() == 0; time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("no refresh reached the provider")
+			}
+			s.checkBudget(s.budget(b), org, masked)
+		}
+		if b.cookie(s.base, auth.SessionCookie) == first {
+			t.Fatal("the refreshed session kept its old cookie")
+		}
+		s.checkBudget(s.budget(b), org, masked)
+		if p := b.get(s.base + "/"); p.status != 200 || !strings.Contains(p.body, `href="/apps/budget"`) {
+			t.Fatalf("home page after the refresh: %d", p.status)
+		}
+	})
+}
+
+// memberRow returns the id of the members-app row with e-mail email.
+func (s *e2eSite) memberRow(email string) int64 {
+	s.t.Helper()
+	q := url.Values{"app": {"1"}, "query": {fmt.Sprintf(`email = %q`, email)}}
+	req, _ := http.NewRequest("GET", s.simURL+"/k/v1/records.json?"+q.Encode(), nil)
+	req.Header.Set("X-Cybozu-API-Token", "demo-token-members")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Records []kintone.Record }
+	json.NewDecoder(resp.Body).Decode(&out)
+	if len(out.Records) != 1 {
+		s.t.Fatalf("%d member rows for %s", len(out.Records), email)
+	}
+	id, err := strconv.ParseInt(sortedIDs(out.Records)[0], 10, 64)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return id
+}
+
+func TestE2EAMemberDeactivatedInKintoneIsRefusedAtTheNextRefresh(t *testing.T) {
+	s := startE2E(t, startDevIDP, e2eOptions{oidc: "refresh_interval 1s", members: "cache_ttl 1s"})
+	b := newBrowser(t)
+	s.login(b, "u-bob", "/")
+	s.checkBudget(s.budget(b), "acme", true)
+
+	// The operator sets bob inactive in the members app, in kintone.
+	if _, err := s.sim.EditRecord(1, s.memberRow("bob@acme.example"), "", map[string]any{"state": map[string]any{"value": "inactive"}}); err != nil {
+		t.Fatal(err)
+	}
+	var p page
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if p = b.get(s.base + "/k/v1/records.json?app=2"); p.status != 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("bob is still served after being set inactive")
+		}
+	}
+	if e := kintoneError(t, p); p.status != http.StatusForbidden || e.Code != "CB_NO02" {
+		t.Fatalf("the first request after the refresh: %d %s, want 403 CB_NO02", p.status, p.body)
+	}
+	if p = b.get(s.base + "/k/v1/records.json?app=2"); p.status != http.StatusUnauthorized {
+		t.Fatalf("the refused member's session lives on: %d %s", p.status, p.body)
+	}
+}
+
+// token gets an access token from the provider's token endpoint with the
+// client_credentials grant.
+func (op *provider) token(t *testing.T, client, secret, scope string) string {
+	t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {scope}}
+	req, _ := http.NewRequest("POST", op.issuer+"oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(client, secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 200 || body.AccessToken == "" {
+		t.Fatalf("client_credentials at %s: %d %v", op.name, resp.StatusCode, err)
+	}
+	return body.AccessToken
+}
+
+func TestE2EBearerTokens(t *testing.T) {
+	t.Run("devidp", func(t *testing.T) {
+		s := startE2E(t, startDevIDP, e2eOptions{})
+		b := newBrowser(t) // no cookies: a script
+		bob := s.op.token(t, "machine", "machine-secret", "openid user:u-bob")
+		s.checkBudget(s.budget(b, "Authorization", "Bearer "+bob), "acme", true)
+		if b.cookie(s.base, auth.SessionCookie) != "" {
+			t.Fatal("a bearer call got a session cookie")
+		}
+		// No cookie rides along with a bearer token, so a POST needs no Origin.
+		p := b.send("POST", s.base+"/k/v1/records.json", "application/json", `{"app":2,"query":"limit 50"}`,
+			"Authorization", "Bearer "+bob, "X-HTTP-Method-Override", "GET")
+		if p.status != 200 {
+			t.Fatalf("POST with a bearer token and no Origin: %d %s", p.status, p.body)
+		}
+
+		carol := s.op.token(t, "machine", "machine-secret", "openid user:u-carol")
+		s.checkBudget(s.budget(b, "Authorization", "Bearer "+carol), "bluebird", false)
+
+		other, err := s.op.dev.MintAccessToken("u-bob", []string{"another-api"}, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts := strings.Split(bob, ".")
+		parts[2] = strings.Map(func(r rune) rune { // another signature of the same length
+			if r == 'A' {
+				return 'B'
+			}
+			return 'A'
+		}, parts[2])
+		for name, tok := range map[string]string{"another audience": other, "a forged signature": strings.Join(parts, "."), "not a JWT": "abc"} {
+			p := b.get(s.base+"/k/v1/records.json?app=2", "Authorization", "Bearer "+tok)
+			if e := kintoneError(t, p); p.status != http.StatusUnauthorized || e.Code != "CB_AU01" {
+				t.Errorf("%s: %d %s, want 401 CB_AU01", name, p.status, p.body)
+			}
+		}
+		erin := s.op.token(t, "machine", "machine-secret", "openid user:u-erin")
+		p = b.get(s.base+"/k/v1/records.json?app=2", "Authorization", "Bearer "+erin)
+		if e := kintoneError(t, p); p.status != http.StatusForbidden || e.Code != "CB_NO02" {
+			t.Fatalf("an inactive member's token: %d %s, want 403 CB_NO02", p.status, p.body)
+		}
+	})
+	t.Run("zitadel", func(t *testing.T) {
+		// The example OP's access tokens are opaque (every client it
+		// registers has AccessTokenTypeBearer), and kgate verifies bearer
+		// tokens as JWTs against the provider's keys: such a token is
+		// refused like any other it cannot verify.
+		s := startE2E(t, startZitadel, e2eOptions{oidc: "bearer_audience kgate-api"})
+		tok := s.op.token(t, "sid1", "verysecret", "openid")
+		if strings.Count(tok, ".") == 2 {
+			t.Fatalf("the example OP issued a JWT access token (%.20s…): cover it here", tok)
+		}
+		p := newBrowser(t).get(s.base+"/k/v1/records.json?app=2", "Authorization", "Bearer "+tok)
+		if e := kintoneError(t, p); p.status != http.StatusUnauthorized || e.Code != "CB_AU01" {
+			t.Fatalf("an opaque access token: %d %s, want 401 CB_AU01", p.status, p.body)
 		}
 	})
 }
