@@ -146,6 +146,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.api = &api.Handler{GW: gw, Logger: h.logger, MaxBody: h.MaxBody}
+	if reg := ctx.GetMetricsRegistry(); reg != nil {
+		if err := reg.Register(newCollector(client, h.engine, h.Apps)); err != nil {
+			h.logger.Warn("kgate's metrics are not registered (is a second kgate handler in this config?)", zap.Error(err))
+		}
+	}
 	if h.Portal != nil {
 		cfg := *h.Portal
 		cfg.Gateway, cfg.Logger = gw, h.logger.Named("portal")

@@ -80,7 +80,7 @@ func NewClient(cfg Config) (*Client, error) {
 		base:    u,
 		http:    &http.Client{Timeout: cfg.Timeout, Transport: cfg.Transport, CheckRedirect: noRedirects},
 		slots:   make(chan struct{}, cfg.MaxConcurrent),
-		waiting: make(chan struct{}, cfg.MaxQueue),
+		waiting: make(chan struct{}, cfg.MaxConcurrent+cfg.MaxQueue), // in flight + waiting
 		cache:   newReadCache(cfg.CacheTTL),
 		budget:  newBudget(),
 	}
@@ -422,4 +422,10 @@ func paramsToJSON(p url.Values) map[string]any {
 		out[k] = a
 	}
 	return out
+}
+
+// Load reports kgate's requests to kintone in flight and waiting for a
+// slot, for metrics.
+func (c *Client) Load() (inFlight, waiting int) {
+	return len(c.slots), len(c.waiting) - len(c.slots)
 }

@@ -198,7 +198,7 @@ func TestConcurrencyStaysUnderTheCapAndTheQueueIsBounded(t *testing.T) {
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 6)
-	for i := 0; i < 4; i++ {
+	for i := 0; i < 6; i++ { // 2 in flight, 4 waiting
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -206,9 +206,9 @@ func TestConcurrencyStaysUnderTheCapAndTheQueueIsBounded(t *testing.T) {
 			errs <- err
 		}()
 	}
-	waitFor(t, func() bool { return len(c.waiting) == 4 })
+	waitFor(t, func() bool { inFlight, waiting := c.Load(); return inFlight == 2 && waiting == 4 })
 	if _, err := c.Do(context.Background(), Request{Method: "POST", API: "record.json", App: "1", Body: 1}); !errors.Is(err, ErrBusy) {
-		t.Errorf("fifth request: err = %v, want ErrBusy while the queue is full", err)
+		t.Errorf("seventh request: err = %v, want ErrBusy while the queue is full", err)
 	}
 	close(release)
 	wg.Wait()
