@@ -82,6 +82,7 @@ var endpoints = map[string]endpoint{
 	"GET apps.json":              getApps,
 	"GET app/form/fields.json":   getFormFields,
 	"GET app/form/layout.json":   getFormLayout,
+	"GET record/comments.json":   getComments,
 	"GET file.json":              downloadFile,
 }
 
