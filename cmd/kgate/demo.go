@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,7 +32,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "demo",
-		Usage: "[--listen localhost:8080] [--policies DIR] [--persist FILE]",
+		Usage: "[--listen localhost:8080] [--policies DIR] [--persist FILE] [--json] [--token-lifetime 15m]",
 		Short: "Runs the partner-portal demo: simulated kintone, demo OpenID Provider and kgate",
 		Long: `
 Runs the example in examples/partner-portal on this machine: a kintone
@@ -42,16 +43,24 @@ only; data lives in memory unless --persist names a file. Ctrl-C stops it.
 
 The policies are ./policies when run from a kgate checkout (edit them and
 kgate reloads them), else an embedded copy; --policies picks another
-directory.`,
+directory.
+
+--json prints, once everything serves, one JSON line with the URLs
+({"url", "issuer", "kintone", "policies"}) instead of the text for people:
+for scripts and tests. --token-lifetime sets how long the provider's
+access tokens live (a short one lets a test see an expired token).`,
 		Flags: func() *flag.FlagSet {
 			fs := flag.NewFlagSet("demo", flag.ExitOnError)
 			fs.String("listen", "localhost:8080", "where the portal listens (localhost only)")
 			fs.String("policies", "", "policy directory (default ./policies or the embedded copy)")
 			fs.String("persist", "", "keep the simulated kintone's data in this file across runs")
+			fs.Bool("json", false, "print one JSON line with the URLs instead of the text for people")
+			fs.Duration("token-lifetime", 15*time.Minute, "lifetime of the demo provider's access tokens")
 			return fs
 		}(),
 		Func: func(fl caddycmd.Flags) (int, error) {
-			d, err := startDemo(demoOptions{Listen: fl.String("listen"), Policies: fl.String("policies"), Persist: fl.String("persist")}, os.Stdout)
+			d, err := startDemo(demoOptions{Listen: fl.String("listen"), Policies: fl.String("policies"), Persist: fl.String("persist"),
+				JSON: fl.Bool("json"), TokenLifetime: fl.Duration("token-lifetime")}, os.Stdout)
 			if err != nil {
 				return caddy.ExitCodeFailedStartup, err
 			}
@@ -69,6 +78,10 @@ type demoOptions struct {
 	Listen   string // host:port of the portal; the host must be a loopback name
 	Policies string
 	Persist  string
+	// JSON replaces the text for people with one machine-readable line.
+	JSON bool
+	// TokenLifetime of the provider's access tokens; zero is its default.
+	TokenLifetime time.Duration
 }
 
 // demo is a running demo.
@@ -105,11 +118,14 @@ func startDemo(o demoOptions, out io.Writer) (_ *demo, err error) {
 	if err := d.startKintone(o.Persist); err != nil {
 		return nil, err
 	}
-	if err := d.startProvider(); err != nil {
+	if err := d.startProvider(o.TokenLifetime); err != nil {
 		return nil, err
 	}
 	if err := d.startCaddy(policyDir); err != nil {
 		return nil, err
+	}
+	if o.JSON {
+		return d, d.announce(out, policyDir)
 	}
 	d.describe(out, policyDir)
 	return d, nil
@@ -153,15 +169,16 @@ func (d *demo) startKintone(persist string) error {
 	return err
 }
 
-func (d *demo) startProvider() error {
+func (d *demo) startProvider(tokenLifetime time.Duration) error {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	d.Issuer = fmt.Sprintf("http://localhost:%d/", l.Addr().(*net.TCPAddr).Port)
 	d.Provider, err = devidp.New(devidp.Config{
-		Issuer: d.Issuer,
-		Users:  devidp.DemoUsers(),
+		Issuer:              d.Issuer,
+		Users:               devidp.DemoUsers(),
+		AccessTokenLifetime: tokenLifetime,
 		Clients: []devidp.Client{
 			{ID: demoClientID, Secret: clientSecret, RedirectURIs: []string{d.URL + "/kgate/callback"},
 				PostLogoutRedirectURIs: []string{d.URL + "/"}, Audience: []string{demoAudience}},
@@ -264,6 +281,13 @@ func (d *demo) describe(out io.Writer, policyDir string) {
 	fmt.Fprintf(out, "Policies: %s (edited files are reloaded)\n", policyDir)
 	fmt.Fprintf(out, "Simulated kintone: %s   OpenID Provider: %s\n", d.Kintone, d.Issuer)
 	fmt.Fprintf(out, "Press Ctrl-C to stop.\n")
+}
+
+// announce writes the demo's addresses as one JSON line, the form a
+// program waiting for the demo reads.
+func (d *demo) announce(out io.Writer, policyDir string) error {
+	return json.NewEncoder(out).Encode(map[string]string{
+		"url": d.URL, "issuer": d.Issuer, "kintone": d.Kintone, "policies": policyDir})
 }
 
 // Stop ends everything the demo started.
