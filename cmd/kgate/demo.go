@@ -111,7 +111,7 @@ func startDemo(o demoOptions, out io.Writer) (_ *demo, err error) {
 			d.Stop()
 		}
 	}()
-	policyDir, err := demoPolicies(o.Policies)
+	policyDir, err := d.policies(o.Policies)
 	if err != nil {
 		return nil, err
 	}
@@ -232,9 +232,10 @@ func (d *demo) startCaddy(policyDir string) error {
 	return nil
 }
 
-// demoPolicies picks the policy directory: the one given, ./policies in a
-// kgate checkout (so edits are picked up), or the embedded copy.
-func demoPolicies(dir string) (string, error) {
+// policies picks the policy directory: the one given, ./policies in a
+// kgate checkout (so edits are picked up), or the embedded copy, written
+// to a temporary directory that Stop removes.
+func (d *demo) policies(dir string) (string, error) {
 	if dir != "" {
 		return filepath.Abs(dir)
 	}
@@ -245,6 +246,7 @@ func demoPolicies(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	d.stops = append(d.stops, func() { os.RemoveAll(tmp) })
 	err = fs.WalkDir(policies.FS, ".", func(path string, e fs.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
 			return err
