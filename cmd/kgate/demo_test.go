@@ -1,0 +1,341 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kgate/kgate/internal/auth"
+	"github.com/kgate/kgate/internal/devidp"
+	"github.com/kgate/kgate/internal/kintone"
+)
+
+// The demo is what a new user runs first (`go run ./cmd/kgate demo`); this
+// test does what they would, with an HTTP client for a browser: read the
+// printed URL and users, log in on the demo provider's page, look around,
+// log out, use the printed token recipe, and press Ctrl-C.
+//
+// startDemo loads Caddy with caddy.Load, which is process-wide: no other
+// test of this package may run Caddy in-process at the same time.
+
+func TestDemoWorksAsTheREADMESays(t *testing.T) {
+	addr := freeLoopbackAddr(t)
+	var out bytes.Buffer
+	d, err := startDemo(demoOptions{Listen: addr}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			d.Stop()
+		}
+	})
+	printed := out.String()
+	if d.URL != "http://"+addr || !strings.Contains(printed, "open "+d.URL) {
+		t.Fatalf("the demo should print its URL %s:\n%s", d.URL, printed)
+	}
+	for _, u := range devidp.DemoUsers() {
+		if !strings.Contains(printed, u.Email) {
+			t.Errorf("the demo users printed lack %s", u.Email)
+		}
+	}
+
+	t.Run("home page lists the apps", func(t *testing.T) {
+		b := newDemoBrowser(t)
+		p := b.login(d, "u-alice")
+		for _, app := range []string{"budget", "documents", "survey", "schedule"} {
+			if !strings.Contains(p.body, `href="/apps/`+app+`"`) {
+				t.Errorf("alice's home page does not list %s", app)
+			}
+		}
+		if strings.Contains(p.body, `href="/apps/members"`) {
+			t.Error("a partner's home page lists the members app")
+		}
+	})
+
+	t.Run("bob sees only acme budget requests, approved amounts masked", func(t *testing.T) {
+		b := newDemoBrowser(t)
+		b.login(d, "u-bob")
+		want := demoBudget(t, d)
+		recs := b.records(d.URL + "/k/v1/records.json?app=2")
+		if len(recs) != len(want["acme"]) || len(recs) == 0 {
+			t.Fatalf("bob got %d budget requests, acme has %d", len(recs), len(want["acme"]))
+		}
+		for _, r := range recs {
+			if got := demoField(r, "org"); got != "acme" {
+				t.Errorf("bob sees a budget request of %q", got)
+			}
+			if got := demoField(r, "approved_amount"); got != "***" {
+				t.Errorf("approved_amount %q reaches bob unmasked", got)
+			}
+			if _, ok := r["internal_note"]; ok {
+				t.Error("the internal note reaches bob")
+			}
+		}
+		page := b.get(d.URL + "/apps/budget")
+		listed := map[string]bool{}
+		for _, m := range regexp.MustCompile(`href="/apps/budget/records/(\d+)`).FindAllStringSubmatch(page.body, -1) {
+			listed[m[1]] = true
+		}
+		if page.status != 200 || len(listed) != len(want["acme"]) {
+			t.Fatalf("the budget list page: %d with records %v, want acme's %v", page.status, listed, want["acme"])
+		}
+		for _, id := range want["acme"] {
+			if !listed[id] {
+				t.Errorf("the list page lacks acme's budget request %s", id)
+			}
+		}
+	})
+
+	for user, reason := range map[string]string{"u-erin": "会員資格が無効", "u-frank": "会員として登録されていません"} {
+		t.Run(user+" is refused with the 403 page", func(t *testing.T) {
+			b := newDemoBrowser(t)
+			p := b.login(d, user)
+			if p.status != http.StatusForbidden || !strings.Contains(p.body, reason) {
+				t.Fatalf("after login: %d at %s: %.300s", p.status, p.url, p.body)
+			}
+			if b.cookie(d.URL, auth.SessionCookie) != "" {
+				t.Fatal("a refused member holds a session")
+			}
+		})
+	}
+
+	t.Run("logout", func(t *testing.T) {
+		b := newDemoBrowser(t)
+		p := b.login(d, "u-carol")
+		m := regexp.MustCompile(`<form method="post" action="([^"]+)" class="logout">`).FindStringSubmatch(p.body)
+		if m == nil {
+			t.Fatalf("no logout button on the home page: %.300s", p.body)
+		}
+		old := b.cookie(d.URL, auth.SessionCookie)
+		p = b.post(d.URL+m[1], "application/x-www-form-urlencoded", "", "Origin", d.URL)
+		if p.status != 200 || !strings.HasPrefix(p.url.String(), d.Issuer) {
+			t.Fatalf("logout ended at %d %s", p.status, p.url)
+		}
+		if b.cookie(d.URL, auth.SessionCookie) != "" {
+			t.Fatal("logout left the session cookie")
+		}
+		b.setCookie(d.URL, auth.SessionCookie, old)
+		if p := b.get(d.URL + "/k/v1/records.json?app=2"); p.status != http.StatusUnauthorized {
+			t.Fatalf("the cookie from before logout: %d", p.status)
+		}
+	})
+
+	t.Run("a bearer token from the demo provider reads the API", func(t *testing.T) {
+		if !strings.Contains(printed, "-u "+demoMachineID+":"+demoMachineSecret) || !strings.Contains(printed, d.Issuer+"oauth/token") {
+			t.Fatalf("the printed token recipe does not name the machine client and the token endpoint:\n%s", printed)
+		}
+		form := url.Values{"grant_type": {"client_credentials"}, "scope": {"openid user:u-alice"}}
+		req, _ := http.NewRequest("POST", d.Issuer+"oauth/token", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(demoMachineID, demoMachineSecret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		json.NewDecoder(resp.Body).Decode(&tok)
+		resp.Body.Close()
+		if tok.AccessToken == "" {
+			t.Fatalf("client_credentials: %d", resp.StatusCode)
+		}
+		b := newDemoBrowser(t)
+		recs := b.records(d.URL+"/k/v1/records.json?app=2", "Authorization", "Bearer "+tok.AccessToken)
+		if want := demoBudget(t, d)["acme"]; len(recs) != len(want) {
+			t.Fatalf("alice's token lists %d budget requests, acme has %d", len(recs), len(want))
+		}
+		for _, r := range recs {
+			if demoField(r, "org") != "acme" || demoField(r, "approved_amount") == "***" {
+				t.Fatalf("alice (gold, acme) got %s", r)
+			}
+		}
+	})
+
+	// Ctrl-C: the demo stops and gives its ports back, so it can start again.
+	ports := []string{addr, hostPort(t, d.Issuer), hostPort(t, d.Kintone)}
+	d.Stop()
+	stopped = true
+	policyDir := regexp.MustCompile(`Policies: (\S+)`).FindStringSubmatch(printed)
+	if policyDir == nil {
+		t.Fatalf("the demo does not say where its policies are:\n%s", printed)
+	}
+	if _, err := os.Stat(policyDir[1]); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the embedded policies' copy %s outlived the demo: %v", policyDir[1], err)
+	}
+	for _, a := range ports {
+		l, err := net.Listen("tcp", strings.Replace(a, "localhost", "127.0.0.1", 1))
+		if err != nil {
+			t.Fatalf("%s is still taken after Stop: %v", a, err)
+		}
+		l.Close()
+	}
+	again, err := startDemo(demoOptions{Listen: addr}, io.Discard)
+	if err != nil {
+		t.Fatalf("a second demo on the same port: %v", err)
+	}
+	defer again.Stop()
+	if p := newDemoBrowser(t).login(again, "u-dave"); p.status != 200 || !strings.Contains(p.body, `href="/apps/budget"`) {
+		t.Fatalf("the second demo: %d %.200s", p.status, p.body)
+	}
+}
+
+func freeLoopbackAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return fmt.Sprintf("localhost:%d", l.Addr().(*net.TCPAddr).Port)
+}
+
+func hostPort(t *testing.T, u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Host
+}
+
+// demoBudget reads the ids of the budget requests by organization from
+// the simulated kintone itself, with the operator's token.
+func demoBudget(t *testing.T, d *demo) map[string][]string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", d.Kintone+"/k/v1/records.json?app=2&query="+url.QueryEscape("limit 500"), nil)
+	req.Header.Set("X-Cybozu-API-Token", "demo-token-budget")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Records []kintone.Record }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the simulator's budget requests: %d %v", resp.StatusCode, err)
+	}
+	byOrg := map[string][]string{}
+	for _, r := range out.Records {
+		byOrg[demoField(r, "org")] = append(byOrg[demoField(r, "org")], demoField(r, "$id"))
+	}
+	return byOrg
+}
+
+func demoField(r kintone.Record, field string) string {
+	var s string
+	json.Unmarshal(r[field].Value, &s)
+	return s
+}
+
+// demoBrowser is a person's browser: it keeps cookies and follows
+// redirects.
+type demoBrowser struct {
+	t   *testing.T
+	c   *http.Client
+	jar *cookiejar.Jar
+}
+
+func newDemoBrowser(t *testing.T) *demoBrowser {
+	jar, _ := cookiejar.New(nil)
+	return &demoBrowser{t: t, jar: jar, c: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+}
+
+type demoPage struct {
+	status int
+	url    *url.URL // where the redirects ended
+	body   string
+}
+
+func (b *demoBrowser) get(u string, header ...string) demoPage {
+	b.t.Helper()
+	return b.send("GET", u, "", "", header...)
+}
+
+func (b *demoBrowser) post(u, contentType, body string, header ...string) demoPage {
+	b.t.Helper()
+	return b.send("POST", u, contentType, body, header...)
+}
+
+func (b *demoBrowser) send(method, u, contentType, body string, header ...string) demoPage {
+	b.t.Helper()
+	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", method, u, err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	return demoPage{status: resp.StatusCode, url: resp.Request.URL, body: string(got)}
+}
+
+var (
+	demoLoginAction = regexp.MustCompile(`<form method="post" action="([^"]+)">\s*<input type="hidden" name="authRequestID" value="([^"]+)">`)
+)
+
+// login opens the portal, is sent to the demo provider's sign-in page,
+// and picks the button of the user sub there. It returns the page the
+// portal shows afterwards.
+func (b *demoBrowser) login(d *demo, sub string) demoPage {
+	b.t.Helper()
+	p := b.get(d.URL + "/")
+	m := demoLoginAction.FindStringSubmatch(p.body)
+	if p.status != 200 || !strings.HasPrefix(p.url.String(), d.Issuer) || m == nil {
+		b.t.Fatalf("opening the portal should show the demo sign-in page, got %d at %s: %.300s", p.status, p.url, p.body)
+	}
+	if !strings.Contains(p.body, `name="user" value="`+sub+`"`) {
+		b.t.Fatalf("the sign-in page offers no button for %s", sub)
+	}
+	p = b.post(m[1], "application/x-www-form-urlencoded", url.Values{"authRequestID": {m[2]}, "user": {sub}}.Encode())
+	if !strings.HasPrefix(p.url.String(), d.URL+"/") {
+		b.t.Fatalf("signing in as %s ended at %d %s", sub, p.status, p.url)
+	}
+	return p
+}
+
+// records lists records through kgate and fails the test unless it
+// answers 200.
+func (b *demoBrowser) records(u string, header ...string) []kintone.Record {
+	b.t.Helper()
+	p := b.get(u, header...)
+	var out struct{ Records []kintone.Record }
+	if err := json.Unmarshal([]byte(p.body), &out); err != nil || p.status != 200 {
+		b.t.Fatalf("%s: %d %.300s", u, p.status, p.body)
+	}
+	return out.Records
+}
+
+func (b *demoBrowser) cookie(site, name string) string {
+	u, _ := url.Parse(site)
+	for _, c := range b.jar.Cookies(u) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+func (b *demoBrowser) setCookie(site, name, value string) {
+	u, _ := url.Parse(site)
+	b.jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/", Secure: true}})
+}
