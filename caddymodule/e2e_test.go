@@ -675,3 +675,104 @@ func TestE2EBearerTokens(t *testing.T) {
 		}
 	})
 }
+
+func TestE2ERequestsWithoutAValidSession(t *testing.T) {
+	s := startE2E(t, startDevIDP, e2eOptions{})
+	b := newBrowser(t)
+	p := b.get(s.base + "/apps/budget?q=" + url.QueryEscape("旅費"))
+	if want := "/kgate/login?return=" + url.QueryEscape("/apps/budget?q="+url.QueryEscape("旅費")); p.status != http.StatusFound || p.loc != want {
+		t.Fatalf("a page without a session: %d → %q, want 302 → %q", p.status, p.loc, want)
+	}
+	p = b.get(s.base + "/k/v1/records.json?app=2")
+	if e := kintoneError(t, p); p.status != http.StatusUnauthorized || e.Code != "CB_AU01" || !strings.HasPrefix(p.header.Get("WWW-Authenticate"), "Bearer") {
+		t.Fatalf("the API without credentials: %d %s (WWW-Authenticate %q)", p.status, p.body, p.header.Get("WWW-Authenticate"))
+	}
+
+	real := s.login(newBrowser(t), "u-bob", "/")
+	if real.status != 200 {
+		t.Fatalf("login: %d", real.status)
+	}
+	logged := newBrowser(t)
+	s.login(logged, "u-alice", "/")
+	cookie := logged.cookie(s.base, auth.SessionCookie)
+	tampered := []byte(cookie)
+	tampered[len(tampered)/2] ^= 1
+	random := make([]byte, 200)
+	rand.Read(random)
+	for name, v := range map[string]string{
+		"a tampered session cookie":  string(tampered),
+		"a made-up session cookie":   base64.RawURLEncoding.EncodeToString(random),
+		"a session cookie truncated": cookie[:len(cookie)-10],
+	} {
+		b := newBrowser(t)
+		b.setCookie(s.base, auth.SessionCookie, v)
+		p := b.get(s.base + "/k/v1/records.json?app=2")
+		if e := kintoneError(t, p); p.status != http.StatusUnauthorized || e.Code != "CB_AU01" {
+			t.Errorf("API with %s: %d %s, want 401 CB_AU01", name, p.status, p.body)
+		}
+		b.setCookie(s.base, auth.SessionCookie, v)
+		if p := b.get(s.base + "/apps/budget"); p.status != http.StatusFound || !strings.HasPrefix(p.loc, "/kgate/login?") {
+			t.Errorf("page with %s: %d → %q, want 302 to login", name, p.status, p.loc)
+		}
+	}
+	if len(s.budget(logged)) == 0 { // the genuine cookie still works
+		t.Fatal("alice's genuine session lists nothing")
+	}
+}
+
+func TestE2ECrossSiteRequestsWithASessionAreRefused(t *testing.T) {
+	s := startE2E(t, startDevIDP, e2eOptions{})
+	b := newBrowser(t)
+	s.login(b, "u-alice", "/") // gold: may create budget requests
+	before := s.budgetIDs("acme")
+	create := `{"app":2,"record":{"title":{"value":"e2e request"},"amount":{"value":"1000"}}}`
+	for _, hostile := range [][]string{
+		{"Origin", "https://evil.example"},
+		{"Origin", "null"},
+		{"Sec-Fetch-Site", "cross-site"},
+		{"Sec-Fetch-Site", "same-site"},
+		{"Origin", s.base, "Sec-Fetch-Site", "cross-site"},
+		{}, // neither: an old browser's form post from anywhere
+	} {
+		p := b.send("POST", s.base+"/k/v1/record.json", "application/json", create, hostile...)
+		if e := kintoneError(t, p); p.status != http.StatusForbidden || e.Code != "CB_NO02" {
+			t.Errorf("API create with %v: %d %s, want 403 CB_NO02", hostile, p.status, p.body)
+		}
+		p = b.send("POST", s.base+"/apps/budget", "application/x-www-form-urlencoded", "title=x", hostile...)
+		if p.status != http.StatusForbidden || !strings.HasPrefix(p.header.Get("Content-Type"), "text/html") {
+			t.Errorf("portal POST with %v: %d %s, want the 403 page", hostile, p.status, p.header.Get("Content-Type"))
+		}
+		p = b.send("POST", s.base+"/kgate/logout", "application/x-www-form-urlencoded", "", hostile...)
+		if p.status != http.StatusForbidden {
+			t.Errorf("logout with %v: %d, want 403", hostile, p.status)
+		}
+	}
+	if after := s.budgetIDs("acme"); !slices.Equal(after, before) {
+		t.Fatalf("refused requests changed kintone: %v → %v", before, after)
+	}
+	// The same request from kgate's own page goes through, and the session
+	// survived the refused logouts.
+	p := b.send("POST", s.base+"/k/v1/record.json", "application/json", create, "Origin", s.base, "Sec-Fetch-Site", "same-origin")
+	if p.status != 200 || len(s.budgetIDs("acme")) != len(before)+1 {
+		t.Fatalf("a same-origin create: %d %s", p.status, p.body)
+	}
+}
+
+func TestE2EMembersTheMembersAppRefusesGetThe403(t *testing.T) {
+	s := startE2E(t, startDevIDP, e2eOptions{})
+	for user, reason := range map[string]string{"u-erin": "inactive", "u-frank": "not a registered member"} {
+		b := newBrowser(t)
+		p := s.login(b, user, "/")
+		if p.status != http.StatusForbidden || !strings.HasPrefix(p.header.Get("Content-Type"), "text/html") {
+			t.Errorf("%s after login: %d %q, want the 403 page", user, p.status, p.header.Get("Content-Type"))
+		}
+		if b.cookie(s.base, auth.SessionCookie) != "" {
+			t.Errorf("%s was given a session", user)
+		}
+		tok := s.op.token(t, "machine", "machine-secret", "openid user:"+user)
+		p = b.get(s.base+"/k/v1/records.json?app=2", "Authorization", "Bearer "+tok, "Accept-Language", "en")
+		if e := kintoneError(t, p); p.status != http.StatusForbidden || e.Code != "CB_NO02" || !strings.Contains(p.body, reason) {
+			t.Errorf("%s's bearer token: %d %s, want 403 CB_NO02 saying %q", user, p.status, p.body, reason)
+		}
+	}
+}
