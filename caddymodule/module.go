@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -61,6 +62,9 @@ type Handler struct {
 	api        *api.Handler
 	portal     *portal.Handler
 	logger     *zap.Logger
+	// redis is the client of a Redis session store, closed at Cleanup so
+	// that config reloads do not pile up connection pools.
+	redis io.Closer
 }
 
 // Kintone configures the upstream kintone domain. Secrets may be given as
@@ -251,12 +255,17 @@ func (h *Handler) Validate() error {
 	return nil
 }
 
-// Cleanup stops the policy watcher.
+// Cleanup stops the policy watcher and closes the Redis session store's
+// client.
 func (h *Handler) Cleanup() error {
+	var errs []error
 	if h.engine != nil {
-		return h.engine.Close()
+		errs = append(errs, h.engine.Close())
 	}
-	return nil
+	if h.redis != nil {
+		errs = append(errs, h.redis.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // ServeHTTP routes a request: kgate's login endpoints, kintone's API

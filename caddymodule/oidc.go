@@ -167,7 +167,9 @@ func (h *Handler) sessionStore(repl *caddy.Replacer) (auth.SessionStore, error) 
 	if err != nil {
 		return nil, fmt.Errorf("oidc: session_store %q is neither memory nor a redis:// URL: %w", h.OIDC.SessionStore, err)
 	}
-	return auth.NewRedisStore(redis.NewClient(opts), "kgate:session:"), nil
+	client := redis.NewClient(opts)
+	h.redis = client
+	return auth.NewRedisStore(client, "kgate:session:"), nil
 }
 
 func (h *Handler) memberDirectory(client *kintone.Client) (auth.MemberDirectory, string, error) {
