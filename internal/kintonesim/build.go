@@ -62,6 +62,7 @@ func buildApp(s *Seed, sa *SeedApp) (*app, error) {
 	a.seed.Records, a.seed.Comments, a.seed.NextID = nil, nil, 0
 	var props []kintone.FieldProperty
 	seen := map[string]bool{}
+	order := map[string][]string{} // subtable → its fields as the seed lists them
 	for i, raw := range sa.Fields {
 		p, err := parseProperty(raw, a.addLabels)
 		if err != nil {
@@ -71,6 +72,9 @@ func buildApp(s *Seed, sa *SeedApp) (*app, error) {
 			return nil, seedError(s, sa, fmt.Sprintf("field %q", p.Code), "%v", err)
 		}
 		props = append(props, p)
+		if p.Type == "SUBTABLE" {
+			order[p.Code] = listedFields(raw)
+		}
 	}
 	if sa.Process != nil && sa.Process.Enable {
 		pr, err := buildProcess(sa.Process)
@@ -168,7 +172,7 @@ func buildApp(s *Seed, sa *SeedApp) (*app, error) {
 			}
 		}
 	}
-	layout, err := buildLayout(sa.Layout, props)
+	layout, err := buildLayout(sa.Layout, props, order)
 	if err != nil {
 		return nil, seedError(s, sa, "layout", "%v", err)
 	}
@@ -230,6 +234,24 @@ func parseProperty(raw json.RawMessage, labels func(code string, byLang map[stri
 		return p, err
 	}
 	return p, nil
+}
+
+// listedFields is the order of a subtable's fields when the seed gives
+// them as a list, nil when it gives an object.
+func listedFields(raw json.RawMessage) []string {
+	var p struct {
+		Fields []struct {
+			Code string `json:"code"`
+		} `json:"fields"`
+	}
+	if json.Unmarshal(raw, &p) != nil {
+		return nil
+	}
+	codes := make([]string, len(p.Fields))
+	for i, f := range p.Fields {
+		codes[i] = f.Code
+	}
+	return codes
 }
 
 // takeLabels removes the "labels" key from a property and from its
@@ -468,8 +490,8 @@ func buildProcess(sp *SeedProcess) (*process, error) {
 }
 
 // buildLayout checks a layout given in the seed, or lays out one field per
-// row in form order.
-func buildLayout(raw json.RawMessage, props []kintone.FieldProperty) ([]byte, error) {
+// row in form order, a subtable's fields in the order the seed lists them.
+func buildLayout(raw json.RawMessage, props []kintone.FieldProperty, order map[string][]string) ([]byte, error) {
 	if len(raw) > 0 {
 		var rows []struct {
 			Type string `json:"type"`
@@ -502,11 +524,14 @@ func buildLayout(raw json.RawMessage, props []kintone.FieldProperty) ([]byte, er
 		}
 		if p.Type == "SUBTABLE" {
 			r := rowT{Type: "SUBTABLE", Code: p.Code}
-			codes := make([]string, 0, len(p.Fields))
-			for c := range p.Fields {
-				codes = append(codes, c)
+			codes := order[p.Code]
+			if len(codes) != len(p.Fields) { // given as an object: no order to keep
+				codes = make([]string, 0, len(p.Fields))
+				for c := range p.Fields {
+					codes = append(codes, c)
+				}
+				sortStrings(codes)
 			}
-			sortStrings(codes)
 			for _, c := range codes {
 				r.Fields = append(r.Fields, elem{Type: p.Fields[c].Type, Code: c, Size: map[string]string{"width": "193"}})
 			}
