@@ -497,7 +497,7 @@ func (tb *tab) locationOrUnknown() string {
 // document order ([] when there is none).
 func (tb *tab) texts(css string) []string {
 	tb.t.Helper()
-	return run(tb, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll(` + strconv.Quote(css) + `), e => e.textContent.trim())`))
+	return run(tb, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll(`+strconv.Quote(css)+`), e => e.textContent.trim())`))
 }
 
 // text is the text of the first element matching css, "" when none does.
@@ -511,13 +511,13 @@ func (tb *tab) text(css string) string {
 
 func (tb *tab) exists(css string) bool {
 	tb.t.Helper()
-	return run(tb, chromedp.Evaluate[bool](`document.querySelector(` + strconv.Quote(css) + `) !== null`))
+	return run(tb, chromedp.Evaluate[bool](`document.querySelector(`+strconv.Quote(css)+`) !== null`))
 }
 
 // attrs returns an attribute of every element matching css.
 func (tb *tab) attrs(css, name string) []string {
 	tb.t.Helper()
-	return run(tb, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll(` + strconv.Quote(css) + `), e => e.getAttribute(` + strconv.Quote(name) + `) ?? "")`))
+	return run(tb, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll(`+strconv.Quote(css)+`), e => e.getAttribute(`+strconv.Quote(name)+`) ?? "")`))
 }
 
 func (tb *tab) attr(css, name string) string {
