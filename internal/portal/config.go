@@ -49,6 +49,15 @@ type Config struct {
 	// PageSizes are the list page sizes offered (default 20, 50, 100); sizes
 	// above the member's policy limit are not offered.
 	PageSizes []int `json:"page_sizes,omitempty"`
+	// FormKey is the secret the form tokens of pages are made with (at
+	// least 32 characters). Instances that serve one site must share it;
+	// when empty a random key is made, and forms rendered before a restart
+	// ask the member to reload.
+	FormKey string `json:"form_key,omitempty"`
+	// MaxFormSize caps a submitted form with its files, in bytes (default
+	// 32 MiB). The gateway caps each uploaded file as well.
+	MaxFormSize int64 `json:"max_form_size,omitempty"`
+
 	// MessagesDir may hold ja.json and en.json: message catalogue entries
 	// that replace or add to the built-in ones. Policy denial reasons are
 	// looked up as "reason:<text>", so they can be translated there.
@@ -125,7 +134,8 @@ type Brand struct {
 	CustomCSS string `json:"custom_css,omitempty"`
 	// TemplateDir may hold files named like the embedded templates
 	// (layout.html, home.html, list.html, record.html, calendar.html,
-	// error.html, value.html); each one found replaces the embedded one.
+	// error.html, value.html, form.html, fields.html, confirm.html); each
+	// one found replaces the embedded one.
 	TemplateDir string `json:"template_dir,omitempty"`
 }
 
@@ -157,6 +167,12 @@ func (c *Config) setDefaults() error {
 	case "ja", "en":
 	default:
 		return fmt.Errorf("portal: default language %q: want ja or en", c.DefaultLang)
+	}
+	if c.FormKey != "" && len(c.FormKey) < 32 {
+		return errors.New("portal: form key: want at least 32 characters")
+	}
+	if c.MaxFormSize <= 0 {
+		c.MaxFormSize = 32 << 20
 	}
 	if len(c.PageSizes) == 0 {
 		c.PageSizes = []int{20, 50, 100}

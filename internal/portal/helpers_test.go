@@ -80,11 +80,27 @@ type world struct {
 // newWorld starts the demo world; change may adjust the portal config.
 func newWorld(t testing.TB, change ...func(*Config)) *world {
 	t.Helper()
+	return newWorldWith(t, worldOptions{}, change...)
+}
+
+// worldOptions vary the demo world for a test: more apps in the seed,
+// the gateway and the policy data.
+type worldOptions struct {
+	seed   func(*kintonesim.Seed)
+	policy func(data map[string]any) // changes policies/data.json; nil: the demo policy as is
+	apps   []gateway.App             // besides the demo apps
+}
+
+func newWorldWith(t testing.TB, wo worldOptions, change ...func(*Config)) *world {
+	t.Helper()
 	seed, err := kintonesim.LoadSeed("../../examples/partner-portal/seed.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addHostileRecords(t, seed)
+	if wo.seed != nil {
+		wo.seed(seed)
+	}
 	sim, err := kintonesim.New(seed, kintonesim.WithClock(func() time.Time { return demoNow }))
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +111,9 @@ func newWorld(t testing.TB, change ...func(*Config)) *world {
 		sim.Close()
 	})
 	eng, err := demoPolicy()
+	if wo.policy != nil {
+		eng, err = variantPolicy(t, wo.policy)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +121,8 @@ func newWorld(t testing.TB, change ...func(*Config)) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gw, err := gateway.New(gateway.Config{Client: client, Policy: eng, Apps: demoApps})
+	apps := append(append([]gateway.App(nil), demoApps...), wo.apps...)
+	gw, err := gateway.New(gateway.Config{Client: client, Policy: eng, Apps: apps})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,6 +155,37 @@ func newWorld(t testing.TB, change ...func(*Config)) *world {
 var demoPolicy = sync.OnceValues(func() (*policy.Engine, error) {
 	return policy.Open(context.Background(), policy.Options{Dir: "../../policies"})
 })
+
+// variantPolicy is the demo policy with its data changed: kgate.rego
+// over a changed copy of data.json (without the demo's Rego tests, which
+// pin the demo's data).
+func variantPolicy(t testing.TB, change func(map[string]any)) (*policy.Engine, error) {
+	t.Helper()
+	dir := t.TempDir()
+	rego, err := os.ReadFile("../../policies/kgate.rego")
+	if err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile("../../policies/data.json")
+	if err != nil {
+		return nil, err
+	}
+	var data map[string]any
+	if err := json.Unmarshal(raw, &data); err != nil {
+		return nil, err
+	}
+	change(data)
+	if raw, err = json.Marshal(data); err != nil {
+		return nil, err
+	}
+	writeFile(t, dir, "kgate.rego", string(rego))
+	writeFile(t, dir, "data.json", string(raw))
+	eng, err := policy.Open(context.Background(), policy.Options{Dir: dir})
+	if err == nil {
+		t.Cleanup(func() { eng.Close() })
+	}
+	return eng, err
+}
 
 func addHostileRecords(t testing.TB, seed *kintonesim.Seed) {
 	t.Helper()

@@ -103,6 +103,15 @@ func (l *locale) Reason(s string) string {
 	return s
 }
 
+// Action returns a process action's name in the member's language when
+// the catalogue has one ("action:<name>"), else kintone's name.
+func (l *locale) Action(name string) string {
+	if t, ok := l.cat["action:"+name]; ok {
+		return t
+	}
+	return name
+}
+
 // Int formats an integer with the language's digit grouping.
 func (l *locale) Int(n int64) string {
 	return group(strconv.FormatInt(n, 10), l.cat["num.group"])

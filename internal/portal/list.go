@@ -109,6 +109,8 @@ type listBody struct {
 	SizeKeep  []hidden
 	Reset     string
 	Filtered  bool
+	New       string  // the create form, "" when the member may not create
+	Done      *notice // what a write that led here did
 }
 
 type appHeader struct {
@@ -205,6 +207,12 @@ func (c *call) list(alias string) {
 		notices = append(notices, c.loc.T("list.capped", st.Size))
 	}
 	body.Notices = notices
+	if ab, err := c.h.gw.CreateAbilities(c.ctx, c.id, av.ref); err == nil && ab.Create {
+		body.New = appPath(alias) + "/new"
+	}
+	if c.r.URL.Query().Get("notice") == "deleted" {
+		body.Done = &notice{Text: c.loc.T("notice.deleted")}
+	}
 	c.render(http.StatusOK, "list", c.newPage(name, body, crumb{Label: name}))
 }
 

@@ -7,7 +7,12 @@
 //
 //	GET  /                             home: the member and the apps they may read
 //	GET  /apps/{alias}                 list: ?q= sort= dir= page= size= f.{field}= from.{field}= to.{field}=
-//	GET  /apps/{alias}/records/{id}    record, with its comments (?comments= offset)
+//	GET  /apps/{alias}/records/{id}    record, with its comments (?comments= offset) and the writes the member may make
+//	GET  /apps/{alias}/new             create form; POST creates the record
+//	GET  /apps/{alias}/records/{id}/edit     edit form; POST saves it (pinned to the revision the form shows)
+//	POST /apps/{alias}/records/{id}/status   runs a process action (action=, revision=)
+//	GET  /apps/{alias}/records/{id}/delete   asks for confirmation; POST with confirm=yes deletes
+//	POST /apps/{alias}/records/{id}/comments posts a comment
 //	GET  /apps/{alias}/calendar        calendar: ?view=month|week&date=YYYY-MM-DD
 //	GET  /files/{token}?name=          a file of a record, streamed through the gateway
 //	POST /lang                         language switch (public)
@@ -21,6 +26,14 @@
 // when there is none — and calls Serve. Pages it must answer without an
 // identity (a member auth refuses, a provider that is down) are rendered
 // by ServeError, in the request's language.
+//
+// # Writes
+//
+// Every POST of a member must come from this site (Sec-Fetch-Site or
+// Origin; the module checks it before the portal does) and carry the form
+// token of the member's browser session and a fresh form key, so that a
+// repeated submission is answered as the first one was (csrf.go,
+// submissions.go). A write that succeeds redirects (POST-redirect-GET).
 package portal
 
 import (
@@ -28,6 +41,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	_ "time/tzdata" // members' time zones must load on hosts without zoneinfo
@@ -50,6 +64,15 @@ type backend interface {
 	GetRecord(ctx context.Context, id *gateway.Identity, ref gateway.AppRef, recordID string) (json.RawMessage, error)
 	ListComments(ctx context.Context, id *gateway.Identity, req gateway.CommentsRequest) (*gateway.Comments, error)
 	DownloadFile(ctx context.Context, id *gateway.Identity, token string) (*http.Response, error)
+
+	CreateAbilities(ctx context.Context, id *gateway.Identity, ref gateway.AppRef) (*gateway.Abilities, error)
+	RecordAbilities(ctx context.Context, id *gateway.Identity, ref gateway.AppRef, recordID string) (*gateway.Abilities, error)
+	AddRecord(ctx context.Context, id *gateway.Identity, req gateway.AddRecordRequest) (*gateway.Written, error)
+	UpdateRecord(ctx context.Context, id *gateway.Identity, req gateway.UpdateRecordRequest) (*gateway.Written, error)
+	DeleteRecords(ctx context.Context, id *gateway.Identity, req gateway.DeleteRecordsRequest) error
+	UpdateStatus(ctx context.Context, id *gateway.Identity, req gateway.UpdateStatusRequest) (*gateway.Written, error)
+	AddComment(ctx context.Context, id *gateway.Identity, req gateway.AddCommentRequest) (string, error)
+	UploadFile(ctx context.Context, id *gateway.Identity, req gateway.UploadRequest) (string, error)
 }
 
 // readLimiter is what the portal would use, when the gateway offers it, to
@@ -78,6 +101,8 @@ type Handler struct {
 	rich     *richText
 	csp      string
 	appCache *ttlCache
+	guard    *formGuard
+	subs     *submissions
 	now      func() time.Time
 }
 
@@ -88,7 +113,9 @@ func New(cfg Config) (*Handler, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, gw: cfg.Gateway, log: cfg.Logger, rich: newRichText(), appCache: newTTLCache(time.Minute, 1024), now: time.Now}
+	h := &Handler{cfg: cfg, gw: cfg.Gateway, log: cfg.Logger, rich: newRichText(), appCache: newTTLCache(time.Minute, 1024),
+		guard: newFormGuard(cfg.FormKey), now: time.Now}
+	h.subs = newSubmissions(func() time.Time { return h.now() })
 	h.tz, _ = time.LoadLocation(cfg.TimeZone)
 	var err error
 	if h.cats, err = loadCatalogs(cfg.MessagesDir); err != nil {
@@ -177,11 +204,6 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, id *gateway.Iden
 		return
 	}
 	c := h.newCall(w, r, id)
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		c.errorPage(http.StatusMethodNotAllowed, nil, nil)
-		return
-	}
 	c.route()
 }
 
@@ -201,9 +223,10 @@ type call struct {
 	ctx context.Context
 	// id is the member with Lang set to the page language, so that the
 	// gateway's messages come in the language of the page.
-	id  *gateway.Identity
-	me  *gateway.Identity // as auth established it, for the header
-	loc *locale
+	id    *gateway.Identity
+	me    *gateway.Identity // as auth established it, for the header
+	loc   *locale
+	token string // the page's form token, once made
 }
 
 func (h *Handler) newCall(w http.ResponseWriter, r *http.Request, id *gateway.Identity) *call {
@@ -238,7 +261,7 @@ func (h *Handler) securityHeaders(w http.ResponseWriter) {
 	hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
 }
 
-// route dispatches a page request by its path.
+// route dispatches a page request by its path and method.
 func (c *call) route() {
 	parts := strings.Split(strings.Trim(c.r.URL.EscapedPath(), "/"), "/")
 	for i, p := range parts {
@@ -249,19 +272,45 @@ func (c *call) route() {
 		}
 		parts[i] = u
 	}
+	page, methods := func() {}, "GET, HEAD"
 	switch {
 	case len(parts) == 1 && parts[0] == "":
-		c.home()
+		page = c.home
 	case len(parts) == 2 && parts[0] == "apps":
-		c.list(parts[1])
+		page = func() { c.list(parts[1]) }
 	case len(parts) == 3 && parts[0] == "apps" && parts[2] == "calendar":
-		c.calendar(parts[1])
+		page = func() { c.calendar(parts[1]) }
+	case len(parts) == 3 && parts[0] == "apps" && parts[2] == "new":
+		page, methods = func() { c.create(parts[1]) }, "GET, HEAD, POST"
 	case len(parts) == 4 && parts[0] == "apps" && parts[2] == "records":
-		c.record(parts[1], parts[3])
+		page = func() { c.record(parts[1], parts[3]) }
+	case len(parts) == 5 && parts[0] == "apps" && parts[2] == "records":
+		alias, id := parts[1], parts[3]
+		switch parts[4] {
+		case "edit":
+			page, methods = func() { c.edit(alias, id) }, "GET, HEAD, POST"
+		case "delete":
+			page, methods = func() { c.remove(alias, id) }, "GET, HEAD, POST"
+		case "status":
+			page, methods = func() { c.statusAction(alias, id) }, "POST"
+		case "comments":
+			page, methods = func() { c.comment(alias, id) }, "POST"
+		default:
+			page = nil
+		}
 	case len(parts) == 2 && parts[0] == "files":
-		c.download(parts[1])
+		page = func() { c.download(parts[1]) }
 	default:
+		page = nil
+	}
+	switch {
+	case page == nil:
 		c.errorPage(http.StatusNotFound, nil, nil)
+	case !slices.Contains(strings.Split(methods, ", "), c.r.Method):
+		c.w.Header().Set("Allow", methods)
+		c.errorPage(http.StatusMethodNotAllowed, nil, nil)
+	default:
+		page()
 	}
 }
 

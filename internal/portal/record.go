@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
 )
@@ -21,9 +23,50 @@ type recordBody struct {
 	App      appHeader
 	Title    string
 	Status   string
+	Summary  *errorSummary // a refused comment
+	Notice   *notice
+	Actions  *recordActions // nil when the member may do nothing to the record
 	Sections []section
 	Comments *commentsView // nil when the member may not read comments
 }
+
+// notice is the message a write leaves on the page it leads to.
+type notice struct {
+	Text  string
+	Alert bool // something the member must act on
+}
+
+// recordActions are the writes the policy allows on the record.
+type recordActions struct {
+	Edit, Delete string // links, "" when not allowed
+	Process      *processForm
+}
+
+// processForm runs the process actions the member may run, pinned to the
+// revision the page shows.
+type processForm struct {
+	Action, Token, Idem, Revision string
+	Buttons                       []optionView
+}
+
+// commentForm posts a comment.
+type commentForm struct {
+	Action, Token, Idem string
+	Text                string
+	Errors              []string
+}
+
+// commentDraft is a comment the gateway refused, shown again.
+type commentDraft struct {
+	Text    string
+	Errors  []string
+	Idem    string
+	Unknown bool
+}
+
+// recordNotices are the notices a redirect may ask for; the member's
+// language has them, the URL only names them.
+var recordNotices = map[string]bool{"created": false, "saved": false, "status": false, "commented": false, "stale": true}
 
 // section is a group of the form (or the form's top level).
 type section struct {
@@ -45,6 +88,7 @@ type commentsView struct {
 	Items        []commentView
 	Unavailable  bool
 	Older, Newer string
+	Form         *commentForm // nil when the member may not comment
 }
 
 type commentView struct {
@@ -53,6 +97,12 @@ type commentView struct {
 
 // record renders one record with its comments.
 func (c *call) record(alias, recordID string) {
+	c.recordPage(alias, recordID, nil, http.StatusOK)
+}
+
+// recordPage renders a record with its comments, the writes the member
+// may make, and draft: a comment the gateway refused, shown again.
+func (c *call) recordPage(alias, recordID string, draft *commentDraft, status int) {
 	av, err := c.loadApp(alias)
 	if err != nil {
 		c.fail(err)
@@ -69,13 +119,19 @@ func (c *call) record(alias, recordID string) {
 		raw      json.RawMessage
 		comments *gateway.Comments
 		cerr     error
+		ab       *gateway.Abilities
+		aerr     error
 		wg       sync.WaitGroup
 	)
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		comments, cerr = c.h.gw.ListComments(c.ctx, c.id, gateway.CommentsRequest{
 			App: av.ref, Record: recordID, Order: "desc", Offset: offset, Limit: commentsPerPage})
+	}()
+	go func() {
+		defer wg.Done()
+		ab, aerr = c.h.gw.RecordAbilities(c.ctx, c.id, av.ref, recordID)
 	}()
 	raw, err = c.h.gw.GetRecord(c.ctx, c.id, av.ref, recordID)
 	wg.Wait()
@@ -98,9 +154,63 @@ func (c *call) record(alias, recordID string) {
 			body.Status = stringValue(rec[code])
 		}
 	}
+	if key := c.r.URL.Query().Get("notice"); draft == nil {
+		if alert, ok := recordNotices[key]; ok {
+			body.Notice = &notice{Text: c.loc.T("notice." + key), Alert: alert}
+		}
+	}
+	if aerr != nil {
+		// The record is shown; what may be done to it is not. The writes
+		// themselves are checked anyway, so offering nothing is safe.
+		c.h.log.Warn("portal could not learn a record's abilities", zap.String("app", alias), zap.Error(aerr))
+		ab = &gateway.Abilities{}
+	}
+	body.Actions = c.recordActions(alias, recordID, stringValue(rec["$revision"]), ab)
 	body.Comments = c.commentsView(alias, recordID, offset, comments, cerr)
-	c.render(http.StatusOK, "record", c.newPage(body.Title, body,
+	if body.Comments != nil && ab.Comment {
+		f := &commentForm{Action: recordPath(alias, recordID) + "/comments", Token: c.formToken(), Idem: newKey()}
+		if draft != nil {
+			f.Text, f.Errors = draft.Text, draft.Errors
+			if !draft.Unknown {
+				f.Idem = draft.Idem
+			}
+		}
+		body.Comments.Form = f
+	}
+	title := body.Title
+	if draft != nil && len(draft.Errors) > 0 {
+		title = c.loc.T("form.error.title", title)
+		var items []formError
+		for _, m := range draft.Errors {
+			items = append(items, formError{Href: "#comment-text", Text: c.loc.T("form.error.line", c.loc.T("comments.new"), m)})
+		}
+		body.Summary = c.errorSummary(items)
+	}
+	c.render(status, "record", c.newPage(title, body,
 		crumb{Label: name, Href: appPath(alias)}, crumb{Label: body.Title}))
+}
+
+// recordActions offers the writes ab allows.
+func (c *call) recordActions(alias, recordID, revision string, ab *gateway.Abilities) *recordActions {
+	a := &recordActions{}
+	base := recordPath(alias, recordID)
+	if ab.Update {
+		a.Edit = base + "/edit"
+	}
+	if ab.Delete {
+		a.Delete = base + "/delete"
+	}
+	if len(ab.Actions) > 0 {
+		f := &processForm{Action: base + "/status", Token: c.formToken(), Idem: newKey(), Revision: revision}
+		for _, name := range ab.Actions {
+			f.Buttons = append(f.Buttons, optionView{Value: name, Label: c.loc.Action(name)})
+		}
+		a.Process = f
+	}
+	if a.Edit == "" && a.Delete == "" && a.Process == nil {
+		return nil
+	}
+	return a
 }
 
 // recordTitle is the title field's value, or "#id".

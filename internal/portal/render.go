@@ -21,10 +21,13 @@ var templatesFS embed.FS
 
 // pageNames are the pages; each is its own file defining "main", executed
 // inside layout.html, with value.html's "value" available to all.
-var pageNames = []string{"home", "list", "record", "calendar", "error"}
+var pageNames = []string{"home", "list", "record", "calendar", "error", "form", "confirm"}
 
 // sharedTemplates are parsed into every page.
 var sharedTemplates = []string{"layout.html", "value.html", "app.html"}
+
+// pageFiles are extra templates a page needs besides the shared ones.
+var pageFiles = map[string][]string{"form": {"fields.html"}}
 
 type pageTemplate struct{ t *template.Template }
 
@@ -46,7 +49,8 @@ func loadTemplates(dir string) (map[string]*pageTemplate, error) {
 	out := map[string]*pageTemplate{}
 	for _, page := range pageNames {
 		t := template.New("layout")
-		for _, name := range append(append([]string(nil), sharedTemplates...), page+".html") {
+		files := append(append(append([]string(nil), sharedTemplates...), pageFiles[page]...), page+".html")
+		for _, name := range files {
 			src, err := read(name)
 			if err != nil {
 				return nil, err
