@@ -627,7 +627,10 @@ func (c *call) tableControl(f *formField, s *formSpec, code string, p kintone.Fi
 				continue
 			}
 			cell := c.control(ip, kind, id, t.NamePrefix+strconv.Itoa(i)+"."+ic, rd.vals[ic])
-			cell.Code, cell.Label = ic, ip.Label
+			cell.Code, cell.Label, cell.Hint = ic, ip.Label, "" // hints are the table's, not every cell's
+			if kind == "datetime" {
+				f.Hint = c.loc.T("form.hint.timezone", c.loc.TZName)
+			}
 			cell.Labelledby = t.Columns[ci].ID + " " + row.NumID
 			cell.Errors = s.errs.cell[cellKey{code, i, ic}]
 			row.Cells = append(row.Cells, cell)

@@ -20,6 +20,9 @@ import (
 // portal is served on localhost (a secure context, so its __Host- cookie
 // sticks) for alice, without the module in front.
 func TestTableRowsAreAddedAndRemovedFromTheKeyboardInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chromium; run without -short")
+	}
 	bin := testenv.LookPath(t, "chromium", "chromium-browser", "google-chrome")
 	w := newWorld(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")

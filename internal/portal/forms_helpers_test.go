@@ -150,7 +150,7 @@ func formOf(t testing.TB, page, action string) *pageForm {
 				}
 			case "select":
 				if f != nil && a["name"] != "" {
-					var first string
+					var first *string
 					picked := false
 					for o := n.FirstChild; o != nil; o = o.NextSibling {
 						if o.Type != html.ElementNode || o.Data != "option" {
@@ -158,16 +158,16 @@ func formOf(t testing.TB, page, action string) *pageForm {
 						}
 						oa := attrs(o)
 						v := valueOr(oa, text(o))
-						if first == "" && !picked {
-							first = v
+						if first == nil {
+							first = &v
 						}
 						if _, sel := oa["selected"]; sel {
 							f.values.Add(a["name"], v)
 							picked = true
 						}
 					}
-					if !picked {
-						f.values.Add(a["name"], first)
+					if !picked && first != nil {
+						f.values.Add(a["name"], *first)
 					}
 				}
 			case "button":
