@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
 
 	"github.com/kgate/kgate/internal/kintone"
@@ -48,7 +49,7 @@ func TestPortalInChromium(t *testing.T) {
 	})
 
 	t.Run("bob, silver at Acme, sees only Acme's budget requests, approved amounts masked", func(t *testing.T) {
-		bob := s.login(t, "u-bob")
+		bob := s.as(t, "u-bob")
 		bob.setLang("en")
 		if got := bob.text("main h1"); got != "Welcome" {
 			t.Fatalf("home heading %q", got)
@@ -90,7 +91,7 @@ func TestPortalInChromium(t *testing.T) {
 	})
 
 	t.Run("sort by clicking a column header", func(t *testing.T) {
-		bob := s.login(t, "u-bob")
+		bob := s.as(t, "u-bob")
 		bob.setLang("en")
 		bob.navigate(s.demo.URL + "/apps/budget")
 		bob.click(`th a.sort[href*="sort=amount"]`)
@@ -109,7 +110,7 @@ func TestPortalInChromium(t *testing.T) {
 	})
 
 	t.Run("keyword search", func(t *testing.T) {
-		bob := s.login(t, "u-bob")
+		bob := s.as(t, "u-bob")
 		bob.setLang("en")
 		bob.navigate(s.demo.URL + "/apps/budget")
 		bob.do(chromedp.SendKeys(chromedp.CSS("#q"), "training"))
@@ -129,7 +130,7 @@ func TestPortalInChromium(t *testing.T) {
 	})
 
 	t.Run("page through a list", func(t *testing.T) {
-		bob := s.login(t, "u-bob")
+		bob := s.as(t, "u-bob")
 		bob.setLang("en")
 		bob.navigate(s.demo.URL + "/apps/budget?size=3")
 		want := s.recordNumbers(t, 2, `org in ("acme")`)
@@ -161,7 +162,7 @@ func TestPortalInChromium(t *testing.T) {
 	})
 
 	t.Run("download a file through kgate", func(t *testing.T) {
-		bob := s.login(t, "u-bob")
+		bob := s.as(t, "u-bob")
 		bob.navigate(s.demo.URL + "/apps/budget/records/1")
 		key, name := s.attachment(t, 2, 1, "attachment")
 		href := bob.attr(`.files a[download]`, "href")
@@ -178,7 +179,7 @@ func TestPortalInChromium(t *testing.T) {
 	})
 
 	t.Run("see comments", func(t *testing.T) {
-		bob := s.login(t, "u-bob")
+		bob := s.as(t, "u-bob")
 		bob.navigate(s.demo.URL + "/apps/budget/records/2")
 		comments := bob.texts(".comment-list .comment p")
 		if len(comments) != 1 || !strings.Contains(comments[0], "Received. We will review it this week.") {
@@ -187,7 +188,7 @@ func TestPortalInChromium(t *testing.T) {
 	})
 
 	t.Run("switch language ja and en", func(t *testing.T) {
-		bob := s.login(t, "u-bob")
+		bob := s.as(t, "u-bob")
 		bob.navigate(s.demo.URL + "/apps/budget")
 		bob.setLang("ja")
 		if bob.attr("html", "lang") != "ja" || !slices.Contains(bob.list().headers(), "件名") || !strings.Contains(bob.text("#count"), "件") {
@@ -203,7 +204,7 @@ func TestPortalInChromium(t *testing.T) {
 	})
 
 	t.Run("log out; the old URL and the back button need a login again", func(t *testing.T) {
-		bob := s.login(t, "u-bob")
+		bob := s.login(t, "u-bob") // a session of its own, which it ends
 		bob.navigate(s.demo.URL + "/apps/budget/records/1")
 		title := bob.text("main h1")
 		bob.click(`form.logout button`)
@@ -217,7 +218,7 @@ func TestPortalInChromium(t *testing.T) {
 	})
 
 	t.Run("carol, gold at Bluebird, sees only Bluebird's records and approved amounts", func(t *testing.T) {
-		carol := s.login(t, "u-carol")
+		carol := s.as(t, "u-carol")
 		carol.setLang("en")
 		carol.navigate(s.demo.URL + "/apps/budget")
 		want := s.recordNumbers(t, 2, `org in ("bluebird")`)
@@ -241,7 +242,7 @@ func TestPortalInChromium(t *testing.T) {
 	})
 
 	t.Run("alice, gold at Acme, sees Acme's records with approved amounts", func(t *testing.T) {
-		alice := s.login(t, "u-alice")
+		alice := s.as(t, "u-alice")
 		alice.setLang("en")
 		alice.navigate(s.demo.URL + "/apps/budget")
 		if got, want := alice.list().numbers(), s.recordNumbers(t, 2, `org in ("acme")`); !sameSet(got, want) {
@@ -272,7 +273,7 @@ func TestPortalInChromium(t *testing.T) {
 	})
 
 	t.Run("an app the policy closes shows the 403 page with the policy's reasons", func(t *testing.T) {
-		bob := s.login(t, "u-bob")
+		bob := s.as(t, "u-bob")
 		bob.setLang("en")
 		status := bob.navigate(s.demo.URL + "/apps/members")
 		if status != http.StatusForbidden || bob.text("main h1") != "You do not have access" {
@@ -284,7 +285,7 @@ func TestPortalInChromium(t *testing.T) {
 	})
 
 	t.Run("calendar shows only the member's events", func(t *testing.T) {
-		bob := s.login(t, "u-bob")
+		bob := s.as(t, "u-bob")
 		bob.navigate(s.demo.URL + "/apps/schedule/calendar")
 		hrefs := bob.attrs(".cal-month .events a", "href")
 		if len(hrefs) == 0 {
@@ -300,7 +301,7 @@ func TestPortalInChromium(t *testing.T) {
 	})
 
 	t.Run("screenshots of the main pages in both languages", func(t *testing.T) {
-		bob := s.login(t, "u-bob")
+		bob := s.as(t, "u-bob")
 		for _, lang := range []string{"en", "ja"} {
 			bob.setLang(lang)
 			for _, p := range []struct{ name, path string }{
@@ -326,10 +327,12 @@ func TestPortalInChromium(t *testing.T) {
 
 // browserSuite is the demo and one Chromium for every scenario.
 type browserSuite struct {
-	demo    *demo
-	browser context.Context // a started browser; tabs are its children
-	shots   string
-	dl      string
+	t        *testing.T // the whole suite's test, which outlives the shared sessions
+	demo     *demo
+	browser  context.Context // a started browser; tabs are its children
+	shots    string
+	dl       string
+	sessions map[string]cdp.BrowserContextID // member → their logged-in browser context
 }
 
 // startBrowserSuite finds Chromium (skipping or failing without it), starts
@@ -349,7 +352,7 @@ func startBrowserSuite(t *testing.T) *browserSuite {
 	}
 	t.Cleanup(d.Stop)
 
-	s := &browserSuite{demo: d, dl: t.TempDir()}
+	s := &browserSuite{t: t, demo: d, dl: t.TempDir(), sessions: map[string]cdp.BrowserContextID{}}
 	if s.shots = os.Getenv("KGATE_SCREENSHOTS"); s.shots == "" {
 		if s.shots, err = os.MkdirTemp("", "kgate-screenshots-"); err != nil {
 			t.Fatal(err)
@@ -387,8 +390,14 @@ const stepTimeout = 20 * time.Second
 
 func (s *browserSuite) newTab(t *testing.T) *tab {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(s.browser, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
+	return s.openTab(t, t, chromedp.WithNewBrowserContext())
+}
+
+// openTab opens a tab that lives as long as owner's test.
+func (s *browserSuite) openTab(t *testing.T, owner *testing.T, opt chromedp.ContextOption) *tab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(s.browser, opt)
+	owner.Cleanup(cancel)
 	if err := chromedp.Do(ctx); err != nil { // opens the tab, without a timeout
 		t.Fatalf("opening a tab: %v", err)
 	}
@@ -397,14 +406,35 @@ func (s *browserSuite) newTab(t *testing.T) *tab {
 	return tb
 }
 
-// login opens a tab and logs in as sub through the demo provider's page.
+// login opens a tab in a new browser context and logs in as sub through
+// the demo provider's page.
 func (s *browserSuite) login(t *testing.T, sub string) *tab {
 	t.Helper()
-	tb := s.newTab(t)
+	return s.loginIn(t, s.newTab(t), sub)
+}
+
+func (s *browserSuite) loginIn(t *testing.T, tb *tab, sub string) *tab {
+	t.Helper()
 	tb.navigate(s.demo.URL + "/")
 	if status := tb.pickUser(sub); status != http.StatusOK || !tb.exists("form.logout") {
 		t.Fatalf("logging in as %s: status %d at %s", sub, status, tb.location())
 	}
+	return tb
+}
+
+// as opens a tab on the home page in sub's shared session, logging in the
+// first time: the scenarios that do not log out need not each log in again.
+func (s *browserSuite) as(t *testing.T, sub string) *tab {
+	t.Helper()
+	if id, ok := s.sessions[sub]; ok {
+		tb := s.openTab(t, t, chromedp.WithExistingBrowserContext(id))
+		if status := tb.navigate(s.demo.URL + "/"); status != http.StatusOK || !tb.exists("form.logout") {
+			t.Fatalf("%s's session: status %d at %s", sub, status, tb.location())
+		}
+		return tb
+	}
+	tb := s.loginIn(t, s.openTab(t, s.t, chromedp.WithNewBrowserContext()), sub)
+	s.sessions[sub] = chromedp.FromContext(tb.ctx).BrowserContextID
 	return tb
 }
 
