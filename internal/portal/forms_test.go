@@ -616,3 +616,75 @@ func TestAFormTooLargeIsRefusedBeforeAnythingIsWritten(t *testing.T) {
 		t.Errorf("%d records, want %d", n, before)
 	}
 }
+
+func TestFormPagesAndTheirAnswersAreUncacheableAndLockedDown(t *testing.T) {
+	w := newWorld(t)
+	b := w.browser("alice", "en")
+	for _, page := range []string{"/apps/budget/new", "/apps/budget/records/1/edit"} {
+		r := b.get(t, page)
+		if r.Code != http.StatusOK {
+			t.Fatalf("%s: status %d", page, r.Code)
+		}
+		checkPageHeaders(t, r.Header(), true)
+		var cookie *http.Cookie
+		for _, c := range r.Result().Cookies() {
+			if c.Name == formCookie {
+				cookie = c
+			}
+		}
+		if page == "/apps/budget/new" && (cookie == nil || !cookie.Secure || !cookie.HttpOnly || cookie.Path != "/" ||
+			cookie.SameSite != http.SameSiteLaxMode || cookie.Domain != "" || cookie.MaxAge != 0) {
+			t.Errorf("form cookie %+v", cookie)
+		}
+	}
+	f := formOf(t, b.get(t, "/apps/budget/new").body, "/apps/budget/new")
+	f.values.Set("f.title", "Headers")
+	f.values.Set("f.amount", "1")
+	checkPageHeaders(t, b.postMultipart(t, "/apps/budget/new", f.values).Header(), true)
+	f.values.Set(tokenField, "forged")
+	checkPageHeaders(t, b.postMultipart(t, "/apps/budget/new", f.values).Header(), true)
+}
+
+func TestEveryNoticeIsInEveryCatalogue(t *testing.T) {
+	cats, err := loadCatalogs("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range langs {
+		for key := range recordNotices {
+			if _, ok := cats[lang]["notice."+key]; !ok {
+				t.Errorf("%s: notice.%s is missing", lang, key)
+			}
+		}
+		if _, ok := cats[lang]["notice.deleted"]; !ok {
+			t.Errorf("%s: notice.deleted is missing", lang)
+		}
+	}
+}
+
+func TestASilverMemberAnswersASurveyButCannotEditABudgetRequest(t *testing.T) {
+	w := newWorld(t)
+	bob := w.browser("bob", "ja")
+	list := bob.get(t, "/apps/survey")
+	mustContain(t, list.body, `<a class="button" href="/apps/survey/new">新規作成</a>`)
+	f := formOf(t, bob.get(t, "/apps/survey/new").body, "/apps/survey/new")
+	if got := inputNames(f); !reflect.DeepEqual(got, []string{"f.comments", "f.rating", "f.seminar"}) {
+		t.Errorf("survey inputs %v", got)
+	}
+	if v := f.values["f.rating"]; !reflect.DeepEqual(v, []string{"", "3"}) {
+		t.Errorf("rating %q: the blank marker, then the form's default", v)
+	}
+	f.values.Set("f.seminar", "api-workshop")
+	f.values.Set("f.comments", "とても良かったです。")
+	page := bob.follow(t, bob.post(t, "/apps/survey/new", f.values))
+	mustContain(t, page.body, "レコードを作成しました。", "とても良かったです。", "bob@acme.example")
+	// Editing a budget request is not offered, and a forged edit changes nothing.
+	record := bob.get(t, "/apps/budget/records/1")
+	mustNotContain(t, record.body, "/apps/budget/records/1/edit")
+	token := formOf(t, record.body, "/apps/budget/records/1/comments").values.Get(tokenField)
+	r := bob.post(t, "/apps/budget/records/1/edit", url.Values{tokenField: {token}, idemField: {newKey()}, "revision": {"1"},
+		"f.title": {"forged"}})
+	if r.Code != http.StatusForbidden || textValue(w.stored(t, budgetApp, "1"), "title") == "forged" {
+		t.Errorf("forged edit: status %d, title %q", r.Code, textValue(w.stored(t, budgetApp, "1"), "title"))
+	}
+}
