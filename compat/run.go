@@ -1,0 +1,69 @@
+// Package compat runs the Node.js tests in this directory — the official
+// kintone client, @kintone/rest-api-client, against kgate — from Go tests,
+// so `go test` covers them wherever Node.js is installed. The JavaScript
+// lives in test/; see README.md.
+package compat
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/kgate/kgate/internal/testenv"
+)
+
+// RunNode runs `node --test` on files (paths relative to this directory,
+// such as "test/sim.test.js") with KGATE_BIN set to a kgate built for the
+// test. It skips in -short mode and when node or npm is missing (fails
+// instead under KGATE_REQUIRE_ALL=1), and installs the pinned client with
+// `npm ci` when node_modules lacks it. The Node output is logged; a failing
+// Node test fails t with it.
+func RunNode(t *testing.T, files ...string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds kgate and runs Node: not in -short")
+	}
+	node := testenv.LookPath(t, "node")
+	npm := testenv.LookPath(t, "npm")
+	dir := filepath.Join(moduleRoot(t), "compat")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@kintone", "rest-api-client")); err != nil {
+		run(t, dir, nil, npm, "ci", "--no-audit", "--no-fund")
+	}
+	bin := filepath.Join(t.TempDir(), "kgate")
+	run(t, filepath.Dir(dir), nil, filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "./cmd/kgate")
+	out := run(t, dir, []string{"KGATE_BIN=" + bin}, node, append([]string{"--test"}, files...)...)
+	t.Logf("%s", out)
+}
+
+// moduleRoot is the directory of go.mod above the calling test's package
+// (a test runs in its package's directory).
+func moduleRoot(t *testing.T) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+func run(t *testing.T, dir string, env []string, name string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", filepath.Base(name), args, err, out)
+	}
+	return out
+}
