@@ -12,7 +12,8 @@ export const compatDir = join(here, "..");
 const repo = join(compatDir, "..");
 
 let built;
-function kgateBinary() {
+// kgateBinary returns KGATE_BIN or a kgate built once for this process.
+export function kgateBinary() {
   if (process.env.KGATE_BIN) return process.env.KGATE_BIN;
   if (!built) {
     built = join(mkdtempSync(join(tmpdir(), "kgate-compat-")), "kgate");

@@ -1,0 +1,141 @@
+// Starts `kgate demo` for the tests that run the official client through
+// kgate: the demo world's simulator, the demo OpenID Provider and Caddy with
+// kgate, all on loopback ports chosen at run time. KGATE_BIN names a built
+// kgate binary, as for sim.js.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { KintoneRestAPIClient, KintoneRestAPIError } from "@kintone/rest-api-client";
+import { compatDir, kgateBinary } from "./sim.js";
+
+const repo = join(compatDir, "..");
+
+// seed is the demo world's data as the simulator starts with it: the apps,
+// their API tokens and their records.
+export const seed = JSON.parse(readFileSync(join(repo, "examples", "partner-portal", "seed.json"), "utf8"));
+
+// The demo provider's machine client (printed by `kgate demo`): with
+// client_credentials and a scope "user:<sub>" it gets a bearer token for
+// that demo user.
+const machine = { id: "kgate-demo-cli", secret: "demo-cli-secret" };
+
+// freePort asks the system for a loopback port that is free right now.
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// startDemo runs `kgate demo` and resolves, once it serves, to
+//   { url, issuer, kintone, token(sub), client(sub, options), upstream(appId), stop }.
+// tokenLifetime (e.g. "2s") shortens the provider's access tokens.
+// A port taken between choosing and binding it is retried with another.
+export async function startDemo({ tokenLifetime } = {}) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launch(await freePort(), tokenLifetime);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/.test(err.message)) throw err;
+    }
+  }
+}
+
+function launch(port, tokenLifetime) {
+  const args = ["demo", "--listen", `localhost:${port}`, "--json", "--policies", join(repo, "policies")];
+  if (tokenLifetime) args.push("--token-lifetime", tokenLifetime);
+  const child = spawn(kgateBinary(), args, { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let errs = "";
+  child.stderr.on("data", (chunk) => {
+    errs = (errs + chunk).slice(-8192);
+  });
+  return new Promise((resolve, reject) => {
+    const fail = (why) => {
+      clearTimeout(timer);
+      child.kill("SIGKILL");
+      reject(new Error(`kgate demo ${why}\nstdout: ${out}\nstderr: ${errs}`));
+    };
+    const timer = setTimeout(() => fail("did not start in 60s"), 60000);
+    child.on("exit", (code) => fail(`exited with ${code}`));
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const line = out.split("\n").find((l) => l.startsWith("{"));
+      if (!line) return;
+      clearTimeout(timer);
+      child.removeAllListeners("exit");
+      resolve(handle(child, JSON.parse(line)));
+    });
+  });
+}
+
+function handle(child, { url, issuer, kintone }) {
+  const tokens = new Map();
+  return {
+    url,
+    issuer,
+    kintone,
+    // token resolves to a bearer token for the demo user sub (one per sub).
+    token(sub) {
+      if (!tokens.has(sub)) tokens.set(sub, fetchToken(issuer, sub));
+      return tokens.get(sub);
+    },
+    // client is the official client through kgate as the demo user sub.
+    async client(sub, options = {}) {
+      return new KintoneRestAPIClient({ baseUrl: url, auth: { oAuthToken: await this.token(sub) }, ...options });
+    },
+    // upstream is the official client straight to the simulated kintone
+    // with the app's own API token: what kintone really holds.
+    upstream(appId) {
+      const app = seed.apps.find((a) => a.id === appId);
+      return new KintoneRestAPIClient({
+        baseUrl: kintone,
+        auth: { apiToken: app.tokens[0].token },
+        guestSpaceId: app.spaceId,
+      });
+    },
+    stop: () =>
+      new Promise((done) => {
+        if (child.exitCode !== null) return done();
+        child.on("exit", done);
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+// refused asserts that fn fails with kintone's error of status and code,
+// as the official client reports it (KintoneRestAPIError). It returns the
+// error for further checks.
+export async function refused(fn, status, code) {
+  let caught;
+  await assert.rejects(fn, (err) => {
+    assert.ok(err instanceof KintoneRestAPIError, `not a KintoneRestAPIError: ${err}`);
+    assert.equal(err.status, status, err.message);
+    if (code !== undefined) assert.equal(err.code, code, err.message);
+    caught = err;
+    return true;
+  });
+  return caught;
+}
+
+// fetchToken gets an access token for the demo user sub with the
+// client_credentials grant.
+export async function fetchToken(issuer, sub) {
+  const res = await fetch(issuer + "oauth/token", {
+    method: "POST",
+    headers: {
+      Authorization: "Basic " + Buffer.from(`${machine.id}:${machine.secret}`).toString("base64"),
+      "Content-Type": "application/x-www-form-urlencoded",
+    },
+    body: new URLSearchParams({ grant_type: "client_credentials", scope: `openid user:${sub}` }),
+  });
+  const body = await res.json();
+  if (!res.ok || !body.access_token) throw new Error(`token for ${sub}: ${res.status} ${JSON.stringify(body)}`);
+  return body.access_token;
+}
