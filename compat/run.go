@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/kgate/kgate/internal/testenv"
@@ -32,7 +31,8 @@ func RunNode(t *testing.T, files ...string) {
 		run(t, dir, nil, npm, "ci", "--no-audit", "--no-fund")
 	}
 	bin := filepath.Join(t.TempDir(), "kgate")
-	run(t, filepath.Dir(dir), nil, filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "./cmd/kgate")
+	// go test puts its own go first on the PATH of the tests it runs.
+	run(t, filepath.Dir(dir), nil, testenv.LookPath(t, "go"), "build", "-o", bin, "./cmd/kgate")
 	out := run(t, dir, []string{"KGATE_BIN=" + bin}, node, append([]string{"--test"}, files...)...)
 	t.Logf("%s", out)
 }

@@ -51,27 +51,36 @@ function launch(port, tokenLifetime) {
   const args = ["demo", "--listen", `localhost:${port}`, "--json", "--policies", join(repo, "policies")];
   if (tokenLifetime) args.push("--token-lifetime", tokenLifetime);
   const child = spawn(kgateBinary(), args, { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
+  // A test run that ends early must not leave a demo behind.
+  const orphan = () => child.kill("SIGKILL");
+  process.once("exit", orphan);
+  child.once("exit", () => process.removeListener("exit", orphan));
   let out = "";
   let errs = "";
   child.stderr.on("data", (chunk) => {
     errs = (errs + chunk).slice(-8192);
   });
   return new Promise((resolve, reject) => {
+    const exited = (code) => fail(`exited with ${code}`);
     const fail = (why) => {
       clearTimeout(timer);
       child.kill("SIGKILL");
       reject(new Error(`kgate demo ${why}\nstdout: ${out}\nstderr: ${errs}`));
     };
     const timer = setTimeout(() => fail("did not start in 60s"), 60000);
-    child.on("exit", (code) => fail(`exited with ${code}`));
-    child.stdout.on("data", (chunk) => {
+    child.on("exit", exited);
+    const ready = (chunk) => {
       out += chunk;
-      const line = out.split("\n").find((l) => l.startsWith("{"));
+      // The first whole line that is JSON: --json's announcement.
+      const line = out.split("\n").slice(0, -1).find((l) => l.startsWith("{"));
       if (!line) return;
       clearTimeout(timer);
-      child.removeAllListeners("exit");
+      child.removeListener("exit", exited);
+      child.stdout.removeListener("data", ready);
+      child.stdout.resume(); // the rest ("stopping…") is not needed
       resolve(handle(child, JSON.parse(line)));
-    });
+    };
+    child.stdout.on("data", ready);
   });
 }
 
@@ -102,7 +111,7 @@ function handle(child, { url, issuer, kintone }) {
     },
     stop: () =>
       new Promise((done) => {
-        if (child.exitCode !== null) return done();
+        if (child.exitCode !== null || child.signalCode !== null) return done();
         child.on("exit", done);
         child.kill("SIGTERM");
       }),
