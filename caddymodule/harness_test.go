@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -123,7 +124,10 @@ func initCaddy(t *testing.T, port int, sites string) *caddytest.Tester {
 	}
 }
 `, adminPort, port) + sites
-	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort})
+	// Provisioning compiles the policies: generous timeouts, for a busy
+	// machine or a -race build.
+	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort,
+		LoadRequestTimeout: time.Minute, TestRequestTimeout: time.Minute})
 	tester.InitServer(cfg, "caddyfile")
 	ran.Add(1)
 	return tester
