@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
-	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
 
 	"github.com/kgate/kgate/internal/kintone"
@@ -338,7 +337,7 @@ type browserSuite struct {
 	browser  context.Context // a started browser; tabs are its children
 	shots    string
 	dl       string
-	sessions map[string]cdp.BrowserContextID // member → their logged-in browser context
+	sessions map[string]*tab // member → their logged-in tab
 }
 
 // startBrowserSuite finds Chromium (skipping or failing without it), starts
@@ -358,7 +357,7 @@ func startBrowserSuite(t *testing.T) *browserSuite {
 	}
 	t.Cleanup(d.Stop)
 
-	s := &browserSuite{t: t, demo: d, dl: t.TempDir(), sessions: map[string]cdp.BrowserContextID{}}
+	s := &browserSuite{t: t, demo: d, dl: t.TempDir(), sessions: map[string]*tab{}}
 	if s.shots = os.Getenv("KGATE_SCREENSHOTS"); s.shots == "" {
 		if s.shots, err = os.MkdirTemp("", "kgate-screenshots-"); err != nil {
 			t.Fatal(err)
@@ -428,19 +427,21 @@ func (s *browserSuite) loginIn(t *testing.T, tb *tab, sub string) *tab {
 	return tb
 }
 
-// as opens a tab on the home page in sub's shared session, logging in the
-// first time: the scenarios that do not log out need not each log in again.
+// as returns sub's tab, on the home page, logging in the first time: the
+// scenarios that do not log out share one session and one tab per member,
+// since every new tab costs Chromium a renderer.
 func (s *browserSuite) as(t *testing.T, sub string) *tab {
 	t.Helper()
-	if id, ok := s.sessions[sub]; ok {
-		tb := s.openTab(t, t, chromedp.WithExistingBrowserContext(id))
+	if tb, ok := s.sessions[sub]; ok {
+		tb.t = t
+		tb.do(chromedp.EmulateViewport(1280, 800))
 		if status := tb.navigate(s.demo.URL + "/"); status != http.StatusOK || !tb.exists("form.logout") {
 			t.Fatalf("%s's session: status %d at %s", sub, status, tb.location())
 		}
 		return tb
 	}
 	tb := s.loginIn(t, s.openTab(t, s.t, chromedp.WithNewBrowserContext()), sub)
-	s.sessions[sub] = chromedp.FromContext(tb.ctx).BrowserContextID
+	s.sessions[sub] = tb
 	return tb
 }
 
