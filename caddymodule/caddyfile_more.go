@@ -5,6 +5,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/dustin/go-humanize"
 
 	"github.com/kgate/kgate/internal/portal"
 )
@@ -197,6 +198,8 @@ func (m *Members) unmarshal(d *caddyfile.Dispenser) error {
 //	    time_zone <IANA zone>
 //	    default_lang ja|en
 //	    page_sizes <n>...
+//	    form_key <secret>          # shared by instances behind one load balancer
+//	    max_form_size <size>
 //	    org <code> <ja> [<en>]
 //	    level <code> <ja> [<en>]
 //	    app <alias> {
@@ -240,7 +243,16 @@ func unmarshalPortal(d *caddyfile.Dispenser) (*portal.Config, error) {
 			var label portal.Text
 			label, err = text(d, key, args[1:])
 			b.FooterLinks = append(b.FooterLinks, portal.Link{URL: args[0], Label: label})
-		case "logo", "favicon", "primary_color", "accent_color", "custom_css", "templates", "messages", "time_zone", "default_lang":
+		case "max_form_size":
+			if len(args) != 1 {
+				return nil, d.Errf("max_form_size takes one size, e.g. 32MiB")
+			}
+			size, convErr := humanize.ParseBytes(args[0])
+			if convErr != nil || size == 0 {
+				return nil, d.Errf("max_form_size %q: want a size such as 32MiB", args[0])
+			}
+			c.MaxFormSize = int64(size)
+		case "logo", "favicon", "primary_color", "accent_color", "custom_css", "templates", "messages", "time_zone", "default_lang", "form_key":
 			if len(args) == 0 && (key == "primary_color" || key == "accent_color") {
 				return nil, d.Errf(`%s needs a quoted colour, e.g. %s "#0b5fff" (an unquoted # starts a comment)`, key, key)
 			}
@@ -249,7 +261,7 @@ func unmarshalPortal(d *caddyfile.Dispenser) (*portal.Config, error) {
 			}
 			*map[string]*string{"logo": &b.Logo, "favicon": &b.Favicon, "primary_color": &b.PrimaryColor,
 				"accent_color": &b.AccentColor, "custom_css": &b.CustomCSS, "templates": &b.TemplateDir,
-				"messages": &c.MessagesDir, "time_zone": &c.TimeZone, "default_lang": &c.DefaultLang}[key] = args[0]
+				"messages": &c.MessagesDir, "time_zone": &c.TimeZone, "default_lang": &c.DefaultLang, "form_key": &c.FormKey}[key] = args[0]
 		case "page_sizes":
 			for _, a := range args {
 				n, convErr := strconv.Atoi(a)

@@ -158,6 +158,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.Portal != nil {
 		cfg := *h.Portal
 		cfg.Gateway, cfg.Logger = gw, h.logger.Named("portal")
+		cfg.FormKey = repl.ReplaceKnown(cfg.FormKey, "")
 		if h.OIDC != nil {
 			cfg.LogoutURL = h.oidcPrefix() + "logout"
 			// The logout POST is redirected to the provider's end-session
