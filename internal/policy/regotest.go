@@ -182,11 +182,18 @@ func RunTests(ctx context.Context, dir string, opts TestOptions) (*TestReport, e
 	return runTests(ctx, b, opts)
 }
 
+// testTimeout bounds one Rego test. OPA's own default (5 s) is meant for a
+// developer's terminal; kgate runs the tests before it activates a policy,
+// often while a busy host starts up, and a slow machine must not make a
+// good policy fail to load. A test that loops still ends.
+const testTimeout = time.Minute
+
 func runTests(ctx context.Context, b *bundle, opts TestOptions) (*TestReport, error) {
 	runner := tester.NewRunner().
 		SetStore(b.store()).
 		SetModules(b.modules).
 		CapturePrintOutput(false).
+		SetTimeout(testTimeout).
 		Filter(opts.Run)
 	var cov *cover.Cover
 	if opts.Coverage {
