@@ -14,15 +14,16 @@ import (
 )
 
 // RunNode runs `node --test` on files (paths relative to this directory,
-// such as "test/sim.test.js") with KGATE_BIN set to a kgate built for the
-// test. It skips in -short mode and when node or npm is missing (fails
-// instead under KGATE_REQUIRE_ALL=1), and installs the pinned client with
-// `npm ci` when node_modules lacks it. The Node output is logged; a failing
-// Node test fails t with it.
-func RunNode(t *testing.T, files ...string) {
+// such as "test/sim.test.js") with KGATE_BIN set to kgate, the kgate
+// binary the tests start; "" builds one for the test. It skips in -short
+// mode and when node or npm is missing (fails instead under
+// KGATE_REQUIRE_ALL=1), and installs the pinned client with `npm ci` when
+// node_modules lacks it. The Node output is logged; a failing Node test
+// fails t with it.
+func RunNode(t *testing.T, kgate string, files ...string) {
 	t.Helper()
 	if testing.Short() {
-		t.Skip("builds kgate and runs Node: not in -short")
+		t.Skip("starts kgate and runs Node: not in -short")
 	}
 	node := testenv.LookPath(t, "node")
 	npm := testenv.LookPath(t, "npm")
@@ -30,10 +31,12 @@ func RunNode(t *testing.T, files ...string) {
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@kintone", "rest-api-client")); err != nil {
 		run(t, dir, nil, npm, "ci", "--no-audit", "--no-fund")
 	}
-	bin := filepath.Join(t.TempDir(), "kgate")
-	// go test puts its own go first on the PATH of the tests it runs.
-	run(t, filepath.Dir(dir), nil, testenv.LookPath(t, "go"), "build", "-o", bin, "./cmd/kgate")
-	out := run(t, dir, []string{"KGATE_BIN=" + bin}, node, append([]string{"--test"}, files...)...)
+	if kgate == "" {
+		kgate = filepath.Join(t.TempDir(), "kgate")
+		// go test puts its own go first on the PATH of the tests it runs.
+		run(t, filepath.Dir(dir), nil, testenv.LookPath(t, "go"), "build", "-o", kgate, "./cmd/kgate")
+	}
+	out := run(t, dir, []string{"KGATE_BIN=" + kgate}, node, append([]string{"--test"}, files...)...)
 	t.Logf("%s", out)
 }
 

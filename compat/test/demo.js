@@ -57,8 +57,11 @@ function launch(port, tokenLifetime) {
   child.once("exit", () => process.removeListener("exit", orphan));
   let out = "";
   let errs = "";
+  const seen = { race: false };
   child.stderr.on("data", (chunk) => {
-    errs = (errs + chunk).slice(-8192);
+    errs = (errs + chunk).slice(-16384);
+    // A kgate built with -race reports data races on stderr and runs on.
+    if (errs.includes("WARNING: DATA RACE")) seen.race = true;
   });
   return new Promise((resolve, reject) => {
     const exited = (code) => fail(`exited with ${code}`);
@@ -78,13 +81,15 @@ function launch(port, tokenLifetime) {
       child.removeListener("exit", exited);
       child.stdout.removeListener("data", ready);
       child.stdout.resume(); // the rest ("stopping…") is not needed
-      resolve(handle(child, JSON.parse(line)));
+      resolve(handle(child, JSON.parse(line), () => (seen.race ? errs : "")));
     };
     child.stdout.on("data", ready);
   });
 }
 
-function handle(child, { url, issuer, kintone }) {
+// handle is a running demo; raceReport returns the demo's stderr once the
+// race detector has spoken in it, else "".
+function handle(child, { url, issuer, kintone }, raceReport) {
   const tokens = new Map();
   return {
     url,
@@ -109,12 +114,16 @@ function handle(child, { url, issuer, kintone }) {
         guestSpaceId: app.spaceId,
       });
     },
-    stop: () =>
-      new Promise((done) => {
+    // stop ends the demo; it fails if the race detector spoke meanwhile.
+    async stop() {
+      await new Promise((done) => {
         if (child.exitCode !== null || child.signalCode !== null) return done();
         child.on("exit", done);
         child.kill("SIGTERM");
-      }),
+      });
+      const report = raceReport();
+      if (report) throw new Error(`kgate demo reported a data race:\n${report}`);
+    },
   };
 }
 
