@@ -22,12 +22,14 @@ import (
 	"github.com/kgate/kgate/internal/testenv"
 )
 
-// The portal as partners use it: Debian's Chromium, driven by chromedp,
-// against `kgate demo` started in this process (the simulator, the demo
-// OpenID Provider and Caddy with kgate). Every member logs in through the
-// provider's page in a browser context of their own, so cookies never
-// cross. What a page shows is compared with the simulator itself: the
-// records a member sees are exactly those of their organization.
+// The portal as partners use it (issue 6's browser tests, and issue 7's
+// write scenario): Debian's Chromium, driven by chromedp, against `kgate
+// demo` started in this process (the simulator, the demo OpenID Provider
+// and Caddy with kgate). Every member logs in through the provider's page
+// in a browser context of their own, so cookies never cross; scenarios
+// that do not log out share the member's session. What a page shows is
+// compared with the simulator itself: the records a member sees are
+// exactly those of their organization.
 //
 // Screenshots of the main pages in both languages are written to
 // $KGATE_SCREENSHOTS, or to a fresh temporary folder; the test logs where.
@@ -272,6 +274,7 @@ func TestPortalInChromium(t *testing.T) {
 			if tb.exists("form.logout") || tb.exists(".me") {
 				t.Errorf("%s: a refused member's page shows a member header", tt.sub)
 			}
+			tb.screenshot(strings.TrimPrefix(tt.sub, "u-") + "-403-en")
 		}
 	})
 
@@ -348,6 +351,7 @@ type browserSuite struct {
 // the demo on a free loopback port and the browser, and stops both when
 // the test ends.
 func startBrowserSuite(t *testing.T) *browserSuite {
+	t.Helper()
 	bin := testenv.LookPath(t, "chromium", "chromium-browser", "google-chrome")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
