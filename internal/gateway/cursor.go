@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/url"
-	"strconv"
 	"sync"
 	"time"
 
@@ -175,6 +174,11 @@ func (g *Gateway) createCursor(ctx context.Context, id *Identity, req CursorRequ
 	return key, total, nil
 }
 
+// cursorSize is the page size of a cursor. kintone's own range (1–500) is
+// enforced as kintone does; a size above the member's policy limit is cut
+// down to it rather than refused, since a cursor's reader pages on while
+// kintone says there is more, so nothing is lost — unlike a short page of
+// records.json, which a client takes for the last one.
 func cursorSize(size, limit int, lang string) (int, error) {
 	max := 500
 	if limit > 0 && limit < max {
@@ -183,14 +187,14 @@ func cursorSize(size, limit int, lang string) (int, error) {
 	switch {
 	case size == 0:
 		return min(100, max), nil
-	case size < 1 || size > max:
-		msg := "must be between 1 and " + strconv.Itoa(max) + "."
+	case size < 1 || size > 500:
+		msg := "must be between 1 and 500."
 		if lang == "ja" {
-			msg = "1から" + strconv.Itoa(max) + "までの数値を指定してください。"
+			msg = "1から500までの数値を指定してください。"
 		}
 		return 0, kintone.Invalid(lang).With("size", msg)
 	}
-	return size, nil
+	return min(size, max), nil
 }
 
 func cursorLimitMessage(lang string) string {

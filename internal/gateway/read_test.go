@@ -379,8 +379,19 @@ func TestCursorsServeOnlyAllowedRowsAndOnlyTheirOwner(t *testing.T) {
 	if _, _, err := e.gw.CreateCursor(e.ctx, dave, gateway.CursorRequest{App: ref, Query: "limit 10"}); kerr(t, err).Code != "CB_VA01" {
 		t.Error("a cursor query with limit was accepted")
 	}
-	if _, _, err := e.gw.CreateCursor(e.ctx, dave, gateway.CursorRequest{App: ref, Size: 51}); kerr(t, err).Code != "CB_VA01" {
-		t.Error("a cursor larger than the policy's limit was accepted")
+	// A size above the policy's limit is cut down: the reader pages on while
+	// kintone says there is more.
+	big, _, err := e.gw.CreateCursor(e.ctx, dave, gateway.CursorRequest{App: ref, Size: 500, Fields: []string{"$id"}})
+	if err != nil {
+		t.Fatalf("a cursor of kintone's largest size: %v", err)
+	}
+	page, err := e.gw.GetCursor(e.ctx, dave, big)
+	if err != nil || len(page.Records) > 50 || len(page.Records) == 0 {
+		t.Fatalf("a cursor page of %d records (%v), want at most the policy's 50", len(page.Records), err)
+	}
+	e.gw.DeleteCursor(e.ctx, dave, big)
+	if _, _, err := e.gw.CreateCursor(e.ctx, dave, gateway.CursorRequest{App: ref, Size: 501}); kerr(t, err).Code != "CB_VA01" {
+		t.Error("a cursor above kintone's 500 was accepted")
 	}
 }
 
