@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/url"
@@ -118,10 +119,36 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// Form is app/form/fields.json as the member sees it.
+// Form is app/form/fields.json as the member sees it: the readable fields'
+// properties, decoded for callers that render forms, and written back to
+// API clients as kintone sent them, less the settings that name the
+// company's own users, groups and organizations.
 type Form struct {
-	Properties map[string]kintone.FieldProperty `json:"properties"`
-	Revision   string                           `json:"revision"`
+	Properties map[string]kintone.FieldProperty
+	Revision   string
+
+	raw map[string]json.RawMessage
+}
+
+// MarshalJSON writes the form in kintone's shape, keeping every property
+// kintone sent (kintone clients may read ones kgate does not model).
+func (f *Form) MarshalJSON() ([]byte, error) {
+	props := make(map[string]json.RawMessage, len(f.Properties))
+	for code, p := range f.Properties {
+		raw, ok := f.raw[code]
+		if !ok {
+			b, err := json.Marshal(p)
+			if err != nil {
+				return nil, err
+			}
+			raw = b
+		}
+		props[code] = raw
+	}
+	return json.Marshal(struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+		Revision   string                     `json:"revision"`
+	}{props, f.Revision})
 }
 
 // FormFields returns the readable fields of an app's form, with labels in
@@ -142,12 +169,17 @@ func (g *Gateway) FormFields(ctx context.Context, id *Identity, ref AppRef, lang
 		return nil, upstreamError(err, id.Lang, nil)
 	}
 	readable := newFieldSet(d.Readable)
-	out := &Form{Properties: map[string]kintone.FieldProperty{}, Revision: f.revision}
+	out := &Form{Properties: map[string]kintone.FieldProperty{}, Revision: f.revision, raw: map[string]json.RawMessage{}}
 	for code, p := range f.props {
 		if !readable.readable(f, code) {
 			continue
 		}
 		out.Properties[code] = publicProperty(p)
+		if raw, ok := f.raw[code]; ok {
+			if clean, err := publicRaw(raw); err == nil {
+				out.raw[code] = clean
+			}
+		}
 	}
 	return out, nil
 }
@@ -171,6 +203,38 @@ func publicProperty(p kintone.FieldProperty) kintone.FieldProperty {
 		p.Fields = inner
 	}
 	return p
+}
+
+// publicRaw is publicProperty on kintone's own JSON of a property.
+func publicRaw(raw json.RawMessage) (json.RawMessage, error) {
+	var p map[string]any
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	if err := d.Decode(&p); err != nil {
+		return nil, err
+	}
+	scrub(p)
+	return json.Marshal(p)
+}
+
+func scrub(p map[string]any) {
+	if _, ok := p["entities"]; ok {
+		p["entities"] = []any{}
+	}
+	switch p["type"] {
+	case "USER_SELECT", "ORGANIZATION_SELECT", "GROUP_SELECT":
+		p["defaultValue"] = []any{}
+	}
+	if l, ok := p["lookup"].(map[string]any); ok {
+		l["filterCond"], l["sort"] = "", ""
+	}
+	if inner, ok := p["fields"].(map[string]any); ok {
+		for _, ip := range inner {
+			if m, ok := ip.(map[string]any); ok {
+				scrub(m)
+			}
+		}
+	}
 }
 
 // Layout is app/form/layout.json as the member sees it.

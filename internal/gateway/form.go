@@ -19,6 +19,7 @@ import (
 // and what the query rules and the record filter derive from them.
 type form struct {
 	props    map[string]kintone.FieldProperty
+	raw      map[string]json.RawMessage // each property exactly as kintone sent it
 	revision string
 	fields   map[string]kql.Field // every queryable field, subtable fields included
 	types    map[string]string    // code → type, subtable fields included
@@ -78,13 +79,23 @@ func (c *formCache) fetch(ctx context.Context, lang string) (*form, error) {
 		return nil, err
 	}
 	var body struct {
-		Properties map[string]kintone.FieldProperty `json:"properties"`
-		Revision   string                           `json:"revision"`
+		Properties map[string]json.RawMessage `json:"properties"`
+		Revision   string                     `json:"revision"`
 	}
 	if err := json.Unmarshal(resp.Body, &body); err != nil {
 		return nil, err
 	}
-	return newForm(body.Properties, body.Revision, c.g.now()), nil
+	props := make(map[string]kintone.FieldProperty, len(body.Properties))
+	for code, raw := range body.Properties {
+		var p kintone.FieldProperty
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return nil, err
+		}
+		props[code] = p
+	}
+	f := newForm(props, body.Revision, c.g.now())
+	f.raw = body.Properties
+	return f, nil
 }
 
 func newForm(props map[string]kintone.FieldProperty, revision string, now time.Time) *form {

@@ -570,3 +570,29 @@ func TestKintonesErrorsArePassedOnWithoutTheirArguments(t *testing.T) {
 		t.Fatalf("%+v: want kintone's code with kgate's own message and no argument slots", ke)
 	}
 }
+
+func TestFormFieldsKeepKintonesOwnPropertiesButNotTheCompanysUsers(t *testing.T) {
+	e := newEnv(t, 5)
+	form, err := e.gw.FormFields(e.ctx, testworld.Identities["sam"], gateway.AppRef{ID: testworld.OrdersApp}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Properties map[string]map[string]any
+		Revision   string
+	}
+	json.Unmarshal(b, &out)
+	title := out.Properties["title"]
+	for _, key := range []string{"type", "code", "label", "noLabel", "required", "unique"} {
+		if _, ok := title[key]; !ok {
+			t.Errorf("title's %q is missing from %v: kintone always sends it", key, title)
+		}
+	}
+	if out.Revision == "" || out.Properties["secret"] == nil {
+		t.Errorf("form: %s", b)
+	}
+}
