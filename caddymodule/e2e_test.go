@@ -5,11 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -29,6 +27,7 @@ import (
 	"github.com/kgate/kgate/internal/devidp"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/kintonesim"
+	"github.com/kgate/kgate/internal/testbrowser"
 )
 
 // The end-to-end tests below run what a partner meets: a browser (a
@@ -192,14 +191,14 @@ func startDevIDP(t *testing.T, site string) *provider {
 		return p
 	})
 	op.signIn = func(b *browser, p page, user string) page {
-		m := regexp.MustCompile(`name="authRequestID" value="([^"]+)"`).FindStringSubmatch(p.body)
-		if p.status != 200 || m == nil {
-			b.t.Fatalf("expected the demo provider's login page, got %d at %s: %.300s", p.status, p.url, p.body)
+		m := regexp.MustCompile(`name="authRequestID" value="([^"]+)"`).FindStringSubmatch(p.Body)
+		if p.Status != 200 || m == nil {
+			b.Fatalf("expected the demo provider's login page, got %d at %s: %.300s", p.Status, p.URL, p.Body)
 		}
-		return b.postForm(op.issuer+"login", url.Values{"authRequestID": {m[1]}, "user": {user}}, nil)
+		return b.PostForm(op.issuer+"login", url.Values{"authRequestID": {m[1]}, "user": {user}})
 	}
 	op.signedOut = func(site string, p page) bool { // back to the registered post-logout page
-		return p.status == http.StatusFound && strings.HasPrefix(p.loc, site+"/?state=")
+		return p.Status == http.StatusFound && strings.HasPrefix(p.Location, site+"/?state=")
 	}
 	return op
 }
@@ -219,15 +218,15 @@ func startZitadel(t *testing.T, site string) *provider {
 		return exampleop.SetupServer(issuer, st, slog.New(slog.DiscardHandler), false)
 	})
 	op.signIn = func(b *browser, p page, user string) page {
-		m := regexp.MustCompile(`name="id" value="([^"]+)"`).FindStringSubmatch(p.body)
-		if p.status != 200 || m == nil {
-			b.t.Fatalf("expected the example OP's login page, got %d at %s: %.300s", p.status, p.url, p.body)
+		m := regexp.MustCompile(`name="id" value="([^"]+)"`).FindStringSubmatch(p.Body)
+		if p.Status != 200 || m == nil {
+			b.Fatalf("expected the example OP's login page, got %d at %s: %.300s", p.Status, p.URL, p.Body)
 		}
-		return b.postForm(op.issuer+"login/username", url.Values{"id": {m[1]}, "username": {user},
-			"password": {"verysecure"}}, nil)
+		return b.PostForm(op.issuer+"login/username", url.Values{"id": {m[1]}, "username": {user},
+			"password": {"verysecure"}})
 	}
 	op.signedOut = func(_ string, p page) bool { // its own page
-		return p.status == 200 && strings.Contains(p.body, "signed out")
+		return p.Status == 200 && strings.Contains(p.Body, "signed out")
 	}
 	return op
 }
@@ -243,100 +242,11 @@ func zitadelUser(op *provider) string {
 
 // browser keeps cookies and takes one redirect at a time, so tests can
 // look at every hop.
-type browser struct {
-	t   *testing.T
-	c   *http.Client
-	jar *cookiejar.Jar
-}
+type browser = testbrowser.Browser
 
-func newBrowser(t *testing.T) *browser {
-	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, jar: jar, c: &http.Client{Jar: jar, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
+type page = testbrowser.Page
 
-type page struct {
-	status int
-	url    *url.URL
-	loc    string
-	body   string
-	header http.Header
-}
-
-func (b *browser) do(req *http.Request) page {
-	b.t.Helper()
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return page{status: resp.StatusCode, url: req.URL, loc: resp.Header.Get("Location"), body: string(body), header: resp.Header}
-}
-
-func (b *browser) get(u string, header ...string) page {
-	b.t.Helper()
-	return b.send("GET", u, "", "", header...)
-}
-
-func (b *browser) postForm(u string, form url.Values, header map[string]string) page {
-	b.t.Helper()
-	var h []string
-	for k, v := range header {
-		h = append(h, k, v)
-	}
-	return b.send("POST", u, "application/x-www-form-urlencoded", form.Encode(), h...)
-}
-
-// send makes a request with header name/value pairs.
-func (b *browser) send(method, u, contentType, body string, header ...string) page {
-	b.t.Helper()
-	req, err := http.NewRequest(method, u, strings.NewReader(body))
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	return b.do(req)
-}
-
-// chase follows redirects from p until a response is not one, or until
-// stop says the next hop is one the test takes itself (its URL is then in
-// loc, unvisited).
-func (b *browser) chase(p page, stop func(*url.URL) bool) page {
-	b.t.Helper()
-	for i := 0; i < 20 && p.status >= 300 && p.status < 400; i++ {
-		next, err := p.url.Parse(p.loc)
-		if err != nil {
-			b.t.Fatalf("bad Location %q: %v", p.loc, err)
-		}
-		if stop != nil && stop(next) {
-			p.loc = next.String()
-			return p
-		}
-		p = b.get(next.String())
-	}
-	return p
-}
-
-func (b *browser) cookie(site, name string) string {
-	u, _ := url.Parse(site)
-	for _, c := range b.jar.Cookies(u) {
-		if c.Name == name {
-			return c.Value
-		}
-	}
-	return ""
-}
-
-func (b *browser) setCookie(site, name, value string) {
-	u, _ := url.Parse(site)
-	b.jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/", Secure: true}})
-}
+func newBrowser(t *testing.T) *browser { return testbrowser.New(t, nil) }
 
 func atCallback(u *url.URL) bool { return u.Path == "/kgate/callback" }
 
@@ -345,19 +255,19 @@ func atCallback(u *url.URL) bool { return u.Path == "/kgate/callback" }
 // callback, not yet visited.
 func (s *e2eSite) toCallback(b *browser, user, path string) string {
 	s.t.Helper()
-	p := b.chase(b.get(s.base+path), nil)
-	p = b.chase(s.op.signIn(b, p, user), atCallback)
-	if p.status < 300 || p.status >= 400 || !atCallback(mustURL(s.t, p.loc)) {
-		s.t.Fatalf("signing in at %s did not come back to kgate's callback: %d %q %.300s", s.op.name, p.status, p.loc, p.body)
+	p := b.Chase(b.Get(s.base+path), nil)
+	p = b.Chase(s.op.signIn(b, p, user), atCallback)
+	if p.Status < 300 || p.Status >= 400 || !atCallback(mustURL(s.t, p.Location)) {
+		s.t.Fatalf("signing in at %s did not come back to kgate's callback: %d %q %.300s", s.op.name, p.Status, p.Location, p.Body)
 	}
-	return p.loc
+	return p.Location
 }
 
 // login signs in as user starting at path and returns the page kgate
 // shows afterwards.
 func (s *e2eSite) login(b *browser, user, path string) page {
 	s.t.Helper()
-	return b.chase(b.get(s.toCallback(b, user, path)), nil)
+	return b.Chase(b.Get(s.toCallback(b, user, path)), nil)
 }
 
 func mustURL(t *testing.T, s string) *url.URL {
@@ -405,13 +315,13 @@ func sortedIDs(recs []kintone.Record) []string {
 // given headers; it fails the test unless kgate answers 200.
 func (s *e2eSite) budget(b *browser, header ...string) []kintone.Record {
 	s.t.Helper()
-	p := b.get(s.base+"/k/v1/records.json?app=2&query="+url.QueryEscape("limit 50"), header...)
-	if p.status != 200 {
-		s.t.Fatalf("budget list through kgate: %d %s", p.status, p.body)
+	p := b.Get(s.base+"/k/v1/records.json?app=2&query="+url.QueryEscape("limit 50"), header...)
+	if p.Status != 200 {
+		s.t.Fatalf("budget list through kgate: %d %s", p.Status, p.Body)
 	}
 	var out struct{ Records []kintone.Record }
-	if err := json.Unmarshal([]byte(p.body), &out); err != nil {
-		s.t.Fatalf("budget list through kgate: %v: %.200s", err, p.body)
+	if err := json.Unmarshal([]byte(p.Body), &out); err != nil {
+		s.t.Fatalf("budget list through kgate: %v: %.200s", err, p.Body)
 	}
 	return out.Records
 }
@@ -445,10 +355,10 @@ func (s *e2eSite) checkBudget(recs []kintone.Record, org string, masked bool) {
 // body is not one.
 func kintoneError(t *testing.T, p page) errBody {
 	t.Helper()
-	if !strings.HasPrefix(p.header.Get("Content-Type"), "application/json") {
-		t.Fatalf("%d with Content-Type %q, want kintone's JSON error: %.200s", p.status, p.header.Get("Content-Type"), p.body)
+	if !strings.HasPrefix(p.Header.Get("Content-Type"), "application/json") {
+		t.Fatalf("%d with Content-Type %q, want kintone's JSON error: %.200s", p.Status, p.Header.Get("Content-Type"), p.Body)
 	}
-	return decodeErr(t, p.body)
+	return decodeErr(t, p.Body)
 }
 
 // --- the tests ---
@@ -466,54 +376,54 @@ func TestE2ELoginListLogout(t *testing.T) {
 		}
 		b := newBrowser(t)
 
-		p := b.get(s.base + "/")
-		if p.status != http.StatusFound || p.loc != "/kgate/login?return=%2F" {
-			t.Fatalf("the home page without a session: %d → %q, want 302 to login", p.status, p.loc)
+		p := b.Get(s.base + "/")
+		if p.Status != http.StatusFound || p.Location != "/kgate/login?return=%2F" {
+			t.Fatalf("the home page without a session: %d → %q, want 302 to login", p.Status, p.Location)
 		}
 		callback := s.toCallback(b, user, "/")
-		p = b.get(callback)
+		p = b.Get(callback)
 		var session *http.Cookie
-		for _, c := range (&http.Response{Header: p.header}).Cookies() {
+		for _, c := range (&http.Response{Header: p.Header}).Cookies() {
 			if c.Name == auth.SessionCookie && c.Value != "" {
 				session = c
 			}
 		}
-		if p.status/100 != 3 || p.loc != "/" || session == nil || !session.Secure || !session.HttpOnly ||
+		if p.Status/100 != 3 || p.Location != "/" || session == nil || !session.Secure || !session.HttpOnly ||
 			session.SameSite != http.SameSiteLaxMode || session.Path != "/" || session.Domain != "" {
-			t.Fatalf("callback: %d → %q with session cookie %+v", p.status, p.loc, session)
+			t.Fatalf("callback: %d → %q with session cookie %+v", p.Status, p.Location, session)
 		}
-		if b.cookie(s.base, auth.LoginCookie) != "" {
+		if b.Cookie(s.base, auth.LoginCookie) != "" {
 			t.Error("the login cookie outlived the callback")
 		}
 
-		p = b.chase(p, nil)
-		if p.status != 200 || !strings.Contains(p.body, `href="/apps/budget"`) || strings.Contains(p.body, `href="/apps/members"`) {
-			t.Fatalf("home page after login: %d %.300s", p.status, p.body)
+		p = b.Chase(p, nil)
+		if p.Status != 200 || !strings.Contains(p.Body, `href="/apps/budget"`) || strings.Contains(p.Body, `href="/apps/members"`) {
+			t.Fatalf("home page after login: %d %.300s", p.Status, p.Body)
 		}
 		s.checkBudget(s.budget(b), org, masked)
 
-		old := b.cookie(s.base, auth.SessionCookie)
-		p = b.postForm(s.base+"/kgate/logout", nil, map[string]string{"Origin": s.base})
-		end := mustURL(t, p.loc)
-		if p.status != http.StatusSeeOther || !strings.HasPrefix(p.loc, s.op.issuer+"end_session?") || end.Query().Get("id_token_hint") == "" {
-			t.Fatalf("logout: %d → %q, want the provider's end_session with id_token_hint", p.status, p.loc)
+		old := b.Cookie(s.base, auth.SessionCookie)
+		p = b.PostForm(s.base+"/kgate/logout", nil, "Origin", s.base)
+		end := mustURL(t, p.Location)
+		if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, s.op.issuer+"end_session?") || end.Query().Get("id_token_hint") == "" {
+			t.Fatalf("logout: %d → %q, want the provider's end_session with id_token_hint", p.Status, p.Location)
 		}
-		if b.cookie(s.base, auth.SessionCookie) != "" {
+		if b.Cookie(s.base, auth.SessionCookie) != "" {
 			t.Error("logout left the session cookie in the browser")
 		}
-		p = b.chase(b.get(p.loc), func(u *url.URL) bool { return "http://"+u.Host == s.base })
+		p = b.Chase(b.Get(p.Location), func(u *url.URL) bool { return "http://"+u.Host == s.base })
 		if !s.op.signedOut(s.base, p) {
-			t.Fatalf("the provider's end_session ended at %d %q: %.200s", p.status, p.loc, p.body)
+			t.Fatalf("the provider's end_session ended at %d %q: %.200s", p.Status, p.Location, p.Body)
 		}
 
-		b.setCookie(s.base, auth.SessionCookie, old) // the cookie from before logout, replayed
-		p = b.get(s.base + "/k/v1/records.json?app=2")
-		if e := kintoneError(t, p); p.status != http.StatusUnauthorized || e.Code != "CB_AU01" {
-			t.Fatalf("API with the logged-out cookie: %d %s", p.status, p.body)
+		b.SetCookie(s.base, auth.SessionCookie, old) // the cookie from before logout, replayed
+		p = b.Get(s.base + "/k/v1/records.json?app=2")
+		if e := kintoneError(t, p); p.Status != http.StatusUnauthorized || e.Code != "CB_AU01" {
+			t.Fatalf("API with the logged-out cookie: %d %s", p.Status, p.Body)
 		}
-		b.setCookie(s.base, auth.SessionCookie, old)
-		if p = b.get(s.base + "/apps/budget"); p.status != http.StatusFound || !strings.HasPrefix(p.loc, "/kgate/login?") {
-			t.Fatalf("page with the logged-out cookie: %d → %q", p.status, p.loc)
+		b.SetCookie(s.base, auth.SessionCookie, old)
+		if p = b.Get(s.base + "/apps/budget"); p.Status != http.StatusFound || !strings.HasPrefix(p.Location, "/kgate/login?") {
+			t.Fatalf("page with the logged-out cookie: %d → %q", p.Status, p.Location)
 		}
 	})
 }
@@ -526,7 +436,7 @@ func TestE2EASessionPastItsRefreshIntervalIsRefreshedAtTheProvider(t *testing.T)
 		}
 		b := newBrowser(t)
 		s.login(b, user, "/")
-		first := b.cookie(s.base, auth.SessionCookie)
+		first := b.Cookie(s.base, auth.SessionCookie)
 		// Within the interval the cookie alone answers; the first request
 		// after it redeems the refresh token. Every request on the way must
 		// be answered in full.
@@ -536,12 +446,12 @@ func TestE2EASessionPastItsRefreshIntervalIsRefreshedAtTheProvider(t *testing.T)
 			}
 			s.checkBudget(s.budget(b), org, masked)
 		}
-		if b.cookie(s.base, auth.SessionCookie) == first {
+		if b.Cookie(s.base, auth.SessionCookie) == first {
 			t.Fatal("the refreshed session kept its old cookie")
 		}
 		s.checkBudget(s.budget(b), org, masked)
-		if p := b.get(s.base + "/"); p.status != 200 || !strings.Contains(p.body, `href="/apps/budget"`) {
-			t.Fatalf("home page after the refresh: %d", p.status)
+		if p := b.Get(s.base + "/"); p.Status != 200 || !strings.Contains(p.Body, `href="/apps/budget"`) {
+			t.Fatalf("home page after the refresh: %d", p.Status)
 		}
 	})
 }
@@ -581,18 +491,18 @@ func TestE2EAMemberDeactivatedInKintoneIsRefusedAtTheNextRefresh(t *testing.T) {
 	}
 	var p page
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if p = b.get(s.base + "/k/v1/records.json?app=2"); p.status != 200 {
+		if p = b.Get(s.base + "/k/v1/records.json?app=2"); p.Status != 200 {
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("bob is still served after being set inactive")
 		}
 	}
-	if e := kintoneError(t, p); p.status != http.StatusForbidden || e.Code != "CB_NO02" {
-		t.Fatalf("the first request after the refresh: %d %s, want 403 CB_NO02", p.status, p.body)
+	if e := kintoneError(t, p); p.Status != http.StatusForbidden || e.Code != "CB_NO02" {
+		t.Fatalf("the first request after the refresh: %d %s, want 403 CB_NO02", p.Status, p.Body)
 	}
-	if p = b.get(s.base + "/k/v1/records.json?app=2"); p.status != http.StatusUnauthorized {
-		t.Fatalf("the refused member's session lives on: %d %s", p.status, p.body)
+	if p = b.Get(s.base + "/k/v1/records.json?app=2"); p.Status != http.StatusUnauthorized {
+		t.Fatalf("the refused member's session lives on: %d %s", p.Status, p.Body)
 	}
 }
 
@@ -624,14 +534,14 @@ func TestE2EBearerTokens(t *testing.T) {
 		b := newBrowser(t) // no cookies: a script
 		bob := s.op.token(t, "machine", "machine-secret", "openid user:u-bob")
 		s.checkBudget(s.budget(b, "Authorization", "Bearer "+bob), "acme", true)
-		if b.cookie(s.base, auth.SessionCookie) != "" {
+		if b.Cookie(s.base, auth.SessionCookie) != "" {
 			t.Fatal("a bearer call got a session cookie")
 		}
 		// No cookie rides along with a bearer token, so a POST needs no Origin.
-		p := b.send("POST", s.base+"/k/v1/records.json", "application/json", `{"app":2,"query":"limit 50"}`,
+		p := b.Send("POST", s.base+"/k/v1/records.json", "application/json", `{"app":2,"query":"limit 50"}`,
 			"Authorization", "Bearer "+bob, "X-HTTP-Method-Override", "GET")
-		if p.status != 200 {
-			t.Fatalf("POST with a bearer token and no Origin: %d %s", p.status, p.body)
+		if p.Status != 200 {
+			t.Fatalf("POST with a bearer token and no Origin: %d %s", p.Status, p.Body)
 		}
 
 		carol := s.op.token(t, "machine", "machine-secret", "openid user:u-carol")
@@ -649,15 +559,15 @@ func TestE2EBearerTokens(t *testing.T) {
 			return 'A'
 		}, parts[2])
 		for name, tok := range map[string]string{"another audience": other, "a forged signature": strings.Join(parts, "."), "not a JWT": "abc"} {
-			p := b.get(s.base+"/k/v1/records.json?app=2", "Authorization", "Bearer "+tok)
-			if e := kintoneError(t, p); p.status != http.StatusUnauthorized || e.Code != "CB_AU01" {
-				t.Errorf("%s: %d %s, want 401 CB_AU01", name, p.status, p.body)
+			p := b.Get(s.base+"/k/v1/records.json?app=2", "Authorization", "Bearer "+tok)
+			if e := kintoneError(t, p); p.Status != http.StatusUnauthorized || e.Code != "CB_AU01" {
+				t.Errorf("%s: %d %s, want 401 CB_AU01", name, p.Status, p.Body)
 			}
 		}
 		erin := s.op.token(t, "machine", "machine-secret", "openid user:u-erin")
-		p = b.get(s.base+"/k/v1/records.json?app=2", "Authorization", "Bearer "+erin)
-		if e := kintoneError(t, p); p.status != http.StatusForbidden || e.Code != "CB_NO02" {
-			t.Fatalf("an inactive member's token: %d %s, want 403 CB_NO02", p.status, p.body)
+		p = b.Get(s.base+"/k/v1/records.json?app=2", "Authorization", "Bearer "+erin)
+		if e := kintoneError(t, p); p.Status != http.StatusForbidden || e.Code != "CB_NO02" {
+			t.Fatalf("an inactive member's token: %d %s, want 403 CB_NO02", p.Status, p.Body)
 		}
 	})
 	t.Run("zitadel", func(t *testing.T) {
@@ -670,9 +580,9 @@ func TestE2EBearerTokens(t *testing.T) {
 		if strings.Count(tok, ".") == 2 {
 			t.Fatalf("the example OP issued a JWT access token (%.20s…): cover it here", tok)
 		}
-		p := newBrowser(t).get(s.base+"/k/v1/records.json?app=2", "Authorization", "Bearer "+tok)
-		if e := kintoneError(t, p); p.status != http.StatusUnauthorized || e.Code != "CB_AU01" {
-			t.Fatalf("an opaque access token: %d %s, want 401 CB_AU01", p.status, p.body)
+		p := newBrowser(t).Get(s.base+"/k/v1/records.json?app=2", "Authorization", "Bearer "+tok)
+		if e := kintoneError(t, p); p.Status != http.StatusUnauthorized || e.Code != "CB_AU01" {
+			t.Fatalf("an opaque access token: %d %s, want 401 CB_AU01", p.Status, p.Body)
 		}
 	})
 }
@@ -680,18 +590,18 @@ func TestE2EBearerTokens(t *testing.T) {
 func TestE2ERequestsWithoutAValidSession(t *testing.T) {
 	s := startE2E(t, startDevIDP, e2eOptions{})
 	b := newBrowser(t)
-	p := b.get(s.base + "/apps/budget?q=" + url.QueryEscape("旅費"))
-	if want := "/kgate/login?return=" + url.QueryEscape("/apps/budget?q="+url.QueryEscape("旅費")); p.status != http.StatusFound || p.loc != want {
-		t.Fatalf("a page without a session: %d → %q, want 302 → %q", p.status, p.loc, want)
+	p := b.Get(s.base + "/apps/budget?q=" + url.QueryEscape("旅費"))
+	if want := "/kgate/login?return=" + url.QueryEscape("/apps/budget?q="+url.QueryEscape("旅費")); p.Status != http.StatusFound || p.Location != want {
+		t.Fatalf("a page without a session: %d → %q, want 302 → %q", p.Status, p.Location, want)
 	}
-	p = b.get(s.base + "/k/v1/records.json?app=2")
-	if e := kintoneError(t, p); p.status != http.StatusUnauthorized || e.Code != "CB_AU01" || !strings.HasPrefix(p.header.Get("WWW-Authenticate"), "Bearer") {
-		t.Fatalf("the API without credentials: %d %s (WWW-Authenticate %q)", p.status, p.body, p.header.Get("WWW-Authenticate"))
+	p = b.Get(s.base + "/k/v1/records.json?app=2")
+	if e := kintoneError(t, p); p.Status != http.StatusUnauthorized || e.Code != "CB_AU01" || !strings.HasPrefix(p.Header.Get("WWW-Authenticate"), "Bearer") {
+		t.Fatalf("the API without credentials: %d %s (WWW-Authenticate %q)", p.Status, p.Body, p.Header.Get("WWW-Authenticate"))
 	}
 
 	logged := newBrowser(t)
 	s.login(logged, "u-alice", "/")
-	cookie := logged.cookie(s.base, auth.SessionCookie)
+	cookie := logged.Cookie(s.base, auth.SessionCookie)
 	tampered := []byte(cookie) // one character of the sealed value changed, still base64
 	if i := len(tampered) / 2; tampered[i] == 'A' {
 		tampered[i] = 'B'
@@ -706,14 +616,14 @@ func TestE2ERequestsWithoutAValidSession(t *testing.T) {
 		"a session cookie truncated": cookie[:len(cookie)-10],
 	} {
 		b := newBrowser(t)
-		b.setCookie(s.base, auth.SessionCookie, v)
-		p := b.get(s.base + "/k/v1/records.json?app=2")
-		if e := kintoneError(t, p); p.status != http.StatusUnauthorized || e.Code != "CB_AU01" {
-			t.Errorf("API with %s: %d %s, want 401 CB_AU01", name, p.status, p.body)
+		b.SetCookie(s.base, auth.SessionCookie, v)
+		p := b.Get(s.base + "/k/v1/records.json?app=2")
+		if e := kintoneError(t, p); p.Status != http.StatusUnauthorized || e.Code != "CB_AU01" {
+			t.Errorf("API with %s: %d %s, want 401 CB_AU01", name, p.Status, p.Body)
 		}
-		b.setCookie(s.base, auth.SessionCookie, v)
-		if p := b.get(s.base + "/apps/budget"); p.status != http.StatusFound || !strings.HasPrefix(p.loc, "/kgate/login?") {
-			t.Errorf("page with %s: %d → %q, want 302 to login", name, p.status, p.loc)
+		b.SetCookie(s.base, auth.SessionCookie, v)
+		if p := b.Get(s.base + "/apps/budget"); p.Status != http.StatusFound || !strings.HasPrefix(p.Location, "/kgate/login?") {
+			t.Errorf("page with %s: %d → %q, want 302 to login", name, p.Status, p.Location)
 		}
 	}
 	if len(s.budget(logged)) == 0 { // the genuine cookie still works
@@ -735,17 +645,17 @@ func TestE2ECrossSiteRequestsWithASessionAreRefused(t *testing.T) {
 		{"Origin", s.base, "Sec-Fetch-Site", "cross-site"},
 		{}, // neither: an old browser's form post from anywhere
 	} {
-		p := b.send("POST", s.base+"/k/v1/record.json", "application/json", create, hostile...)
-		if e := kintoneError(t, p); p.status != http.StatusForbidden || e.Code != "CB_NO02" {
-			t.Errorf("API create with %v: %d %s, want 403 CB_NO02", hostile, p.status, p.body)
+		p := b.Send("POST", s.base+"/k/v1/record.json", "application/json", create, hostile...)
+		if e := kintoneError(t, p); p.Status != http.StatusForbidden || e.Code != "CB_NO02" {
+			t.Errorf("API create with %v: %d %s, want 403 CB_NO02", hostile, p.Status, p.Body)
 		}
-		p = b.send("POST", s.base+"/apps/budget", "application/x-www-form-urlencoded", "title=x", hostile...)
-		if p.status != http.StatusForbidden || !strings.HasPrefix(p.header.Get("Content-Type"), "text/html") {
-			t.Errorf("portal POST with %v: %d %s, want the 403 page", hostile, p.status, p.header.Get("Content-Type"))
+		p = b.Send("POST", s.base+"/apps/budget", "application/x-www-form-urlencoded", "title=x", hostile...)
+		if p.Status != http.StatusForbidden || !strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("portal POST with %v: %d %s, want the 403 page", hostile, p.Status, p.Header.Get("Content-Type"))
 		}
-		p = b.send("POST", s.base+"/kgate/logout", "application/x-www-form-urlencoded", "", hostile...)
-		if p.status != http.StatusForbidden {
-			t.Errorf("logout with %v: %d, want 403", hostile, p.status)
+		p = b.Send("POST", s.base+"/kgate/logout", "application/x-www-form-urlencoded", "", hostile...)
+		if p.Status != http.StatusForbidden {
+			t.Errorf("logout with %v: %d, want 403", hostile, p.Status)
 		}
 	}
 	if after := s.budgetIDs("acme"); !slices.Equal(after, before) {
@@ -753,9 +663,9 @@ func TestE2ECrossSiteRequestsWithASessionAreRefused(t *testing.T) {
 	}
 	// The same request from kgate's own page goes through, and the session
 	// survived the refused logouts.
-	p := b.send("POST", s.base+"/k/v1/record.json", "application/json", create, "Origin", s.base, "Sec-Fetch-Site", "same-origin")
-	if p.status != 200 || len(s.budgetIDs("acme")) != len(before)+1 {
-		t.Fatalf("a same-origin create: %d %s", p.status, p.body)
+	p := b.Send("POST", s.base+"/k/v1/record.json", "application/json", create, "Origin", s.base, "Sec-Fetch-Site", "same-origin")
+	if p.Status != 200 || len(s.budgetIDs("acme")) != len(before)+1 {
+		t.Fatalf("a same-origin create: %d %s", p.Status, p.Body)
 	}
 }
 
@@ -764,16 +674,16 @@ func TestE2EMembersTheMembersAppRefusesGetThe403(t *testing.T) {
 	for user, reason := range map[string]string{"u-erin": "inactive", "u-frank": "not a registered member"} {
 		b := newBrowser(t)
 		p := s.login(b, user, "/")
-		if p.status != http.StatusForbidden || !strings.HasPrefix(p.header.Get("Content-Type"), "text/html") {
-			t.Errorf("%s after login: %d %q, want the 403 page", user, p.status, p.header.Get("Content-Type"))
+		if p.Status != http.StatusForbidden || !strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("%s after login: %d %q, want the 403 page", user, p.Status, p.Header.Get("Content-Type"))
 		}
-		if b.cookie(s.base, auth.SessionCookie) != "" {
+		if b.Cookie(s.base, auth.SessionCookie) != "" {
 			t.Errorf("%s was given a session", user)
 		}
 		tok := s.op.token(t, "machine", "machine-secret", "openid user:"+user)
-		p = b.get(s.base+"/k/v1/records.json?app=2", "Authorization", "Bearer "+tok, "Accept-Language", "en")
-		if e := kintoneError(t, p); p.status != http.StatusForbidden || e.Code != "CB_NO02" || !strings.Contains(p.body, reason) {
-			t.Errorf("%s's bearer token: %d %s, want 403 CB_NO02 saying %q", user, p.status, p.body, reason)
+		p = b.Get(s.base+"/k/v1/records.json?app=2", "Authorization", "Bearer "+tok, "Accept-Language", "en")
+		if e := kintoneError(t, p); p.Status != http.StatusForbidden || e.Code != "CB_NO02" || !strings.Contains(p.Body, reason) {
+			t.Errorf("%s's bearer token: %d %s, want 403 CB_NO02 saying %q", user, p.Status, p.Body, reason)
 		}
 	}
 }

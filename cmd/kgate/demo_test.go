@@ -9,17 +9,16 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/kgate/kgate/internal/auth"
 	"github.com/kgate/kgate/internal/devidp"
 	"github.com/kgate/kgate/internal/kintone"
+	"github.com/kgate/kgate/internal/testbrowser"
 )
 
 // The demo is what a new user runs first (`go run ./cmd/kgate demo`); this
@@ -57,11 +56,11 @@ func TestDemoWorksAsTheREADMESays(t *testing.T) {
 		b := newDemoBrowser(t)
 		p := b.login(d, "u-alice")
 		for _, app := range []string{"budget", "documents", "survey", "schedule"} {
-			if !strings.Contains(p.body, `href="/apps/`+app+`"`) {
+			if !strings.Contains(p.Body, `href="/apps/`+app+`"`) {
 				t.Errorf("alice's home page does not list %s", app)
 			}
 		}
-		if strings.Contains(p.body, `href="/apps/members"`) {
+		if strings.Contains(p.Body, `href="/apps/members"`) {
 			t.Error("a partner's home page lists the members app")
 		}
 	})
@@ -85,13 +84,13 @@ func TestDemoWorksAsTheREADMESays(t *testing.T) {
 				t.Error("the internal note reaches bob")
 			}
 		}
-		page := b.get(d.URL + "/apps/budget")
+		page := b.Get(d.URL + "/apps/budget")
 		listed := map[string]bool{}
-		for _, m := range regexp.MustCompile(`href="/apps/budget/records/(\d+)`).FindAllStringSubmatch(page.body, -1) {
+		for _, m := range regexp.MustCompile(`href="/apps/budget/records/(\d+)`).FindAllStringSubmatch(page.Body, -1) {
 			listed[m[1]] = true
 		}
-		if page.status != 200 || len(listed) != len(want["acme"]) {
-			t.Fatalf("the budget list page: %d with records %v, want acme's %v", page.status, listed, want["acme"])
+		if page.Status != 200 || len(listed) != len(want["acme"]) {
+			t.Fatalf("the budget list page: %d with records %v, want acme's %v", page.Status, listed, want["acme"])
 		}
 		for _, id := range want["acme"] {
 			if !listed[id] {
@@ -104,10 +103,10 @@ func TestDemoWorksAsTheREADMESays(t *testing.T) {
 		t.Run(user+" is refused with the 403 page", func(t *testing.T) {
 			b := newDemoBrowser(t)
 			p := b.login(d, user)
-			if p.status != http.StatusForbidden || !strings.Contains(p.body, reason) {
-				t.Fatalf("after login: %d at %s: %.300s", p.status, p.url, p.body)
+			if p.Status != http.StatusForbidden || !strings.Contains(p.Body, reason) {
+				t.Fatalf("after login: %d at %s: %.300s", p.Status, p.URL, p.Body)
 			}
-			if b.cookie(d.URL, auth.SessionCookie) != "" {
+			if b.Cookie(d.URL, auth.SessionCookie) != "" {
 				t.Fatal("a refused member holds a session")
 			}
 		})
@@ -116,21 +115,21 @@ func TestDemoWorksAsTheREADMESays(t *testing.T) {
 	t.Run("logout", func(t *testing.T) {
 		b := newDemoBrowser(t)
 		p := b.login(d, "u-carol")
-		m := regexp.MustCompile(`<form method="post" action="([^"]+)" class="logout">`).FindStringSubmatch(p.body)
+		m := regexp.MustCompile(`<form method="post" action="([^"]+)" class="logout">`).FindStringSubmatch(p.Body)
 		if m == nil {
-			t.Fatalf("no logout button on the home page: %.300s", p.body)
+			t.Fatalf("no logout button on the home page: %.300s", p.Body)
 		}
-		old := b.cookie(d.URL, auth.SessionCookie)
+		old := b.Cookie(d.URL, auth.SessionCookie)
 		p = b.post(d.URL+m[1], "application/x-www-form-urlencoded", "", "Origin", d.URL)
-		if p.status != 200 || !strings.HasPrefix(p.url.String(), d.Issuer) {
-			t.Fatalf("logout ended at %d %s", p.status, p.url)
+		if p.Status != 200 || !strings.HasPrefix(p.URL.String(), d.Issuer) {
+			t.Fatalf("logout ended at %d %s", p.Status, p.URL)
 		}
-		if b.cookie(d.URL, auth.SessionCookie) != "" {
+		if b.Cookie(d.URL, auth.SessionCookie) != "" {
 			t.Fatal("logout left the session cookie")
 		}
-		b.setCookie(d.URL, auth.SessionCookie, old)
-		if p := b.get(d.URL + "/k/v1/records.json?app=2"); p.status != http.StatusUnauthorized {
-			t.Fatalf("the cookie from before logout: %d", p.status)
+		b.SetCookie(d.URL, auth.SessionCookie, old)
+		if p := b.Get(d.URL + "/k/v1/records.json?app=2"); p.Status != http.StatusUnauthorized {
+			t.Fatalf("the cookie from before logout: %d", p.Status)
 		}
 	})
 
@@ -189,8 +188,8 @@ func TestDemoWorksAsTheREADMESays(t *testing.T) {
 		t.Fatalf("a second demo on the same port: %v", err)
 	}
 	defer again.Stop()
-	if p := newDemoBrowser(t).login(again, "u-dave"); p.status != 200 || !strings.Contains(p.body, `href="/apps/budget"`) {
-		t.Fatalf("the second demo: %d %.200s", p.status, p.body)
+	if p := newDemoBrowser(t).login(again, "u-dave"); p.Status != 200 || !strings.Contains(p.Body, `href="/apps/budget"`) {
+		t.Fatalf("the second demo: %d %.200s", p.Status, p.Body)
 	}
 }
 
@@ -242,51 +241,19 @@ func demoField(r kintone.Record, field string) string {
 // demoBrowser is a person's browser: it keeps cookies and follows
 // redirects.
 type demoBrowser struct {
-	t   *testing.T
-	c   *http.Client
-	jar *cookiejar.Jar
+	*testbrowser.Browser
+	t *testing.T
 }
 
 func newDemoBrowser(t *testing.T) *demoBrowser {
-	jar, _ := cookiejar.New(nil)
-	return &demoBrowser{t: t, jar: jar, c: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+	return &demoBrowser{Browser: testbrowser.Following(t), t: t}
 }
 
-type demoPage struct {
-	status int
-	url    *url.URL // where the redirects ended
-	body   string
-}
-
-func (b *demoBrowser) get(u string, header ...string) demoPage {
-	b.t.Helper()
-	return b.send("GET", u, "", "", header...)
-}
+type demoPage = testbrowser.Page
 
 func (b *demoBrowser) post(u, contentType, body string, header ...string) demoPage {
 	b.t.Helper()
-	return b.send("POST", u, contentType, body, header...)
-}
-
-func (b *demoBrowser) send(method, u, contentType, body string, header ...string) demoPage {
-	b.t.Helper()
-	req, err := http.NewRequest(method, u, strings.NewReader(body))
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatalf("%s %s: %v", method, u, err)
-	}
-	defer resp.Body.Close()
-	got, _ := io.ReadAll(resp.Body)
-	return demoPage{status: resp.StatusCode, url: resp.Request.URL, body: string(got)}
+	return b.Send("POST", u, contentType, body, header...)
 }
 
 var (
@@ -298,17 +265,17 @@ var (
 // portal shows afterwards.
 func (b *demoBrowser) login(d *demo, sub string) demoPage {
 	b.t.Helper()
-	p := b.get(d.URL + "/")
-	m := demoLoginAction.FindStringSubmatch(p.body)
-	if p.status != 200 || !strings.HasPrefix(p.url.String(), d.Issuer) || m == nil {
-		b.t.Fatalf("opening the portal should show the demo sign-in page, got %d at %s: %.300s", p.status, p.url, p.body)
+	p := b.Get(d.URL + "/")
+	m := demoLoginAction.FindStringSubmatch(p.Body)
+	if p.Status != 200 || !strings.HasPrefix(p.URL.String(), d.Issuer) || m == nil {
+		b.t.Fatalf("opening the portal should show the demo sign-in page, got %d at %s: %.300s", p.Status, p.URL, p.Body)
 	}
-	if !strings.Contains(p.body, `name="user" value="`+sub+`"`) {
+	if !strings.Contains(p.Body, `name="user" value="`+sub+`"`) {
 		b.t.Fatalf("the sign-in page offers no button for %s", sub)
 	}
 	p = b.post(m[1], "application/x-www-form-urlencoded", url.Values{"authRequestID": {m[2]}, "user": {sub}}.Encode())
-	if !strings.HasPrefix(p.url.String(), d.URL+"/") {
-		b.t.Fatalf("signing in as %s ended at %d %s", sub, p.status, p.url)
+	if !strings.HasPrefix(p.URL.String(), d.URL+"/") {
+		b.t.Fatalf("signing in as %s ended at %d %s", sub, p.Status, p.URL)
 	}
 	return p
 }
@@ -317,25 +284,10 @@ func (b *demoBrowser) login(d *demo, sub string) demoPage {
 // answers 200.
 func (b *demoBrowser) records(u string, header ...string) []kintone.Record {
 	b.t.Helper()
-	p := b.get(u, header...)
+	p := b.Get(u, header...)
 	var out struct{ Records []kintone.Record }
-	if err := json.Unmarshal([]byte(p.body), &out); err != nil || p.status != 200 {
-		b.t.Fatalf("%s: %d %.300s", u, p.status, p.body)
+	if err := json.Unmarshal([]byte(p.Body), &out); err != nil || p.Status != 200 {
+		b.t.Fatalf("%s: %d %.300s", u, p.Status, p.Body)
 	}
 	return out.Records
-}
-
-func (b *demoBrowser) cookie(site, name string) string {
-	u, _ := url.Parse(site)
-	for _, c := range b.jar.Cookies(u) {
-		if c.Name == name {
-			return c.Value
-		}
-	}
-	return ""
-}
-
-func (b *demoBrowser) setCookie(site, name, value string) {
-	u, _ := url.Parse(site)
-	b.jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/", Secure: true}})
 }

@@ -25,8 +25,8 @@ func TestLoginIdentifyLogoutWithTheDemoProvider(t *testing.T) {
 	b := newBrowser(t, k)
 
 	p := b.devLogin(k, op, "u-alice", "/apps/2?view=list")
-	if p.status != 200 || p.body != "hello u-alice gold acme session" || p.url.RequestURI() != "/apps/2?view=list" {
-		t.Fatalf("after login: %d at %s: %q", p.status, p.url, p.body)
+	if p.Status != 200 || p.Body != "hello u-alice gold acme session" || p.URL.RequestURI() != "/apps/2?view=list" {
+		t.Fatalf("after login: %d at %s: %q", p.Status, p.URL, p.Body)
 	}
 	if !slices.Contains(k.auditKinds(), "login") {
 		t.Errorf("no login audited: %v", k.auditKinds())
@@ -37,25 +37,25 @@ func TestLoginIdentifyLogoutWithTheDemoProvider(t *testing.T) {
 	}
 
 	p = b.logout(k)
-	if p.status != http.StatusSeeOther {
-		t.Fatalf("logout: %d %s", p.status, p.body)
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("logout: %d %s", p.Status, p.Body)
 	}
-	end := mustParse(p.loc)
+	end := mustParse(p.Location)
 	q := end.Query()
-	if !strings.HasPrefix(p.loc, op.p.Issuer()+"end_session") || q.Get("id_token_hint") == "" ||
+	if !strings.HasPrefix(p.Location, op.p.Issuer()+"end_session") || q.Get("id_token_hint") == "" ||
 		q.Get("post_logout_redirect_uri") != "https://portal.example.com/bye" || q.Get("state") == "" {
-		t.Fatalf("logout redirect = %s", p.loc)
+		t.Fatalf("logout redirect = %s", p.Location)
 	}
-	p = b.get(p.loc) // the provider ends its side and sends the browser back
-	if !strings.HasPrefix(p.loc, "https://portal.example.com/bye?state="+url.QueryEscape(q.Get("state"))) {
-		t.Fatalf("provider's end_session answered %d → %q: %s", p.status, p.loc, p.body)
+	p = b.Get(p.Location) // the provider ends its side and sends the browser back
+	if !strings.HasPrefix(p.Location, "https://portal.example.com/bye?state="+url.QueryEscape(q.Get("state"))) {
+		t.Fatalf("provider's end_session answered %d → %q: %s", p.Status, p.Location, p.Body)
 	}
-	if p := b.get(k.url("/apps/2")); p.status != http.StatusFound || !strings.HasPrefix(p.loc, "/kgate/login?") {
-		t.Fatalf("after logout a page should redirect to login, got %d %q", p.status, p.loc)
+	if p := b.Get(k.url("/apps/2")); p.Status != http.StatusFound || !strings.HasPrefix(p.Location, "/kgate/login?") {
+		t.Fatalf("after logout a page should redirect to login, got %d %q", p.Status, p.Location)
 	}
 	b.setCookie(k, SessionCookie, session) // replay the cookie from before logout
-	if p := b.get(k.url("/k/v1/records.json")); p.status != http.StatusUnauthorized {
-		t.Fatalf("old session cookie after logout: %d %q", p.status, p.body)
+	if p := b.Get(k.url("/k/v1/records.json")); p.Status != http.StatusUnauthorized {
+		t.Fatalf("old session cookie after logout: %d %q", p.Status, p.Body)
 	}
 	if !slices.Contains(k.auditKinds(), "logout") {
 		t.Errorf("no logout audited: %v", k.auditKinds())
@@ -71,19 +71,19 @@ func TestLoginIdentifyLogoutWithTheZitadelExampleProvider(t *testing.T) {
 	b := newBrowser(t, k)
 
 	p := b.exampleLogin(k, op, "/apps/3")
-	if p.status != 200 || p.body != "hello id1 gold acme session" {
-		t.Fatalf("after login: %d at %s: %q", p.status, p.url, p.body)
+	if p.Status != 200 || p.Body != "hello id1 gold acme session" {
+		t.Fatalf("after login: %d at %s: %q", p.Status, p.URL, p.Body)
 	}
 	p = b.logout(k)
-	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.loc, op.issuer+"end_session?") ||
-		mustParse(p.loc).Query().Get("id_token_hint") == "" {
-		t.Fatalf("logout: %d → %q", p.status, p.loc)
+	if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, op.issuer+"end_session?") ||
+		mustParse(p.Location).Query().Get("id_token_hint") == "" {
+		t.Fatalf("logout: %d → %q", p.Status, p.Location)
 	}
-	if p = b.chase(b.get(p.loc), nil); p.status != 200 || !strings.Contains(p.body, "signed out") {
-		t.Fatalf("provider's logout page: %d %q", p.status, p.body)
+	if p = b.Chase(b.Get(p.Location), nil); p.Status != 200 || !strings.Contains(p.Body, "signed out") {
+		t.Fatalf("provider's logout page: %d %q", p.Status, p.Body)
 	}
-	if p := b.get(k.url("/k/v1/app.json")); p.status != http.StatusUnauthorized {
-		t.Fatalf("after logout: %d", p.status)
+	if p := b.Get(k.url("/k/v1/app.json")); p.Status != http.StatusUnauthorized {
+		t.Fatalf("after logout: %d", p.Status)
 	}
 }
 
@@ -93,13 +93,13 @@ func TestSessionRefreshWithTheZitadelExampleProvider(t *testing.T) {
 	k := startKgate(t, srv, Config{Issuer: op.issuer, ClientID: clientID, ClientSecret: "secret",
 		UserInfo: true, Directory: demoDirectory(), RefreshInterval: 2 * time.Minute})
 	b := newBrowser(t, k)
-	if p := b.exampleLogin(k, op, "/"); p.body != "hello id1 gold acme session" {
-		t.Fatalf("login: %q", p.body)
+	if p := b.exampleLogin(k, op, "/"); p.Body != "hello id1 gold acme session" {
+		t.Fatalf("login: %q", p.Body)
 	}
 	before := b.cookie(k, SessionCookie)
 	k.clock.advance(3 * time.Minute)
-	if p := b.get(k.url("/")); p.body != "hello id1 gold acme session" {
-		t.Fatalf("after refresh: %d %q", p.status, p.body)
+	if p := b.Get(k.url("/")); p.Body != "hello id1 gold acme session" {
+		t.Fatalf("after refresh: %d %q", p.Status, p.Body)
 	}
 	if b.cookie(k, SessionCookie) == before {
 		t.Fatal("the refreshed session kept its old cookie")
@@ -176,8 +176,8 @@ func TestRefreshRefusedByTheProviderEndsTheSession(t *testing.T) {
 	}
 
 	k.clock.advance(3 * time.Minute)
-	if p := b.get(k.url("/k/v1/records.json")); p.status != http.StatusUnauthorized {
-		t.Fatalf("after a refused refresh: %d %q", p.status, p.body)
+	if p := b.Get(k.url("/k/v1/records.json")); p.Status != http.StatusUnauthorized {
+		t.Fatalf("after a refused refresh: %d %q", p.Status, p.Body)
 	}
 	if _, err := k.a.loadRecord(context.Background(), sc.SID); err == nil {
 		t.Fatal("the session record survived a refused refresh")
@@ -193,15 +193,15 @@ func TestBearerTokens(t *testing.T) {
 	call := func(token string) page {
 		req, _ := http.NewRequest("GET", k.url("/k/v1/records.json?app=2"), nil)
 		req.Header.Set("Authorization", "Bearer "+token)
-		return newBrowser(t, k).do(req)
+		return newBrowser(t, k).Do(req)
 	}
 
 	tok, err := op.p.MintAccessToken("u-alice", []string{"kgate-api"}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := call(tok); p.status != 200 || p.body != "hello u-alice gold acme bearer" {
-		t.Fatalf("minted token: %d %q", p.status, p.body)
+	if p := call(tok); p.Status != 200 || p.Body != "hello u-alice gold acme bearer" {
+		t.Fatalf("minted token: %d %q", p.Status, p.Body)
 	}
 
 	// The way scripts and the Node client get one: client_credentials for a
@@ -216,20 +216,20 @@ func TestBearerTokens(t *testing.T) {
 	if err := doJSON(req, &body); err != nil || body.AccessToken == "" {
 		t.Fatalf("client_credentials: %v", err)
 	}
-	if p := call(body.AccessToken); p.status != 200 || p.body != "hello u-carol gold bluebird bearer" {
-		t.Fatalf("client_credentials token: %d %q", p.status, p.body)
+	if p := call(body.AccessToken); p.Status != 200 || p.Body != "hello u-carol gold bluebird bearer" {
+		t.Fatalf("client_credentials token: %d %q", p.Status, p.Body)
 	}
 
 	other, _ := op.p.MintAccessToken("u-alice", []string{"someone-else"}, time.Hour)
-	if p := call(other); p.status != http.StatusUnauthorized {
-		t.Fatalf("token for another audience: %d", p.status)
+	if p := call(other); p.Status != http.StatusUnauthorized {
+		t.Fatalf("token for another audience: %d", p.Status)
 	}
 	erin, _ := op.p.MintAccessToken("u-erin", []string{"kgate-api"}, time.Hour)
-	if p := call(erin); p.status != http.StatusForbidden || !strings.Contains(p.body, ReasonInactiveMember) {
-		t.Fatalf("inactive member's token: %d %q", p.status, p.body)
+	if p := call(erin); p.Status != http.StatusForbidden || !strings.Contains(p.Body, ReasonInactiveMember) {
+		t.Fatalf("inactive member's token: %d %q", p.Status, p.Body)
 	}
-	if p := call("not.a.jwt"); p.status != http.StatusUnauthorized {
-		t.Fatalf("garbage token: %d", p.status)
+	if p := call("not.a.jwt"); p.Status != http.StatusUnauthorized {
+		t.Fatalf("garbage token: %d", p.Status)
 	}
 }
 
@@ -239,8 +239,8 @@ func TestProviderKeyRotationIsFollowed(t *testing.T) {
 	k := startKgate(t, srv, devConfig(op))
 	old, _ := op.p.MintAccessToken("u-alice", []string{"kgate-api"}, time.Hour)
 	b := newBrowser(t, k)
-	if p := b.devLogin(k, op, "u-dave", "/"); p.body != "hello u-dave silver bluebird session" {
-		t.Fatalf("login before rotation: %q", p.body)
+	if p := b.devLogin(k, op, "u-dave", "/"); p.Body != "hello u-dave silver bluebird session" {
+		t.Fatalf("login before rotation: %q", p.Body)
 	}
 	oldKid := op.p.SigningKeyID()
 	if _, err := op.p.RotateKey(); err != nil {
@@ -253,19 +253,19 @@ func TestProviderKeyRotationIsFollowed(t *testing.T) {
 
 	// A login whose ID token is signed with the new key: kgate refetches.
 	b2 := newBrowser(t, k)
-	if p := b2.devLogin(k, op, "u-carol", "/"); p.body != "hello u-carol gold bluebird session" {
-		t.Fatalf("login after rotation: %d %q", p.status, p.body)
+	if p := b2.devLogin(k, op, "u-carol", "/"); p.Body != "hello u-carol gold bluebird session" {
+		t.Fatalf("login after rotation: %d %q", p.Status, p.Body)
 	}
 	fresh, _ := op.p.MintAccessToken("u-alice", []string{"kgate-api"}, time.Hour)
 	req, _ := http.NewRequest("GET", k.url("/k/v1/records.json"), nil)
 	req.Header.Set("Authorization", "Bearer "+fresh)
-	if p := b.do(req); p.status != 200 {
-		t.Fatalf("bearer token with the new key: %d %q", p.status, p.body)
+	if p := b.Do(req); p.Status != 200 {
+		t.Fatalf("bearer token with the new key: %d %q", p.Status, p.Body)
 	}
 	// A key removed from rotation verifies nothing any more.
 	req.Header.Set("Authorization", "Bearer "+old)
-	if p := b.do(req); p.status != http.StatusUnauthorized {
-		t.Fatalf("bearer token signed with a removed key: %d %q", p.status, p.body)
+	if p := b.Do(req); p.Status != http.StatusUnauthorized {
+		t.Fatalf("bearer token signed with a removed key: %d %q", p.Status, p.Body)
 	}
 }
 
@@ -277,8 +277,8 @@ func TestUnknownKeyIDFloodFetchesTheJWKSAtMostOncePerInterval(t *testing.T) {
 	req, _ := http.NewRequest("GET", k.url("/k/v1/records.json"), nil)
 	req.Header.Set("Authorization", "Bearer "+good)
 	b := newBrowser(t, k)
-	if p := b.do(req); p.status != 200 {
-		t.Fatalf("good token: %d", p.status)
+	if p := b.Do(req); p.Status != 200 {
+		t.Fatalf("good token: %d", p.Status)
 	}
 	before := op.jwks.Load()
 	k.clock.advance(time.Minute) // one refetch is due
@@ -287,8 +287,8 @@ func TestUnknownKeyIDFloodFetchesTheJWKSAtMostOncePerInterval(t *testing.T) {
 		tok := forger.sign(t, "RS256", forger.kid+string(rune('a'+i%26))+strings.Repeat("x", i), map[string]any{
 			"iss": op.p.Issuer(), "sub": "u-alice", "aud": "kgate-api", "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()})
 		req.Header.Set("Authorization", "Bearer "+tok)
-		if p := b.do(req); p.status != http.StatusUnauthorized {
-			t.Fatalf("forged kid %d: %d", i, p.status)
+		if p := b.Do(req); p.Status != http.StatusUnauthorized {
+			t.Fatalf("forged kid %d: %d", i, p.Status)
 		}
 	}
 	if n := op.jwks.Load() - before; n > 1 {

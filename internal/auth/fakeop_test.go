@@ -236,11 +236,11 @@ func fakeConfig(op *fakeOP) Config {
 // URL the fake provider sends the browser back to.
 func (b *browser) fakeLoginToCallback(k *kgate) string {
 	b.t.Helper()
-	p := b.chase(b.get(k.url("/apps/1")), atCallback)
-	if !atCallback(mustParse(p.loc)) {
-		b.t.Fatalf("no callback: %d %q %s", p.status, p.loc, p.body)
+	p := b.Chase(b.Get(k.url("/apps/1")), atCallback)
+	if !atCallback(mustParse(p.Location)) {
+		b.t.Fatalf("no callback: %d %q %s", p.Status, p.Location, p.Body)
 	}
-	return p.loc
+	return p.Location
 }
 
 func doJSON(req *http.Request, v any) error {

@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -27,6 +25,7 @@ import (
 
 	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/devidp"
+	"github.com/kgate/kgate/internal/testbrowser"
 )
 
 func TestMain(m *testing.M) {
@@ -128,85 +127,29 @@ func (k *kgate) auditKinds() []string {
 // browser is a cookie-keeping client that follows redirects one hop at a
 // time, so tests can stop before any hop and look at it.
 type browser struct {
-	t   *testing.T
-	c   *http.Client
-	jar *cookiejar.Jar
+	*testbrowser.Browser
+	t *testing.T
 }
 
 func newBrowser(t *testing.T, k *kgate) *browser {
-	jar, _ := cookiejar.New(nil)
-	c := new(http.Client)
-	*c = *k.srv.Client() // the server's client is shared; each browser gets its own jar
-	c.Jar = jar
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &browser{t: t, c: c, jar: jar}
+	// The server's client is shared; each browser copies it with a jar of its own.
+	return &browser{Browser: testbrowser.New(t, k.srv.Client()), t: t}
 }
 
-type page struct {
-	status int
-	url    *url.URL
-	loc    string
-	body   string
-	header http.Header
-}
+type page = testbrowser.Page
 
-func (b *browser) do(req *http.Request) page {
-	b.t.Helper()
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return page{status: resp.StatusCode, url: req.URL, loc: resp.Header.Get("Location"), body: string(body), header: resp.Header}
-}
+func (b *browser) cookie(k *kgate, name string) string { return b.Cookie(k.srv.URL, name) }
 
-func (b *browser) get(u string) page {
-	req, _ := http.NewRequest("GET", u, nil)
-	return b.do(req)
-}
+func (b *browser) setCookie(k *kgate, name, value string) { b.SetCookie(k.srv.URL, name, value) }
 
+// postForm posts form with the headers in hdr.
 func (b *browser) postForm(u string, form url.Values, hdr map[string]string) page {
-	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	return b.do(req)
-}
-
-// chase follows redirects from p until a response is not a redirect, or
-// until stop says the next hop is one the test wants to take itself (that
-// hop's URL is returned in loc, unvisited).
-func (b *browser) chase(p page, stop func(*url.URL) bool) page {
 	b.t.Helper()
-	for i := 0; i < 20 && p.status >= 300 && p.status < 400; i++ {
-		next, err := p.url.Parse(p.loc)
-		if err != nil {
-			b.t.Fatalf("bad Location %q: %v", p.loc, err)
-		}
-		if stop != nil && stop(next) {
-			p.loc = next.String()
-			return p
-		}
-		p = b.get(next.String())
+	var pairs []string
+	for k, v := range hdr {
+		pairs = append(pairs, k, v)
 	}
-	return p
-}
-
-func (b *browser) cookie(k *kgate, name string) string {
-	u, _ := url.Parse(k.srv.URL)
-	for _, c := range b.jar.Cookies(u) {
-		if c.Name == name {
-			return c.Value
-		}
-	}
-	return ""
-}
-
-func (b *browser) setCookie(k *kgate, name, value string) {
-	u, _ := url.Parse(k.srv.URL)
-	b.jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/", Secure: true}})
+	return b.PostForm(u, form, pairs...)
 }
 
 func atCallback(u *url.URL) bool { return strings.HasSuffix(u.Path, "/kgate/callback") }
@@ -276,22 +219,22 @@ var authRequestIDRe = regexp.MustCompile(`name="authRequestID" value="([^"]+)"`)
 // returns the callback URL (not yet visited) and the start page's path.
 func (b *browser) devLoginToCallback(k *kgate, op *devOP, sub, start string) string {
 	b.t.Helper()
-	p := b.chase(b.get(k.url(start)), nil)
-	m := authRequestIDRe.FindStringSubmatch(p.body)
-	if p.status != 200 || m == nil {
-		b.t.Fatalf("expected the demo login page, got %d at %s: %.200s", p.status, p.url, p.body)
+	p := b.Chase(b.Get(k.url(start)), nil)
+	m := authRequestIDRe.FindStringSubmatch(p.Body)
+	if p.Status != 200 || m == nil {
+		b.t.Fatalf("expected the demo login page, got %d at %s: %.200s", p.Status, p.URL, p.Body)
 	}
-	p = b.postForm(op.p.Issuer()+"login", url.Values{"authRequestID": {m[1]}, "user": {sub}}, nil)
-	p = b.chase(p, atCallback)
-	if !atCallback(mustParse(p.loc)) {
-		b.t.Fatalf("login did not come back to the callback: %d %s %.200s", p.status, p.loc, p.body)
+	p = b.PostForm(op.p.Issuer()+"login", url.Values{"authRequestID": {m[1]}, "user": {sub}})
+	p = b.Chase(p, atCallback)
+	if !atCallback(mustParse(p.Location)) {
+		b.t.Fatalf("login did not come back to the callback: %d %s %.200s", p.Status, p.Location, p.Body)
 	}
-	return p.loc
+	return p.Location
 }
 
 func (b *browser) devLogin(k *kgate, op *devOP, sub, start string) page {
 	b.t.Helper()
-	return b.chase(b.get(b.devLoginToCallback(k, op, sub, start)), nil)
+	return b.Chase(b.Get(b.devLoginToCallback(k, op, sub, start)), nil)
 }
 
 func mustJSON(t *testing.T, v any) []byte {
@@ -342,16 +285,16 @@ var exampleIDRe = regexp.MustCompile(`name="id" value="([^"]+)"`)
 
 func (b *browser) exampleLogin(k *kgate, op *exampleOP, start string) page {
 	b.t.Helper()
-	p := b.chase(b.get(k.url(start)), nil)
-	m := exampleIDRe.FindStringSubmatch(p.body)
-	if p.status != 200 || m == nil {
-		b.t.Fatalf("expected the example login page, got %d at %s: %.300s", p.status, p.url, p.body)
+	p := b.Chase(b.Get(k.url(start)), nil)
+	m := exampleIDRe.FindStringSubmatch(p.Body)
+	if p.Status != 200 || m == nil {
+		b.t.Fatalf("expected the example login page, got %d at %s: %.300s", p.Status, p.URL, p.Body)
 	}
 	host := strings.TrimSuffix(strings.TrimPrefix(op.issuer, "http://"), "/")
 	host = host[:strings.LastIndexByte(host, ':')]
 	p = b.postForm(op.issuer+"login/username", url.Values{"id": {m[1]}, "username": {"test-user@" + host},
 		"password": {"verysecure"}}, nil)
-	return b.chase(p, nil)
+	return b.Chase(p, nil)
 }
 
 // --- a members directory ---

@@ -26,24 +26,24 @@ func TestForgedForwardedHeadersAreNotReflectedInRedirects(t *testing.T) {
 	}
 	req, _ := http.NewRequest("GET", k.url("/kgate/login?return=/apps"), nil)
 	forge(req)
-	p := b.do(req)
-	redirectURI := mustParse(p.loc).Query().Get("redirect_uri")
-	if p.status != http.StatusFound || redirectURI != k.srv.URL+"/kgate/callback" {
-		t.Fatalf("login redirect_uri = %q (status %d)", redirectURI, p.status)
+	p := b.Do(req)
+	redirectURI := mustParse(p.Location).Query().Get("redirect_uri")
+	if p.Status != http.StatusFound || redirectURI != k.srv.URL+"/kgate/callback" {
+		t.Fatalf("login redirect_uri = %q (status %d)", redirectURI, p.Status)
 	}
 	b.devLogin(k, op, "u-alice", "/")
 	req, _ = http.NewRequest("POST", k.url("/kgate/logout"), nil)
 	forge(req)
 	req.Header.Set("Origin", k.srv.URL)
-	p = b.do(req)
-	if strings.Contains(p.loc, "evil.example") || mustParse(p.loc).Query().Get("post_logout_redirect_uri") != "https://portal.example.com/bye" {
-		t.Fatalf("logout redirect = %q", p.loc)
+	p = b.Do(req)
+	if strings.Contains(p.Location, "evil.example") || mustParse(p.Location).Query().Get("post_logout_redirect_uri") != "https://portal.example.com/bye" {
+		t.Fatalf("logout redirect = %q", p.Location)
 	}
 	// A page's redirect to login is relative: it names no host at all.
 	req, _ = http.NewRequest("GET", k.url("/apps"), nil)
 	forge(req)
-	if p := newBrowser(t, k).do(req); !strings.HasPrefix(p.loc, "/kgate/login?") {
-		t.Fatalf("login redirect = %q", p.loc)
+	if p := newBrowser(t, k).Do(req); !strings.HasPrefix(p.Location, "/kgate/login?") {
+		t.Fatalf("login redirect = %q", p.Location)
 	}
 }
 
@@ -54,8 +54,8 @@ func TestLogoutNeedsPOSTFromTheSameOrigin(t *testing.T) {
 	b := newBrowser(t, k)
 	b.devLogin(k, op, "u-alice", "/")
 
-	if p := b.get(k.url("/kgate/logout")); p.status != http.StatusMethodNotAllowed || p.header.Get("Allow") != "POST" {
-		t.Fatalf("GET logout: %d", p.status)
+	if p := b.Get(k.url("/kgate/logout")); p.Status != http.StatusMethodNotAllowed || p.Header.Get("Allow") != "POST" {
+		t.Fatalf("GET logout: %d", p.Status)
 	}
 	for _, hdr := range []map[string]string{
 		{"Origin": "https://evil.example"},
@@ -64,18 +64,18 @@ func TestLogoutNeedsPOSTFromTheSameOrigin(t *testing.T) {
 		{"Origin": "null"},
 		{},
 	} {
-		if p := b.postForm(k.url("/kgate/logout"), nil, hdr); p.status != http.StatusForbidden {
-			t.Fatalf("logout with %v: %d", hdr, p.status)
+		if p := b.postForm(k.url("/kgate/logout"), nil, hdr); p.Status != http.StatusForbidden {
+			t.Fatalf("logout with %v: %d", hdr, p.Status)
 		}
 	}
-	if p := b.get(k.url("/")); p.body != "hello u-alice gold acme session" {
-		t.Fatalf("refused logouts ended the session: %q", p.body)
+	if p := b.Get(k.url("/")); p.Body != "hello u-alice gold acme session" {
+		t.Fatalf("refused logouts ended the session: %q", p.Body)
 	}
-	if p := b.postForm(k.url("/kgate/logout"), nil, map[string]string{"Sec-Fetch-Site": "same-origin"}); p.status != http.StatusSeeOther {
-		t.Fatalf("same-origin logout: %d", p.status)
+	if p := b.postForm(k.url("/kgate/logout"), nil, map[string]string{"Sec-Fetch-Site": "same-origin"}); p.Status != http.StatusSeeOther {
+		t.Fatalf("same-origin logout: %d", p.Status)
 	}
-	if p := b.get(k.url("/")); p.status != http.StatusFound {
-		t.Fatalf("after logout: %d %q", p.status, p.body)
+	if p := b.Get(k.url("/")); p.Status != http.StatusFound {
+		t.Fatalf("after logout: %d %q", p.Status, p.Body)
 	}
 }
 
@@ -90,14 +90,14 @@ func TestLoginIssuesANewSessionAndEndsThePreLoginOne(t *testing.T) {
 
 	victim := newBrowser(t, k)
 	victim.setCookie(k, SessionCookie, planted)
-	if p := victim.devLogin(k, op, "u-alice", "/kgate/login?return=%2F"); p.body != "hello u-alice gold acme session" {
-		t.Fatalf("victim's login: %q", p.body)
+	if p := victim.devLogin(k, op, "u-alice", "/kgate/login?return=%2F"); p.Body != "hello u-alice gold acme session" {
+		t.Fatalf("victim's login: %q", p.Body)
 	}
 	if after := victim.cookie(k, SessionCookie); after == "" || after == planted {
 		t.Fatal("login kept the pre-login session cookie")
 	}
-	if p := attacker.get(k.url("/k/v1/app.json")); p.status != http.StatusUnauthorized {
-		t.Fatalf("the planted session still works: %d %q", p.status, p.body)
+	if p := attacker.Get(k.url("/k/v1/app.json")); p.Status != http.StatusUnauthorized {
+		t.Fatalf("the planted session still works: %d %q", p.Status, p.Body)
 	}
 	// A second login in the same browser gets yet another session.
 	first := victim.cookie(k, SessionCookie)
@@ -125,8 +125,8 @@ func TestBadSessionCookiesAreRefused(t *testing.T) {
 	} {
 		b2 := newBrowser(t, k)
 		b2.setCookie(k, SessionCookie, v)
-		if p := b2.get(k.url("/k/v1/records.json")); p.status != http.StatusUnauthorized {
-			t.Errorf("%s cookie: %d %q", name, p.status, p.body)
+		if p := b2.Get(k.url("/k/v1/records.json")); p.Status != http.StatusUnauthorized {
+			t.Errorf("%s cookie: %d %q", name, p.Status, p.Body)
 		}
 	}
 	// The same sealed bytes under another cookie name do not open.
@@ -162,10 +162,10 @@ func TestExpiredSessionsAreRefused(t *testing.T) {
 			var last page
 			for _, d := range tc.steps {
 				k.clock.advance(d)
-				last = b.get(k.url("/k/v1/records.json"))
+				last = b.Get(k.url("/k/v1/records.json"))
 			}
-			if last.status != http.StatusUnauthorized {
-				t.Fatalf("expired session: %d %q", last.status, last.body)
+			if last.Status != http.StatusUnauthorized {
+				t.Fatalf("expired session: %d %q", last.Status, last.Body)
 			}
 		})
 	}
@@ -181,8 +181,8 @@ func TestIdleTimeoutSlidesWithUse(t *testing.T) {
 	b.devLogin(k, op, "u-alice", "/")
 	for range 4 { // two hours in 20-minute steps: never idle for 30
 		k.clock.advance(20 * time.Minute)
-		if p := b.get(k.url("/")); p.status != 200 {
-			t.Fatalf("active session refused: %d", p.status)
+		if p := b.Get(k.url("/")); p.Status != 200 {
+			t.Fatalf("active session refused: %d", p.Status)
 		}
 	}
 }
@@ -239,7 +239,7 @@ func TestCookiesStayWithinTheHeaderBudget(t *testing.T) {
 	// Many parallel logins with the longest return path allowed.
 	long := "/" + strings.Repeat("a", MaxReturnLen-1)
 	for range 10 {
-		b.get(k.url("/kgate/login?return=" + url.QueryEscape(long)))
+		b.Get(k.url("/kgate/login?return=" + url.QueryEscape(long)))
 	}
 	login := b.cookie(k, LoginCookie)
 	if len(login) > maxCookieValue || len(k.a.readLogins(reqWith(LoginCookie, login))) == 0 {
@@ -321,12 +321,12 @@ func TestMembersDirectoryDecidesWhoGetsIn(t *testing.T) {
 		{"u-frank", ReasonPendingMember, http.StatusForbidden}, // a second try adds nothing
 	} {
 		b := newBrowser(t, k)
-		p := b.get(b.devLoginToCallback(k, op, tc.sub, "/"))
+		p := b.Get(b.devLoginToCallback(k, op, tc.sub, "/"))
 		if tc.status == 200 {
-			p = b.chase(p, nil)
+			p = b.Chase(p, nil)
 		}
-		if p.status != tc.status || !strings.Contains(p.body, tc.want) {
-			t.Fatalf("%s: %d %q", tc.sub, p.status, p.body)
+		if p.Status != tc.status || !strings.Contains(p.Body, tc.want) {
+			t.Fatalf("%s: %d %q", tc.sub, p.Status, p.Body)
 		}
 		if tc.status != 200 {
 			assertNoSessionCookie(t, k, b)
@@ -337,8 +337,8 @@ func TestMembersDirectoryDecidesWhoGetsIn(t *testing.T) {
 	}
 	k.clock.advance(2 * time.Minute) // past the cache: the directory answers "pending" itself
 	b := newBrowser(t, k)
-	if p := b.get(b.devLoginToCallback(k, op, "u-frank", "/")); p.status != http.StatusForbidden || len(dir.added) != 1 {
-		t.Fatalf("after the cache expired: %d, %d added", p.status, len(dir.added))
+	if p := b.Get(b.devLoginToCallback(k, op, "u-frank", "/")); p.Status != http.StatusForbidden || len(dir.added) != 1 {
+		t.Fatalf("after the cache expired: %d, %d added", p.Status, len(dir.added))
 	}
 }
 
@@ -350,9 +350,9 @@ func TestWithoutAddPendingAnUnknownMemberIsRefused(t *testing.T) {
 	cfg.Directory = dir
 	k := startKgate(t, srv, cfg)
 	b := newBrowser(t, k)
-	p := b.get(b.devLoginToCallback(k, op, "u-frank", "/"))
-	if p.status != http.StatusForbidden || !strings.Contains(p.body, ReasonUnknownMember) || len(dir.added) != 0 {
-		t.Fatalf("unknown member: %d %q, added %v", p.status, p.body, dir.added)
+	p := b.Get(b.devLoginToCallback(k, op, "u-frank", "/"))
+	if p.Status != http.StatusForbidden || !strings.Contains(p.Body, ReasonUnknownMember) || len(dir.added) != 0 {
+		t.Fatalf("unknown member: %d %q, added %v", p.Status, p.Body, dir.added)
 	}
 }
 
@@ -371,11 +371,11 @@ func TestAMemberDeactivatedMidSessionIsStoppedAtTheNextRefresh(t *testing.T) {
 	dir.members["email:bob@acme.example"] = m
 	dir.mu.Unlock()
 	k.clock.advance(6 * time.Minute)
-	if p := b.get(k.url("/")); p.status != http.StatusForbidden {
-		t.Fatalf("deactivated member: %d %q", p.status, p.body)
+	if p := b.Get(k.url("/")); p.Status != http.StatusForbidden {
+		t.Fatalf("deactivated member: %d %q", p.Status, p.Body)
 	}
-	if p := b.get(k.url("/k/v1/app.json")); p.status != http.StatusUnauthorized {
-		t.Fatalf("the session should be over: %d", p.status)
+	if p := b.Get(k.url("/k/v1/app.json")); p.Status != http.StatusUnauthorized {
+		t.Fatalf("the session should be over: %d", p.Status)
 	}
 }
 
@@ -389,16 +389,16 @@ func TestDiscoveryIsLazyAndRetried(t *testing.T) {
 	srv := listenTLS(t)
 	k := startKgate(t, srv, Config{Issuer: "http://" + addr + "/", ClientID: "kgate", ClientSecret: "kgate-secret"})
 	b := newBrowser(t, k)
-	if p := b.get(k.url("/kgate/login")); p.status != http.StatusServiceUnavailable {
-		t.Fatalf("login with the provider down: %d", p.status)
+	if p := b.Get(k.url("/kgate/login")); p.Status != http.StatusServiceUnavailable {
+		t.Fatalf("login with the provider down: %d", p.Status)
 	}
 	op := startDevIDPAt(t, addr, serverURL(srv)+"/kgate/callback")
-	if p := b.get(k.url("/kgate/login")); p.status != http.StatusServiceUnavailable {
-		t.Fatalf("discovery should wait a moment before trying again: %d", p.status)
+	if p := b.Get(k.url("/kgate/login")); p.Status != http.StatusServiceUnavailable {
+		t.Fatalf("discovery should wait a moment before trying again: %d", p.Status)
 	}
 	k.clock.advance(10 * time.Second)
-	if p := b.devLogin(k, op, "u-alice", "/"); p.body != "hello u-alice gold acme session" {
-		t.Fatalf("after the provider came up: %d %q", p.status, p.body)
+	if p := b.devLogin(k, op, "u-alice", "/"); p.Body != "hello u-alice gold acme session" {
+		t.Fatalf("after the provider came up: %d %q", p.Status, p.Body)
 	}
 }
 

@@ -14,8 +14,8 @@ func assertNoSession(t *testing.T, k *kgate, b *browser) {
 	if v := b.cookie(k, SessionCookie); v != "" {
 		t.Fatalf("a session cookie was set")
 	}
-	if p := b.get(k.url("/k/v1/records.json")); p.status != http.StatusUnauthorized {
-		t.Fatalf("identified without a session: %d %q", p.status, p.body)
+	if p := b.Get(k.url("/k/v1/records.json")); p.Status != http.StatusUnauthorized {
+		t.Fatalf("identified without a session: %d %q", p.Status, p.Body)
 	}
 	ms := k.a.store.(*MemoryStore)
 	ms.mu.Lock()
@@ -33,9 +33,9 @@ func TestFakeProviderHappyPath(t *testing.T) {
 	cfg.UserInfo = true
 	k := startKgate(t, listenTLS(t), cfg)
 	b := newBrowser(t, k)
-	p := b.chase(b.get(b.fakeLoginToCallback(k)), nil)
-	if p.status != 200 || p.body != "hello user-1 silver  session" {
-		t.Fatalf("good token refused: %d %q", p.status, p.body)
+	p := b.Chase(b.Get(b.fakeLoginToCallback(k)), nil)
+	if p.Status != 200 || p.Body != "hello user-1 silver  session" {
+		t.Fatalf("good token refused: %d %q", p.Status, p.Body)
 	}
 }
 
@@ -79,9 +79,9 @@ func TestBadIDTokensAreRejected(t *testing.T) {
 			op.idToken = tc.make
 			k := startKgate(t, listenTLS(t), fakeConfig(op))
 			b := newBrowser(t, k)
-			p := b.get(b.fakeLoginToCallback(k))
-			if p.status != http.StatusUnauthorized {
-				t.Fatalf("callback answered %d %q, want 401", p.status, p.body)
+			p := b.Get(b.fakeLoginToCallback(k))
+			if p.Status != http.StatusUnauthorized {
+				t.Fatalf("callback answered %d %q, want 401", p.Status, p.Body)
 			}
 			assertNoSession(t, k, b)
 			if kinds := k.auditKinds(); len(kinds) != 1 || kinds[0] != "login_failure" {
@@ -107,8 +107,8 @@ func TestUserinfoAboutAnotherSubjectIsRejected(t *testing.T) {
 	cfg.UserInfo = true
 	k := startKgate(t, listenTLS(t), cfg)
 	b := newBrowser(t, k)
-	if p := b.get(b.fakeLoginToCallback(k)); p.status != http.StatusUnauthorized {
-		t.Fatalf("callback: %d %q", p.status, p.body)
+	if p := b.Get(b.fakeLoginToCallback(k)); p.Status != http.StatusUnauthorized {
+		t.Fatalf("callback: %d %q", p.Status, p.Body)
 	}
 	assertNoSession(t, k, b)
 }
@@ -119,22 +119,22 @@ func TestReplayedStateIsRejected(t *testing.T) {
 	b := newBrowser(t, k)
 	callback := b.fakeLoginToCallback(k)
 	loginCookie := b.cookie(k, LoginCookie)
-	if p := b.get(callback); p.status != http.StatusSeeOther {
-		t.Fatalf("first callback: %d %q", p.status, p.body)
+	if p := b.Get(callback); p.Status != http.StatusSeeOther {
+		t.Fatalf("first callback: %d %q", p.Status, p.Body)
 	}
 
 	// The same callback from a browser that kept the login cookie as it was.
 	b2 := newBrowser(t, k)
 	b2.setCookie(k, LoginCookie, loginCookie)
-	if p := b2.get(callback); p.status != http.StatusBadRequest {
-		t.Fatalf("replayed state: %d %q", p.status, p.body)
+	if p := b2.Get(callback); p.Status != http.StatusBadRequest {
+		t.Fatalf("replayed state: %d %q", p.Status, p.Body)
 	}
 	assertNoSessionCookie(t, k, b2)
 
 	// And from the browser that used it: the state is gone from its cookie.
-	b.jar.SetCookies(mustParse(k.srv.URL), []*http.Cookie{{Name: SessionCookie, MaxAge: -1, Path: "/"}})
-	if p := b.get(callback); p.status != http.StatusBadRequest {
-		t.Fatalf("callback visited twice: %d", p.status)
+	b.Jar.SetCookies(mustParse(k.srv.URL), []*http.Cookie{{Name: SessionCookie, MaxAge: -1, Path: "/"}})
+	if p := b.Get(callback); p.Status != http.StatusBadRequest {
+		t.Fatalf("callback visited twice: %d", p.Status)
 	}
 }
 
@@ -150,8 +150,8 @@ func TestCallbackFromAnotherBrowserIsRejected(t *testing.T) {
 	k := startKgate(t, listenTLS(t), fakeConfig(op))
 	victim := newBrowser(t, k)
 	callback := newBrowser(t, k).fakeLoginToCallback(k) // the attacker's login
-	if p := victim.get(callback); p.status != http.StatusBadRequest {
-		t.Fatalf("callback without the login cookie: %d", p.status)
+	if p := victim.Get(callback); p.Status != http.StatusBadRequest {
+		t.Fatalf("callback without the login cookie: %d", p.Status)
 	}
 	assertNoSession(t, k, victim)
 }
@@ -166,8 +166,8 @@ func TestPKCEVerifierMismatchIsRejected(t *testing.T) {
 	// sends the second login's verifier, which does not fit the code.
 	q := url.Values{"code": {first.Query().Get("code")}, "state": {second.Query().Get("state")}}
 	second.RawQuery = q.Encode()
-	if p := b.get(second.String()); p.status != http.StatusUnauthorized {
-		t.Fatalf("mismatched verifier: %d %q", p.status, p.body)
+	if p := b.Get(second.String()); p.Status != http.StatusUnauthorized {
+		t.Fatalf("mismatched verifier: %d %q", p.Status, p.Body)
 	}
 	assertNoSession(t, k, b)
 }
@@ -180,8 +180,8 @@ func TestTamperedLoginCookieIsRejected(t *testing.T) {
 	v := []byte(b.cookie(k, LoginCookie))
 	v[len(v)/2] ^= 1
 	b.setCookie(k, LoginCookie, string(v))
-	if p := b.get(callback); p.status != http.StatusBadRequest {
-		t.Fatalf("tampered login cookie: %d", p.status)
+	if p := b.Get(callback); p.Status != http.StatusBadRequest {
+		t.Fatalf("tampered login cookie: %d", p.Status)
 	}
 	assertNoSession(t, k, b)
 }
@@ -192,9 +192,9 @@ func TestProviderErrorAtCallbackIsRejected(t *testing.T) {
 	b := newBrowser(t, k)
 	cb := mustParse(b.fakeLoginToCallback(k))
 	cb.RawQuery = url.Values{"state": {cb.Query().Get("state")}, "error": {"access_denied<script>"}}.Encode()
-	p := b.get(cb.String())
-	if p.status != http.StatusUnauthorized {
-		t.Fatalf("error callback: %d", p.status)
+	p := b.Get(cb.String())
+	if p.Status != http.StatusUnauthorized {
+		t.Fatalf("error callback: %d", p.Status)
 	}
 	assertNoSession(t, k, b)
 }
@@ -210,8 +210,8 @@ func TestTokenEndpointAuthStyleIsNeverGuessed(t *testing.T) {
 			cfg.ClientAuth = tc.style
 			k := startKgate(t, listenTLS(t), cfg)
 			b := newBrowser(t, k)
-			if p := b.get(b.fakeLoginToCallback(k)); p.status != tc.status {
-				t.Fatalf("callback: %d %q", p.status, p.body)
+			if p := b.Get(b.fakeLoginToCallback(k)); p.Status != tc.status {
+				t.Fatalf("callback: %d %q", p.Status, p.Body)
 			}
 			if op.calls() != 1 {
 				t.Fatalf("%d calls at the token endpoint, want 1 (no retry with the other style)", op.calls())
@@ -237,16 +237,16 @@ func TestRefreshedIDTokenMustKeepIssuerAndSubject(t *testing.T) {
 			cfg.RefreshInterval = 2 * time.Minute
 			k := startKgate(t, listenTLS(t), cfg)
 			b := newBrowser(t, k)
-			if p := b.chase(b.get(b.fakeLoginToCallback(k)), nil); p.status != 200 {
-				t.Fatalf("login: %d", p.status)
+			if p := b.Chase(b.Get(b.fakeLoginToCallback(k)), nil); p.Status != 200 {
+				t.Fatalf("login: %d", p.Status)
 			}
 			op.mu.Lock()
 			op.refreshed = mk
 			op.mu.Unlock()
 			k.clock.advance(3 * time.Minute)
-			p := b.get(k.url("/k/v1/records.json"))
-			if want := map[bool]int{true: 200, false: http.StatusUnauthorized}[mk == nil]; p.status != want {
-				t.Fatalf("after refresh: %d %q, want %d", p.status, p.body, want)
+			p := b.Get(k.url("/k/v1/records.json"))
+			if want := map[bool]int{true: 200, false: http.StatusUnauthorized}[mk == nil]; p.Status != want {
+				t.Fatalf("after refresh: %d %q, want %d", p.Status, p.Body, want)
 			}
 			if op.calls() != 2 {
 				t.Fatalf("%d token calls, want 2", op.calls())

@@ -21,32 +21,32 @@ func TestTwoInstancesShareSessionsThroughRedis(t *testing.T) {
 
 	// The jar keys cookies by host, not port: one browser, two instances.
 	br := newBrowser(t, a)
-	if p := br.devLogin(a, op, "u-carol", "/"); p.body != "hello u-carol gold bluebird session" {
-		t.Fatalf("login on A: %q", p.body)
+	if p := br.devLogin(a, op, "u-carol", "/"); p.Body != "hello u-carol gold bluebird session" {
+		t.Fatalf("login on A: %q", p.Body)
 	}
-	if p := br.get(b.url("/")); p.body != "hello u-carol gold bluebird session" {
-		t.Fatalf("A's session on B: %d %q", p.status, p.body)
+	if p := br.Get(b.url("/")); p.Body != "hello u-carol gold bluebird session" {
+		t.Fatalf("A's session on B: %d %q", p.Status, p.Body)
 	}
 
 	// B refreshes; A adopts B's refresh instead of spending the rotated token again.
 	a.clock.advance(3 * time.Minute)
 	b.clock.advance(3 * time.Minute)
-	if p := br.get(b.url("/")); p.status != 200 {
-		t.Fatalf("refresh on B: %d %q", p.status, p.body)
+	if p := br.Get(b.url("/")); p.Status != 200 {
+		t.Fatalf("refresh on B: %d %q", p.Status, p.Body)
 	}
-	if p := br.get(a.url("/")); p.status != 200 {
-		t.Fatalf("A after B's refresh: %d %q", p.status, p.body)
+	if p := br.Get(a.url("/")); p.Status != 200 {
+		t.Fatalf("A after B's refresh: %d %q", p.Status, p.Body)
 	}
 	if n := op.refreshs.Load(); n != 1 {
 		t.Fatalf("%d refreshes at the provider, want 1", n)
 	}
 
 	old := br.cookie(a, SessionCookie)
-	if p := br.postForm(b.url("/kgate/logout"), nil, map[string]string{"Origin": b.srv.URL}); p.status != http.StatusSeeOther {
-		t.Fatalf("logout on B: %d", p.status)
+	if p := br.postForm(b.url("/kgate/logout"), nil, map[string]string{"Origin": b.srv.URL}); p.Status != http.StatusSeeOther {
+		t.Fatalf("logout on B: %d", p.Status)
 	}
 	br.setCookie(a, SessionCookie, old)
-	if p := br.get(a.url("/k/v1/records.json")); p.status != http.StatusUnauthorized {
-		t.Fatalf("A after logout on B: %d %q", p.status, p.body)
+	if p := br.Get(a.url("/k/v1/records.json")); p.Status != http.StatusUnauthorized {
+		t.Fatalf("A after logout on B: %d %q", p.Status, p.Body)
 	}
 }
