@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/kgate/kgate/internal/kintone"
+	"github.com/kgate/kgate/internal/testbrowser"
 	"github.com/kgate/kgate/internal/testenv"
 )
 
@@ -352,7 +353,7 @@ type browserSuite struct {
 // the test ends.
 func startBrowserSuite(t *testing.T) *browserSuite {
 	t.Helper()
-	bin := testenv.LookPath(t, "chromium", "chromium-browser", "google-chrome")
+	testenv.LookPath(t, "chromium", "chromium-browser", "google-chrome")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -373,17 +374,7 @@ func startBrowserSuite(t *testing.T) *browserSuite {
 	} else if err := os.MkdirAll(s.shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("lang", "en-US"), chromedp.Flag("accept-lang", "en-US,en"), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
-	// The first run starts the browser and must not carry a timeout.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
+	ctx := testbrowser.Chromium(t, chromedp.Flag("lang", "en-US"), chromedp.Flag("accept-lang", "en-US,en"), chromedp.WindowSize(1280, 800))
 	s.browser = ctx
 	t.Logf("demo at %s; screenshots in %s", d.URL, s.shots)
 	return s

@@ -13,14 +13,14 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/kgate/kgate/internal/testenv"
+	"github.com/kgate/kgate/internal/testbrowser"
 )
 
 // Demo mode serves plain http://localhost. Browsers treat localhost as a
 // secure context, so the Secure, __Host- prefixed cookies still stick: this
 // checks it in a real Chromium, through a whole login and a logout.
 func TestDemoModeCookiesWorkInChromiumOnPlainHTTPLocalhost(t *testing.T) {
-	bin := testenv.LookPath(t, "chromium", "chromium-browser", "google-chrome")
+	browser := testbrowser.Chromium(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -48,18 +48,7 @@ func TestDemoModeCookiesWorkInChromiumOnPlainHTTPLocalhost(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-
-	// The first Run starts the browser and must not carry a timeout.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
 	defer cancel()
 
 	err = chromedp.Do(ctx,

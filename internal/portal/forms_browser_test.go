@@ -11,7 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/kgate/kgate/internal/testenv"
+	"github.com/kgate/kgate/internal/testbrowser"
 )
 
 // The script's part of the forms, in a real Chromium: table rows added
@@ -23,7 +23,7 @@ func TestTableRowsAreAddedAndRemovedFromTheKeyboardInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Chromium; run without -short")
 	}
-	bin := testenv.LookPath(t, "chromium", "chromium-browser", "google-chrome")
+	browser := testbrowser.Chromium(t, chromedp.Flag("lang", "en-US"))
 	w := newWorld(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -42,16 +42,7 @@ func TestTableRowsAreAddedAndRemovedFromTheKeyboardInChromium(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("lang", "en-US"))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil { // starts the browser, without a timeout
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
 	defer cancel()
 
 	active := func() string {
