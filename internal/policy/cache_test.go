@@ -195,3 +195,33 @@ writable contains "title" if input.record.Status == "Draft"
 		t.Fatalf("decisions on records: %d evaluations, want each evaluated", evaluations())
 	}
 }
+
+func TestIncludeVerdictsAreReusedPerRecordValues(t *testing.T) {
+	dir := writeDir(t, map[string]string{"p.rego": `package kgate
+include if input.record.org == input.user.org
+`})
+	e := open(t, Options{Dir: dir})
+	ctx := context.Background()
+	inclusions := func() int64 { return e.cur.Load().inclusions.Load() }
+	in := Input{User: alice, App: demoApps["budget"], Action: "read"}
+	check := func(org string, want bool) {
+		t.Helper()
+		in.Record = map[string]any{"org": org}
+		if ok, err := e.Include(ctx, in); err != nil || ok != want {
+			t.Fatalf("Include(org %s) = %v, %v; want %v", org, ok, err, want)
+		}
+	}
+	check(alice.Org, true)
+	check(alice.Org, true)
+	check("bluebird", false)
+	check("bluebird", false)
+	if inclusions() != 2 {
+		t.Fatalf("four checks of two records took %d evaluations, want 2", inclusions())
+	}
+	other := in
+	other.User.Org = "bluebird"
+	other.Record = map[string]any{"org": "bluebird"}
+	if ok, _ := e.Include(ctx, other); !ok || inclusions() != 3 {
+		t.Fatalf("another member reused a verdict (ok %v, %d evaluations)", ok, inclusions())
+	}
+}

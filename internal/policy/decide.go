@@ -257,11 +257,53 @@ func (v View) Include(ctx context.Context, in Input) (ok bool, err error) {
 			ok = false
 		}
 	}()
-	return s.includes(ctx, &in)
+	return s.cachedIncludes(ctx, &in)
+}
+
+// includeKeyLimit bounds the records whose verdicts are kept: a read's
+// re-check passes only the few fields the row rule reads, while a write
+// passes whole records, which are neither repeated nor worth the memory.
+const includeKeyLimit = 1024
+
+type includeKey struct {
+	rule   cacheKey
+	record string
+}
+
+type cachedVerdict struct {
+	ok      bool
+	expires time.Time
+}
+
+// cachedIncludes reuses a recent verdict for the same member, app, action
+// and record values: the pages a member reads again and again hold the
+// same few combinations of the rule's fields. Like decisions, verdicts
+// live briefly, for rules that read the clock.
+func (s *snapshot) cachedIncludes(ctx context.Context, in *Input) (bool, error) {
+	rec, err := json.Marshal(in.Record) // map keys sorted: one text per record
+	if err != nil || len(rec) > includeKeyLimit {
+		return s.includes(ctx, in)
+	}
+	user, err := in.User.hash()
+	if err != nil {
+		return false, fmt.Errorf("policy: user: %w", err)
+	}
+	key := includeKey{cacheKey{in.App.ID, in.App.Alias, in.Action, in.StatusAction, user, s.version}, string(rec)}
+	now := time.Now()
+	if v, ok := s.verdicts.get(key); ok && now.Before(v.expires) {
+		return v.ok, nil
+	}
+	ok, err := s.includes(ctx, in)
+	if err != nil {
+		return false, err
+	}
+	s.verdicts.put(key, cachedVerdict{ok: ok, expires: now.Add(decisionTTL)})
+	return ok, nil
 }
 
 func (s *snapshot) includes(ctx context.Context, in *Input) (ok bool, err error) {
 	defer recovered(&err)
+	s.inclusions.Add(1)
 	if in.Record == nil {
 		return false, fmt.Errorf("policy: include needs a record")
 	}

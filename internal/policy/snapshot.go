@@ -23,8 +23,10 @@ type snapshot struct {
 	residual     rego.PreparedPartialQuery // the same partial evaluation, read directly
 	cache        *lru[cacheKey, *compiled]
 	decisions    *lru[cacheKey, cachedDecision]
+	verdicts     *lru[includeKey, cachedVerdict]
 	compiles     atomic.Int64 // filter compilations run, for tests of the cache
 	evaluations  atomic.Int64 // decision evaluations run, for tests of the cache
+	inclusions   atomic.Int64 // include evaluations run, for tests of the cache
 	log          *zap.Logger
 }
 
@@ -78,6 +80,7 @@ func prepare(ctx context.Context, b *bundle, c *ast.Compiler, pkg ast.Ref, opts 
 		defaultLimit: opts.DefaultLimit,
 		cache:        newLRU[cacheKey, *compiled](opts.CacheSize),
 		decisions:    newLRU[cacheKey, cachedDecision](opts.CacheSize),
+		verdicts:     newLRU[includeKey, cachedVerdict](4 * opts.CacheSize),
 		log:          log.With(zap.String("policy_version", b.version)),
 	}
 
