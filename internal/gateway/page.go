@@ -64,16 +64,58 @@ type recordFilter struct {
 
 	dropped []string // ids of records the re-check refused
 
+	plan map[string]fieldPlan // keep, rule, masks and types in one lookup per field
+
 	// scratch space reused from record to record
 	name    []byte
 	key     []byte
+	ruleBuf []byte
 	ruleRaw []ruleField
+}
+
+// fieldPlan is what the filter does with one field.
+type fieldPlan struct {
+	keep  bool
+	rule  string // the field's code when the row rule reads it
+	mask  json.RawMessage
+	typ   string
+	files bool // a FILE field, or a table with FILE fields
+}
+
+// prepare builds the plan: one map lookup per field of every record
+// instead of four.
+func (f *recordFilter) prepare() {
+	if f.plan != nil {
+		return
+	}
+	f.plan = make(map[string]fieldPlan, len(f.form.types)+2)
+	add := func(code string) {
+		typ := f.form.types[code]
+		fp := fieldPlan{keep: f.keep[code], typ: typ, files: typ == "FILE" || (typ == "SUBTABLE" && f.tableHasFiles(code))}
+		if f.rule[code] {
+			fp.rule = code
+		}
+		if m, ok := f.masks[code]; ok && fp.keep {
+			fp.mask = m
+		}
+		f.plan[code] = fp
+	}
+	for code := range f.form.types {
+		add(code)
+	}
+	for _, code := range []string{"$id", "$revision"} {
+		add(code)
+	}
+	for code := range f.rule {
+		add(code)
+	}
 }
 
 var errMalformed = errors.New("kintone's answer is not the JSON kgate expects")
 
 // page processes {"records":[…], "totalCount":…, "next":…}.
 func (f *recordFilter) page(body []byte) (*Page, error) {
+	f.prepare()
 	dec := jsontext.NewDecoder(bytes.NewReader(body))
 	if err := expect(dec, '{'); err != nil {
 		return nil, err
@@ -140,6 +182,7 @@ func (f *recordFilter) page(body []byte) (*Page, error) {
 
 // single processes {"record": {…}}; ok is false when the re-check refused it.
 func (f *recordFilter) single(body []byte) (json.RawMessage, bool, error) {
+	f.prepare()
 	dec := jsontext.NewDecoder(bytes.NewReader(body))
 	if err := expect(dec, '{'); err != nil {
 		return nil, false, err
@@ -206,7 +249,7 @@ func (f *recordFilter) record(dec *jsontext.Decoder, dst []byte) ([]byte, bool, 
 	if err := expect(dec, '{'); err != nil {
 		return dst, false, err
 	}
-	f.ruleRaw = f.ruleRaw[:0]
+	f.ruleRaw, f.ruleBuf = f.ruleRaw[:0], f.ruleBuf[:0]
 	var files []deferredFile
 	var recordID string
 	dst = append(dst, '{')
@@ -225,27 +268,26 @@ func (f *recordFilter) record(dec *jsontext.Decoder, dst []byte) ([]byte, bool, 
 		if err != nil {
 			return dst, false, err
 		}
+		fp := f.plan[string(code)]
 		if string(code) == "$id" {
 			recordID = fieldValueString(raw)
 		}
-		if f.rule[string(code)] {
-			f.ruleRaw = append(f.ruleRaw, ruleField{code: string(code), raw: bytes.Clone(raw)})
+		if fp.rule != "" {
+			start := len(f.ruleBuf)
+			f.ruleBuf = append(f.ruleBuf, raw...)
+			f.ruleRaw = append(f.ruleRaw, ruleField{code: fp.rule, start: start, end: len(f.ruleBuf)})
 		}
-		if !f.keep[string(code)] {
-			continue
-		}
-		typ := f.form.types[string(code)]
-		if mask, ok := f.masks[string(code)]; ok {
+		switch {
+		case !fp.keep:
+		case fp.mask != nil:
 			dst = appendName(dst, &first, f.name)
-			dst = appendMasked(dst, typ, mask)
-			continue
-		}
-		if (typ == "FILE" || typ == "SUBTABLE") && bytes.Contains(raw, []byte(`"fileKey"`)) {
+			dst = appendMasked(dst, fp.typ, fp.mask)
+		case fp.files && bytes.Contains(raw, []byte(`"fileKey"`)):
 			files = append(files, deferredFile{code: string(code), raw: bytes.Clone(raw)})
-			continue
+		default:
+			dst = appendName(dst, &first, f.name)
+			dst = append(dst, raw...)
 		}
-		dst = appendName(dst, &first, f.name)
-		dst = append(dst, raw...)
 	}
 	if err := expect(dec, '}'); err != nil {
 		return dst, false, err
@@ -268,10 +310,10 @@ func (f *recordFilter) record(dec *jsontext.Decoder, dst []byte) ([]byte, bool, 
 	return append(dst, '}'), true, nil
 }
 
-// ruleField is the raw value of a field the row rule reads.
+// ruleField is the raw value of a field the row rule reads, in ruleBuf.
 type ruleField struct {
-	code string
-	raw  []byte
+	code       string
+	start, end int
 }
 
 // unquoteName returns the content of a quoted JSON name; names without
@@ -334,7 +376,7 @@ func (f *recordFilter) recheck() (bool, error) {
 	for _, rf := range f.ruleRaw {
 		f.key = append(f.key, rf.code...)
 		f.key = append(f.key, 0)
-		f.key = append(f.key, rf.raw...)
+		f.key = append(f.key, f.ruleBuf[rf.start:rf.end]...)
 		f.key = append(f.key, 0)
 	}
 	if ok, seen := f.seen[string(f.key)]; seen {
@@ -343,7 +385,7 @@ func (f *recordFilter) recheck() (bool, error) {
 	vals := make(kintone.Record, len(f.ruleRaw))
 	for _, rf := range f.ruleRaw {
 		var fv kintone.FieldValue
-		if err := json.Unmarshal(rf.raw, &fv); err != nil {
+		if err := json.Unmarshal(f.ruleBuf[rf.start:rf.end], &fv); err != nil {
 			return false, fmt.Errorf("%w: field %q", errMalformed, rf.code)
 		}
 		vals[rf.code] = fv
