@@ -113,10 +113,15 @@ func (f *recordFilter) prepare() {
 
 var errMalformed = errors.New("kintone's answer is not the JSON kgate expects")
 
+// The decoder does not check names for duplicates: kintone never repeats a
+// field, and were it to, the filter treats each copy alike (kept or
+// stripped by its name; for the re-check the last copy counts, as for a
+// JSON reader).
+
 // page processes {"records":[…], "totalCount":…, "next":…}.
 func (f *recordFilter) page(body []byte) (*Page, error) {
 	f.prepare()
-	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	dec := jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowDuplicateNames(true))
 	if err := expect(dec, '{'); err != nil {
 		return nil, err
 	}
@@ -183,7 +188,7 @@ func (f *recordFilter) page(body []byte) (*Page, error) {
 // single processes {"record": {…}}; ok is false when the re-check refused it.
 func (f *recordFilter) single(body []byte) (json.RawMessage, bool, error) {
 	f.prepare()
-	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	dec := jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowDuplicateNames(true))
 	if err := expect(dec, '{'); err != nil {
 		return nil, false, err
 	}

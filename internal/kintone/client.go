@@ -76,6 +76,14 @@ func NewClient(cfg Config) (*Client, error) {
 	if cfg.MaxQueue <= 0 {
 		cfg.MaxQueue = 10 * cfg.MaxConcurrent
 	}
+	if cfg.Transport == nil {
+		// Keep a connection per slot: Go's default of two idle connections
+		// per host would make busy moments open and close connections to
+		// kintone over and over.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = cfg.MaxConcurrent
+		cfg.Transport = t
+	}
 	c := &Client{
 		base:    u,
 		http:    &http.Client{Timeout: cfg.Timeout, Transport: cfg.Transport, CheckRedirect: noRedirects},
