@@ -144,15 +144,7 @@ func (s *Server) serve(r *http.Request) (int, []byte, string) {
 	if !ok {
 		return errorBody(kintone.NewError("CB_NO01", lang))
 	}
-	method := r.Method
-	if o := r.Header.Get("X-HTTP-Method-Override"); o != "" && method == http.MethodPost {
-		// Honoured on POST only and only in upper case, as kintone does; any
-		// other value leaves the request a POST.
-		switch o {
-		case "GET", "POST", "PUT", "DELETE":
-			method = o
-		}
-	}
+	method := kintone.Method(r) // X-HTTP-Method-Override as kintone honours it
 	ep := lookupEndpoint(api, method, preview)
 	if ep == nil {
 		return errorBody(kintone.NewError("CB_NO01", lang))
