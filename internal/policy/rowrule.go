@@ -2,10 +2,8 @@ package policy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
-	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"go.uber.org/zap"
 
@@ -113,47 +111,20 @@ func (s *snapshot) compiled(ctx context.Context, in *Input) (*compiled, error) {
 	return c, nil
 }
 
-// compile runs OPA's filter compilation (partial evaluation, the linq
-// fragment check, UCAST) for one input. Errors of the policy are returned
-// inside compiled so that they are cached like results.
+// compile runs OPA's filter compilation (partial evaluation and the linq
+// fragment check) for one input, then reads the rule's tree from the
+// residual with every value exact (see residual.go). Errors of the policy
+// are returned inside compiled so that they are cached like results.
 func (s *snapshot) compile(ctx context.Context, in *Input) (c *compiled, err error) {
 	defer recovered(&err)
 	s.compiles.Add(1)
 	input := in.value(false)
-	f, err := s.rowRule.Compile(ctx, rego.EvalParsedInput(input))
-	if err != nil {
+	if _, err := s.rowRule.Compile(ctx, rego.EvalParsedInput(input)); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return &compiled{err: fmt.Errorf("policy: include does not compile: %w", err)}, nil
 	}
-	q := f.For("ucast", "linq").Query
-	if q == nil {
-		return &compiled{never: true}, nil
-	}
-	m, ok := q.(map[string]any)
-	if !ok {
-		return &compiled{err: fmt.Errorf("policy: unexpected UCAST %T", q)}, nil
-	}
-	if len(m) == 0 {
-		return s.confirmUnconditional(ctx, input)
-	}
-	root, err := parseUCAST(m)
-	if err != nil {
-		return &compiled{err: fmt.Errorf("policy: include: %w", err)}, nil
-	}
-	return &compiled{root: root, fields: root.fields()}, nil
-}
-
-// errDroppedCondition: OPA's UCAST conversion turns an expression it cannot
-// convert (input.record[1] == "x", for one) into "no condition", which would
-// read as "include everything".
-var errDroppedCondition = errors.New("policy: include has a condition that cannot be expressed as a filter (OPA dropped it); refusing to treat it as unconditional")
-
-// confirmUnconditional checks an empty UCAST result against the partial
-// evaluation itself: it means "every record" only if one of the residual
-// queries is empty.
-func (s *snapshot) confirmUnconditional(ctx context.Context, input ast.Value) (*compiled, error) {
 	pq, err := s.residual.Partial(ctx,
 		rego.EvalParsedInput(input),
 		rego.EvalRuleIndexing(false),
@@ -165,13 +136,9 @@ func (s *snapshot) confirmUnconditional(ctx context.Context, input ast.Value) (*
 		}
 		return &compiled{err: fmt.Errorf("policy: include: %w", err)}, nil
 	}
-	if len(pq.Queries) == 0 {
-		return &compiled{never: true}, nil
+	c, err = fromResidual(pq)
+	if err != nil {
+		return &compiled{err: fmt.Errorf("policy: include: %w", err)}, nil
 	}
-	for _, q := range pq.Queries {
-		if len(q) == 0 {
-			return &compiled{always: true}, nil
-		}
-	}
-	return &compiled{err: errDroppedCondition}, nil
+	return c, nil
 }

@@ -1,8 +1,8 @@
 package policy
 
 import (
+	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -339,7 +339,7 @@ func (k *kind) value(code string, f kql.Field, v any) (val kql.Value, isEmpty, o
 		switch x := v.(type) {
 		case nil:
 			return kql.Value{}, true, true, nil
-		case float64:
+		case json.Number:
 			s, err := numberText(code, x)
 			return kql.Value{Kind: kql.Number, Text: s}, false, true, err
 		}
@@ -368,18 +368,21 @@ func (k *kind) value(code string, f kql.Field, v any) (val kql.Value, isEmpty, o
 	return kql.Value{Kind: kql.String, Text: s}, false, true, nil
 }
 
-// numberText prints a number as kintone reads it. OPA's UCAST carries
-// numbers as float64; integers beyond 2^53 may already have lost digits, so
-// they are refused rather than compared with a different number.
-func numberText(code string, x float64) (string, error) {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return "", terr(code, "not a finite number")
+// numberText prints a number as kintone reads it: the policy's own digits,
+// exactly, as a plain decimal (an exponent is written out), so that the
+// kintone condition draws the line where the policy does.
+func numberText(code string, x json.Number) (string, error) {
+	s, ok := decimal(string(x))
+	if !ok || len(s) > maxNumberText {
+		return "", terr(code, "%s is not a number kintone can compare exactly", x)
 	}
-	if math.Abs(x) > 1<<53 {
-		return "", terr(code, "%v is too large to compare exactly", x)
-	}
-	return strconv.FormatFloat(x, 'f', -1, 64), nil
+	return string(s), nil
 }
+
+// maxNumberText bounds a number written out in a condition: kintone's
+// precision ends far before it, and 1e999 would otherwise become a
+// thousand digits.
+const maxNumberText = 80
 
 func typeName(v any) string {
 	switch v.(type) {
@@ -387,7 +390,7 @@ func typeName(v any) string {
 		return "null"
 	case string:
 		return "a string"
-	case float64:
+	case json.Number:
 		return "a number"
 	case bool:
 		return "a boolean"

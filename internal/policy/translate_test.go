@@ -105,7 +105,12 @@ var translationCases = []translationCase{
 	tc("number gt null", `num != ""`, `input.record.num > null`),
 	tc("number gte null", "ALWAYS", `input.record.num >= null`),
 	tc("number eq string", "error: NUMBER values are numbers in input.record, the rule compares with a string", `input.record.num == "5"`),
-	tc("number too large", "error: too large to compare exactly", `input.record.num == 1152921504606846976`),
+	tc("number more precise than float64", `num >= 1000.00000000000000001`, `input.record.num >= 1000.00000000000000001`),
+	tc("number tiny decimal", `(num < 0.30000000000000001) or (num = "")`, `input.record.num < 0.30000000000000001`),
+	tc("number with exponent", `num > 150`, `input.record.num > 1.5e2`),
+	tc("number negative decimal", `(num <= -0.5) or (num = "")`, `input.record.num <= -0.50`),
+	tc("number absurd exponent", "error: 1e999", `input.record.num > 1e999`),
+	tc("number beyond float64", `num = 1152921504606846977`, `input.record.num == 1152921504606846977`),
 	tc("number exponent", `num = 1000`, `input.record.num == 1e3`),
 	tc("calc gt", `calc > 1`, `input.record.calc > 1`),
 
@@ -174,7 +179,7 @@ var translationCases = []translationCase{
 	tc("negation", `error: "not" not permitted`, `not input.record.text == "a"`),
 	tc("startswith", "error: invalid builtin `startswith`", `startswith(input.record.text, "a")`),
 	tc("iterating fields", "error: iterates over the fields", `some k; input.record[k] == "x"`),
-	tc("numeric key", "error: OPA dropped it", `input.record[1] == "x"`),
+	tc("numeric key", "error: field codes are strings", `input.record[1] == "x"`),
 	tc("comparing with an array", "error: existence of field", `input.record.text == ["a"]`),
 
 	// and, or, and their simplification
