@@ -60,6 +60,11 @@ func buildApp(s *Seed, sa *SeedApp) (*app, error) {
 		byCode: map[string]*field{}, tokens: map[string]*SeedToken{}, seed: *sa,
 	}
 	a.seed.Records, a.seed.Comments, a.seed.NextID = nil, nil, 0
+	prec, err := buildPrecision(sa.NumberPrecision)
+	if err != nil {
+		return nil, seedError(s, sa, "numberPrecision", "%v", err)
+	}
+	a.prec = prec
 	var props []kintone.FieldProperty
 	seen := map[string]bool{}
 	order := map[string][]string{} // subtable → its fields as the seed lists them
@@ -140,6 +145,10 @@ func buildApp(s *Seed, sa *SeedApp) (*app, error) {
 		a.byCode[f.code] = f
 	}
 	for _, f := range a.fields {
+		f.prec = a.prec
+		for _, in := range f.inner {
+			in.prec = a.prec
+		}
 		switch f.typ {
 		case "RECORD_NUMBER":
 			a.recordNumber = f
@@ -410,8 +419,19 @@ func newField(p kintone.FieldProperty, idx int, parent *field) (*field, error) {
 		}
 		return &x
 	}
-	f.minVal, f.maxVal = num(p.MinValue), num(p.MaxValue)
+	limit := func(s string) string {
+		if s == "" || err != nil {
+			return ""
+		}
+		n, ok := numberLiteral(s)
+		if !ok {
+			err = fmt.Errorf("%q is not a number", s)
+		}
+		return n
+	}
+	f.minVal, f.maxVal = limit(p.MinValue), limit(p.MaxValue)
 	f.minText, f.maxText = p.MinValue, p.MaxValue
+	f.calcText = p.Type == "CALC" && !numericFormat(p.Format)
 	if l := num(p.MinLength); l != nil {
 		f.minLen = int(*l)
 	}
@@ -441,6 +461,53 @@ func newField(p kintone.FieldProperty, idx int, parent *field) (*field, error) {
 		}
 	}
 	return f, nil
+}
+
+// numericFormat reports whether a CALC field of this format computes a
+// number (rather than a date or a time).
+func numericFormat(format string) bool {
+	return format == "" || format == "NUMBER" || format == "NUMBER_DIGIT"
+}
+
+// buildPrecision checks an app's number precision setting; what the seed
+// leaves out is kintone's default.
+func buildPrecision(sp *SeedNumberPrecision) (precision, error) {
+	p := defaultPrecision
+	if sp == nil {
+		return p, nil
+	}
+	if len(sp.unknown) > 0 {
+		sortStrings(sp.unknown)
+		return p, fmt.Errorf("unknown key %q (digits, decimalPlaces, roundingMode)", sp.unknown[0])
+	}
+	count := func(name, s string, lo, hi int, dst *int) error {
+		if s == "" {
+			return nil
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("%s %s is not a whole number from %d to %d", name, s, lo, hi)
+		}
+		*dst = n
+		return nil
+	}
+	if err := count("digits", sp.Digits, 1, maxPrecisionDigits, &p.digits); err != nil {
+		return p, err
+	}
+	if err := count("decimalPlaces", sp.DecimalPlaces, 0, maxPrecisionPlaces, &p.places); err != nil {
+		return p, err
+	}
+	if p.places >= p.digits {
+		return p, fmt.Errorf("decimalPlaces (%d) must be fewer than digits (%d)", p.places, p.digits)
+	}
+	if sp.RoundingMode != "" {
+		m, ok := roundingModes[sp.RoundingMode]
+		if !ok {
+			return p, fmt.Errorf("roundingMode %q is not HALF_EVEN, UP or DOWN", sp.RoundingMode)
+		}
+		p.mode = m
+	}
+	return p, nil
 }
 
 func buildProcess(sp *SeedProcess) (*process, error) {

@@ -28,6 +28,20 @@ func newSim(t testing.TB, opts ...Option) *Server {
 	return s
 }
 
+// newSeeded builds a simulator from seed, given as JSON, at fixedNow.
+func newSeeded(t testing.TB, seed string) *Server {
+	t.Helper()
+	sd, err := ParseSeed([]byte(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(sd, WithClock(func() time.Time { return fixedNow }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // reply is an answer as a test sees it.
 type reply struct {
 	status int

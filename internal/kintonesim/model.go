@@ -27,6 +27,7 @@ type app struct {
 	layout   []byte                  // layout.json's "layout" value
 	process  *process                // nil when process management is off
 	comments bool                    // the comment feature is on
+	prec     precision               // number and calculation precision
 	tokens   map[string]*SeedToken   // token → permissions
 	rights   map[string]rightSet     // user code → rights; nil = every user, every right
 	seed     SeedApp                 // as loaded, for Snapshot
@@ -51,11 +52,15 @@ type field struct {
 	prop   kintone.FieldProperty
 
 	options          map[string]bool
-	minLen, maxLen   int // -1 when unset
-	minVal, maxVal   *float64
+	minLen, maxLen   int    // -1 when unset
+	minVal, maxVal   string // canonical numbers; "" when unset
 	minText, maxText string // the limits as written, for messages
 	lookup           *kintone.Lookup
-	header           []byte // `"code":{"type":"T","value":`, set when the app is built
+	header           []byte    // `"code":{"type":"T","value":`, set when the app is built
+	prec             precision // the app's, for NUMBER and CALC values
+	// calcText marks a CALC field whose format is a date or a time: its
+	// values are text, not numbers.
+	calcText bool
 }
 
 // rightSet is what a user or token may do in an app.
@@ -65,13 +70,12 @@ type rightSet struct{ view, add, edit, delete, manage bool }
 type entity struct{ code, name string }
 
 // val is one stored field value, parsed once on write so that reads never
-// reparse: s holds scalars (text, canonical numbers, dates, times and
-// date-times in UTC with minute precision, which all sort as strings), n
-// the number of numeric fields, and x the structured rest: nullVal, []string,
-// []entity, []*fileRef or []row.
+// reparse: s holds scalars (text; numbers in canonical decimal form, which
+// compareNumbers orders; dates, times and date-times in UTC with minute
+// precision, which sort as strings), and x the structured rest: nullVal,
+// []string, []entity, []*fileRef or []row.
 type val struct {
 	s string
-	n float64
 	x any
 }
 

@@ -310,11 +310,12 @@ func (c *call) like(f *field, v val, words []token) bool {
 	return wordMatch(v.s, words)
 }
 
+// numberPred compares stored numbers with the literals exactly, whatever
+// their number of digits.
 func numberPred(a *app, f *field, op kql.Op, vals []kql.Value) pred {
 	type lit struct {
 		empty bool
-		n     float64
-		ok    bool
+		n     string // canonical; "" when the literal is not a number
 	}
 	lits := make([]lit, 0, len(vals))
 	for _, v := range vals {
@@ -323,49 +324,75 @@ func numberPred(a *app, f *field, op kql.Op, vals []kql.Value) pred {
 			s = trimAppCode(a, s)
 		}
 		if s == "" {
-			lits = append(lits, lit{empty: true, ok: true})
+			lits = append(lits, lit{empty: true})
 			continue
 		}
-		n, ok := parseNumber(s)
-		lits = append(lits, lit{n: n.n, ok: ok && n.s != ""})
-	}
-	eq := func(v val, l lit) bool {
-		if l.empty {
-			return v.s == ""
-		}
-		return l.ok && v.s != "" && v.n == l.n
+		n, _ := numberLiteral(s)
+		lits = append(lits, lit{n: n})
 	}
 	switch op {
 	case kql.Eq, kql.In:
 		return func(v val) bool {
 			for _, l := range lits {
-				if eq(v, l) {
+				if l.empty {
+					if v.s == "" {
+						return true
+					}
+					continue
+				}
+				if n, ok := numberText(f, v); ok && l.n != "" && compareNumbers(n, l.n) == 0 {
 					return true
 				}
 			}
 			return false
 		}
 	}
-	if len(lits) == 0 || !lits[0].ok || lits[0].empty {
+	if len(lits) == 0 || lits[0].empty || lits[0].n == "" {
 		return func(val) bool { return false }
 	}
 	x := lits[0].n
 	return func(v val) bool {
-		if v.s == "" {
-			return false
-		}
-		return compareOp(op, cmpFloat(v.n, x))
+		n, ok := numberText(f, v)
+		return ok && compareOp(op, compareNumbers(n, x))
 	}
 }
 
-func cmpFloat(a, b float64) int {
+// numberText is the number a stored value of f holds, if it holds one: a
+// record number without its app-code prefix; nothing for a date or time
+// computed by a CALC field.
+func numberText(f *field, v val) (string, bool) {
 	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+	case v.s == "":
+		return "", false
+	case f.typ == "RECORD_NUMBER":
+		return trimNumberPrefix(v.s), true
+	case f.calcText:
+		return v.s, isCanonicalNumber(v.s)
 	}
-	return 0
+	return v.s, true
+}
+
+// numericType reports whether fields of type typ hold numbers.
+func numericType(typ string) bool {
+	switch typ {
+	case "NUMBER", "CALC", "RECORD_NUMBER", "__ID__", "__REVISION__":
+		return true
+	}
+	return false
+}
+
+// sameValue reports whether a value of fa equals one of fb, as a lookup or
+// a related-records condition matches them: by value when both hold
+// numbers ("1.5" is "1.50"), else as text.
+func sameValue(fa *field, a val, fb *field, b val) bool {
+	if numericType(fa.typ) && numericType(fb.typ) {
+		x, okx := numberText(fa, a)
+		y, oky := numberText(fb, b)
+		if okx && oky {
+			return compareNumbers(x, y) == 0
+		}
+	}
+	return a.s == b.s
 }
 
 // compareOp reads an ordering comparison given the sign of value − literal.
@@ -638,7 +665,7 @@ func (c *call) relatedMatcher(a *app, cond *kql.Cond) matcher {
 			return neg
 		}
 		for _, rr := range c.st.data[src.id].sorted {
-			if rr.vals[key.idx].s != want.s || (filter != nil && !filter(rr)) {
+			if !sameValue(key, rr.vals[key.idx], own, want) || (filter != nil && !filter(rr)) {
 				continue
 			}
 			if p(rr.vals[f.idx]) != neg {
@@ -738,7 +765,12 @@ func compareVals(f *field, a, b val) int {
 	}
 	switch f.typ {
 	case "__ID__", "__REVISION__", "RECORD_NUMBER", "NUMBER", "CALC":
-		return cmpFloat(a.n, b.n)
+		if f.calcText { // dates and times sort as text
+			break
+		}
+		x, _ := numberText(f, a)
+		y, _ := numberText(f, b)
+		return compareNumbers(x, y)
 	case "CREATOR", "MODIFIER", "USER_SELECT", "ORGANIZATION_SELECT", "GROUP_SELECT", "STATUS_ASSIGNEE":
 		la, _ := a.x.([]entity)
 		lb, _ := b.x.([]entity)

@@ -202,7 +202,7 @@ func (c *call) updateOne(a *app, item params, base string, upsert bool) (*record
 				return nil, err
 			}
 			if f.typ != "RECORD_NUMBER" {
-				in = withValue(in, f.code, want.s)
+				in = withValue(in, f.code, want.s) // as sent: the add stores (and checks) it
 			}
 			r, kerr := c.buildRecord(a, nil, in, k, false)
 			if kerr != nil {
@@ -263,9 +263,6 @@ func (c *call) byUpdateKey(a *app, uk any, key string) (*record, *field, val, *k
 		return nil, nil, val{}, kintone.NewError("GAIA_IQ27", c.lang, code)
 	}
 	want := val{s: raw}
-	if f.typ == "NUMBER" {
-		want, _ = parseNumber(raw)
-	}
 	if f.typ == "RECORD_NUMBER" {
 		id, err := strconv.ParseInt(trimAppCode(a, raw), 10, 64)
 		if err != nil {
@@ -273,10 +270,20 @@ func (c *call) byUpdateKey(a *app, uk any, key string) (*record, *field, val, *k
 		}
 		return c.st.data[a.id].recs[id], f, want, nil
 	}
-	if want.s == "" {
+	indexed := raw
+	if f.typ == "NUMBER" {
+		// The key is the number the add would store: rounded as the
+		// app rounds, matched by value.
+		n, problem := f.prec.store(raw)
+		if problem != numberOK {
+			return nil, f, want, nil
+		}
+		indexed = numberKey(n)
+	}
+	if indexed == "" {
 		return nil, f, want, nil
 	}
-	if id, ok := c.st.data[a.id].unique[f][want.s]; ok {
+	if id, ok := c.st.data[a.id].unique[f][indexed]; ok {
 		return c.st.data[a.id].recs[id], f, want, nil
 	}
 	return nil, f, want, nil

@@ -61,7 +61,8 @@ type SeedApp struct {
 	Creator          string                       `json:"creator,omitempty"` // user code; Administrator when empty
 	CreatedAt        string                       `json:"createdAt,omitempty"`
 	CommentsDisabled bool                         `json:"commentsDisabled,omitempty"`
-	Fields           []json.RawMessage            `json:"fields"` // kintone form-field properties, in form order
+	NumberPrecision  *SeedNumberPrecision         `json:"numberPrecision,omitempty"` // absent: kintone's default (16 digits, 4 decimals, HALF_EVEN)
+	Fields           []json.RawMessage            `json:"fields"`                    // kintone form-field properties, in form order
 	Layout           json.RawMessage              `json:"layout,omitempty"`
 	Process          *SeedProcess                 `json:"process,omitempty"`
 	Tokens           []SeedToken                  `json:"tokens,omitempty"`
@@ -69,6 +70,49 @@ type SeedApp struct {
 	Records          []map[string]json.RawMessage `json:"records,omitempty"`
 	Comments         []SeedComment                `json:"comments,omitempty"`
 	NextID           int64                        `json:"nextId,omitempty"` // next record id (kept by Snapshot so ids are never reused)
+}
+
+// SeedNumberPrecision is an app's "number and calculation precision"
+// setting, as app/settings.json shows it (the counts as strings); a seed may
+// also write the counts as numbers. NUMBER and CALC values are stored
+// rounded to it. An empty key keeps kintone's default for it.
+type SeedNumberPrecision struct {
+	Digits        string `json:"digits,omitempty"`        // significant digits, 1–30; "16" by default
+	DecimalPlaces string `json:"decimalPlaces,omitempty"` // 0–10 and fewer than digits; "4" by default
+	RoundingMode  string `json:"roundingMode,omitempty"`  // HALF_EVEN (default), UP or DOWN
+
+	unknown []string // keys the seed wrote that the setting does not have
+}
+
+// UnmarshalJSON takes the counts as strings or numbers. Whatever else is
+// wrong is kept for buildApp to report, which can name the app.
+func (p *SeedNumberPrecision) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("numberPrecision must be an object with digits, decimalPlaces and roundingMode")
+	}
+	*p = SeedNumberPrecision{}
+	for k, raw := range m {
+		var dst *string
+		switch k {
+		case "digits":
+			dst = &p.Digits
+		case "decimalPlaces":
+			dst = &p.DecimalPlaces
+		case "roundingMode":
+			dst = &p.RoundingMode
+		default:
+			p.unknown = append(p.unknown, k)
+			continue
+		}
+		var str string
+		if json.Unmarshal(raw, &str) == nil {
+			*dst = str
+		} else {
+			*dst = string(bytes.TrimSpace(raw)) // a number, or something buildApp refuses
+		}
+	}
+	return nil
 }
 
 // SeedProcess is an app's process-management setting.

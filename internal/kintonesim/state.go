@@ -117,7 +117,7 @@ func (s *state) setRecord(a *app, id int64, r *record) {
 	s.logUndo(func() { s.setRecord(a, id, old) })
 	if old != nil {
 		for f, idx := range d.unique {
-			if v := old.vals[f.idx].s; v != "" && idx[v] == id {
+			if v := uniqueKey(f, old.vals[f.idx]); v != "" && idx[v] == id {
 				delete(idx, v)
 			}
 		}
@@ -141,10 +141,19 @@ func (s *state) setRecord(a *app, id int64, r *record) {
 	}
 	d.recs[id] = r
 	for f, idx := range d.unique {
-		if v := r.vals[f.idx].s; v != "" {
+		if v := uniqueKey(f, r.vals[f.idx]); v != "" {
 			idx[v] = id
 		}
 	}
+}
+
+// uniqueKey is what a value of a unique field is indexed under: equal
+// numbers written with different decimals ("1.5", "1.50") are duplicates.
+func uniqueKey(f *field, v val) string {
+	if f.typ == "NUMBER" {
+		return numberKey(v.s)
+	}
+	return v.s
 }
 
 // takeID hands out the next record id. Ids are not given back on rollback,

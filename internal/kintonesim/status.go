@@ -151,7 +151,7 @@ func (c *call) store(a *app, old *record, vals []val, bump int64) *record {
 	if a.updatedF != nil {
 		vals[a.updatedF.idx] = val{s: formatDateTime(c.now)}
 	}
-	vals[a.revisionF.idx] = val{s: strconv.FormatInt(r.rev, 10), n: float64(r.rev)}
+	vals[a.revisionF.idx] = val{s: strconv.FormatInt(r.rev, 10)}
 	a.encodeRecord(r)
 	c.st.setRecord(a, r.id, r)
 	return r

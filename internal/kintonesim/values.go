@@ -2,8 +2,7 @@ package kintonesim
 
 import (
 	"encoding/json"
-	"math/big"
-	"regexp"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -19,10 +18,15 @@ type verrs struct {
 }
 
 func (v *verrs) add(key, msgID string, args ...any) {
+	v.addText(key, kintone.Message(msgID, v.lang, args...))
+}
+
+// addText adds a message the kintone package's catalogue does not hold.
+func (v *verrs) addText(key, msg string) {
 	if v.err == nil {
 		v.err = kintone.Invalid(v.lang)
 	}
-	v.err.With(key, kintone.Message(msgID, v.lang, args...))
+	v.err.With(key, msg)
 }
 
 // failed reports whether any error was added.
@@ -59,14 +63,17 @@ func (s *state) parseValue(f *field, raw any, k keys, ve *verrs) (val, *kintone.
 		if !ok {
 			return val{}, errJSON(ve.lang)
 		}
-		v, good := parseNumber(str)
-		if !good {
+		n, problem := f.prec.store(str)
+		switch problem {
+		case notANumber:
 			if f.parent != nil {
 				return val{}, nil // inside a subtable kintone stores "" silently [obs]
 			}
 			ve.add(k.bracket(f.code), kintone.MsgNumber)
+		case tooManyDigits:
+			ve.addText(k.value(f.code), digitsMessage(ve.lang, f.prec.digits))
 		}
-		return v, nil
+		return val{s: n}, nil
 	case "DROP_DOWN", "RADIO_BUTTON":
 		str, ok := scalarText(raw)
 		if !ok {
@@ -227,39 +234,15 @@ func entityCodes(raw any) ([]string, bool) {
 	return out, true
 }
 
-var plainNumber = regexp.MustCompile(`^[+-]?[0-9]+(\.[0-9]+)?$`)
-
-// parseNumber normalises a NUMBER value as kintone stores it: surrounding
-// spaces dropped, exponents expanded ("1.5e1" → "15"), "" for empty.
-func parseNumber(s string) (val, bool) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return val{}, true
+// digitsMessage refuses a number that needs more digits than the app's
+// precision allows. kintone's wording (and whether it refuses rather than
+// rounds) is unverified; the simulator refuses under the field's key, as it
+// does a value beyond maxValue.
+func digitsMessage(lang string, digits int) string {
+	if lang == "ja" {
+		return fmt.Sprintf("桁数が多すぎます。%d桁以内の数値を入力してください。", digits)
 	}
-	if plainNumber.MatchString(s) {
-		s = strings.TrimPrefix(s, "+")
-		neg := strings.HasPrefix(s, "-")
-		digits := strings.TrimPrefix(s, "-")
-		digits = strings.TrimLeft(digits, "0")
-		if digits == "" || digits[0] == '.' {
-			digits = "0" + digits
-		}
-		if neg && strings.Trim(digits, "0.") != "" {
-			digits = "-" + digits
-		}
-		n, _ := strconv.ParseFloat(digits, 64)
-		return val{s: digits, n: n}, true
-	}
-	f, ok := new(big.Float).SetPrec(200).SetString(s)
-	if !ok || f.IsInf() {
-		return val{}, false
-	}
-	str := f.Text('f', -1)
-	if strings.Contains(str, ".") {
-		str = strings.TrimRight(strings.TrimRight(str, "0"), ".")
-	}
-	n, _ := f.Float64()
-	return val{s: str, n: n}, true
+	return fmt.Sprintf("The number has too many digits. Enter a number of %d digits or fewer.", digits)
 }
 
 // parseDate accepts YYYY-MM-DD and kintone's shorter forms (YYYY, YYYY-MM,

@@ -63,7 +63,7 @@ func (c *call) buildRecord(a *app, old *record, in map[string]any, k keys, seed 
 		}
 	}
 	if !seed { // seed records are stored as written: lookups are not re-run
-		if kerr := c.applyLookups(a, vals, provided, create); kerr != nil {
+		if kerr := c.applyLookups(a, vals, provided, create, k, ve); kerr != nil {
 			return nil, kerr
 		}
 	}
@@ -111,11 +111,24 @@ func (c *call) fieldValue(a *app, f *field, raw any, old val, k keys, ve *verrs,
 			}
 		}
 	case f.typ == "CALC" && seed:
-		s, _ := scalarText(raw)
-		v = val{s: s}
-		if n, ok := parseNumber(s); ok {
-			v.n = n.n
+		s, ok := scalarText(raw)
+		if !ok {
+			return nil, errJSON(c.lang)
 		}
+		if f.calcText {
+			v = val{s: s}
+			break
+		}
+		// A seed states what kintone computed; kintone would have stored
+		// it rounded to the app's precision.
+		n, problem := f.prec.store(s)
+		switch problem {
+		case notANumber:
+			ve.add(k.bracket(f.code), kintone.MsgNumber)
+		case tooManyDigits:
+			ve.addText(k.value(f.code), digitsMessage(ve.lang, f.prec.digits))
+		}
+		v = val{s: n}
 	default:
 		return nil, nil // CALC, RECORD_NUMBER, $id, $revision: kintone computes them
 	}
@@ -360,7 +373,9 @@ func decodeAny(b []byte) (any, bool) {
 
 // applyLookups copies the mapped fields of every lookup whose key was
 // written (or defaulted on add) from the record it finds in the source app.
-func (c *call) applyLookups(a *app, vals []val, provided map[string]bool, create bool) *kintone.Error {
+// A copied number is stored as a written one is, so it may not fit this
+// app's precision: that is added to ve.
+func (c *call) applyLookups(a *app, vals []val, provided map[string]bool, create bool, k keys, ve *verrs) *kintone.Error {
 	for _, f := range a.lookups {
 		key := vals[f.idx]
 		if !provided[f.code] && !(create && key.s != "") {
@@ -380,12 +395,19 @@ func (c *call) applyLookups(a *app, vals []val, provided map[string]bool, create
 		if found == nil || c.may(src, rView) != nil {
 			return kintone.NewError("GAIA_LO04", c.lang, key.s, f.code)
 		}
+		copyVal := func(from, to *field, v val) {
+			var problem numberProblem
+			vals[to.idx], problem = convertVal(from, to, v)
+			if problem == tooManyDigits {
+				ve.addText(k.value(to.code), digitsMessage(ve.lang, to.prec.digits))
+			}
+		}
 		kf := src.byCode[lk.RelatedKeyField]
-		vals[f.idx] = convertVal(kf, f, found.vals[kf.idx])
+		copyVal(kf, f, found.vals[kf.idx])
 		for _, m := range lk.FieldMappings {
 			d, sf := a.byCode[m.Field], src.byCode[m.RelatedField]
 			if d != nil && sf != nil && d.parent == nil && sf.parent == nil {
-				vals[d.idx] = convertVal(sf, d, found.vals[sf.idx])
+				copyVal(sf, d, found.vals[sf.idx])
 			}
 		}
 	}
@@ -401,19 +423,24 @@ func (c *call) findByKey(src *app, code string, key val) *record {
 	if kf == nil {
 		return nil
 	}
-	numeric := kf.typ == "NUMBER" || kf.typ == "RECORD_NUMBER" || kf.typ == "__ID__" || kf.typ == "CALC"
+	if !numericType(kf.typ) {
+		for _, r := range c.st.data[src.id].sorted {
+			if r.vals[kf.idx].s == key.s {
+				return r
+			}
+		}
+		return nil
+	}
 	want := key.s
 	if kf.typ == "RECORD_NUMBER" {
 		want = trimAppCode(src, want)
 	}
-	wantN, _ := parseNumber(want)
+	want, ok := numberLiteral(want)
+	if !ok {
+		return nil
+	}
 	for _, r := range c.st.data[src.id].sorted {
-		v := r.vals[kf.idx]
-		if numeric {
-			if v.s != "" && wantN.s != "" && v.n == wantN.n {
-				return r
-			}
-		} else if v.s == want {
+		if n, ok := numberText(kf, r.vals[kf.idx]); ok && compareNumbers(n, want) == 0 {
 			return r
 		}
 	}
@@ -428,21 +455,31 @@ func trimAppCode(a *app, s string) string {
 	return s
 }
 
-// convertVal turns a value of field from into a value of field to.
-func convertVal(from, to *field, v val) val {
+// convertVal turns a value of field from into a value of field to. A number
+// is stored as if written to to's app, whose precision may differ from the
+// source app's; text that is no number leaves a NUMBER empty.
+func convertVal(from, to *field, v val) (val, numberProblem) {
+	if to.typ == "NUMBER" {
+		s := v.s
+		if from.typ == "RECORD_NUMBER" {
+			s = trimNumberPrefix(s)
+		}
+		n, problem := to.prec.store(s)
+		if problem == notANumber {
+			return val{}, numberOK
+		}
+		return val{s: n}, problem
+	}
 	if from.typ == to.typ {
-		return v
+		return v, numberOK
 	}
 	switch to.typ {
-	case "NUMBER":
-		n, _ := parseNumber(trimNumberPrefix(v.s))
-		return n
 	case "DROP_DOWN", "RADIO_BUTTON", "DATE", "TIME":
 		if v.s == "" {
-			return val{x: nullVal}
+			return val{x: nullVal}, numberOK
 		}
 	}
-	return val{s: v.s}
+	return val{s: v.s}, numberOK
 }
 
 func trimNumberPrefix(s string) string {
@@ -472,8 +509,8 @@ func (c *call) validate(a *app, vals []val, self int64, k keys, ve *verrs) {
 				}
 			}
 		}
-		if f.prop.Unique && v.s != "" {
-			if id, dup := c.st.data[a.id].unique[f][v.s]; dup && id != self {
+		if key := uniqueKey(f, v); f.prop.Unique && key != "" {
+			if id, dup := c.st.data[a.id].unique[f][key]; dup && id != self {
 				ve.add(k.value(f.code), kintone.MsgUnique)
 			}
 		}
@@ -505,10 +542,10 @@ func checkValue(f *field, v val, k keys, ve *verrs) {
 		if v.s == "" {
 			return
 		}
-		if f.minVal != nil && v.n < *f.minVal {
+		if f.minVal != "" && compareNumbers(v.s, f.minVal) < 0 {
 			ve.add(k.value(f.code), kintone.MsgMinValue, f.minText)
 		}
-		if f.maxVal != nil && v.n > *f.maxVal {
+		if f.maxVal != "" && compareNumbers(v.s, f.maxVal) > 0 {
 			ve.add(k.value(f.code), kintone.MsgMaxValue, f.maxText)
 		}
 	}
@@ -565,9 +602,9 @@ func (c *call) finish(a *app, old *record, vals []val, in map[string]any, provid
 			vals[a.updatedF.idx] = now
 		}
 	}
-	idv := val{s: strconv.FormatInt(r.id, 10), n: float64(r.id)}
+	idv := val{s: strconv.FormatInt(r.id, 10)}
 	vals[a.idF.idx] = idv
-	vals[a.revisionF.idx] = val{s: strconv.FormatInt(r.rev, 10), n: float64(r.rev)}
+	vals[a.revisionF.idx] = val{s: strconv.FormatInt(r.rev, 10)}
 	if a.recordNumber != nil {
 		num := idv
 		if a.code != "" {
