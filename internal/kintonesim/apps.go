@@ -220,6 +220,40 @@ func propertyDefaults(typ string) map[string]any {
 	return d
 }
 
+// GET app/settings.json: the app's general settings. The seed holds the
+// name, description, comment switch and number precision; the rest is what
+// kintone gives a new app (the icon key, bulk deletion off and April as the
+// first month of the fiscal year are unverified defaults). App names are
+// not localized in the seed, so lang is checked but changes nothing.
+func getSettings(c *call) (any, *kintone.Error) {
+	a, err := c.openApp("app", rView)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.langParam(); err != nil {
+		return nil, err
+	}
+	return map[string]any{
+		"name":                      a.name,
+		"description":               a.description,
+		"icon":                      map[string]string{"type": "PRESET", "key": "APP72"},
+		"theme":                     "WHITE",
+		"titleField":                map[string]string{"selectionMode": "AUTO", "code": ""},
+		"enableThumbnails":          true,
+		"enableBulkDeletion":        false,
+		"enableComments":            a.comments,
+		"enableDuplicateRecord":     true,
+		"enableInlineRecordEditing": true,
+		"numberPrecision": map[string]string{
+			"digits":        strconv.Itoa(a.prec.digits),
+			"decimalPlaces": strconv.Itoa(a.prec.places),
+			"roundingMode":  a.prec.mode.String(),
+		},
+		"firstMonthOfFiscalYear": "4",
+		"revision":               appRevision,
+	}, nil
+}
+
 // GET app/form/layout.json
 func getLayout(c *call) (any, *kintone.Error) {
 	a, err := c.openApp("app", rView)

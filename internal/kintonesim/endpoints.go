@@ -43,6 +43,7 @@ func init() {
 		"app/form/fields":  {"GET": {fn: getFields, preview: true}},
 		"app/form/layout":  {"GET": {fn: getLayout, preview: true}},
 		"app/status":       {"GET": {fn: getStatus, preview: true}},
+		"app/settings":     {"GET": {fn: getSettings, preview: true}},
 		"file":             {"POST": {upload: true}, "GET": {download: true}},
 		"record/comments":  {"GET": {fn: getComments}},
 		"record/comment":   {"POST": {fn: postComment, write: true}, "DELETE": {fn: deleteComment, write: true}},
