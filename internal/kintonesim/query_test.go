@@ -1,8 +1,10 @@
 package kintonesim
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -134,5 +136,67 @@ func TestQueryDateFunctionsFollowTheClock(t *testing.T) {
 	s.SetClock(func() time.Time { return fixedNow.AddDate(0, 0, -5) })
 	if got := ids(t, s, "", `due = TODAY()`); !reflect.DeepEqual(got, []string{"1"}) {
 		t.Fatalf("got %v", got)
+	}
+}
+
+// TestFileLikeMatchesNamesAndContents: like and not like on a FILE field,
+// at top level and inside a subtable, match a file by its name and by its
+// text content; binary content is not searched. Not like inside a subtable
+// needs every row to hold no match (and a row to exist).
+func TestFileLikeMatchesNamesAndContents(t *testing.T) {
+	png := base64.StdEncoding.EncodeToString([]byte("\x89PNG\r\n\x1a\n\x00 marketing"))
+	file := func(key, name, content string) string {
+		if name == "holiday.png" {
+			return `{"fileKey": "` + key + `", "name": "` + name + `", "contentType": "image/png", "base64": "` + png + `"}`
+		}
+		return `{"fileKey": "` + key + `", "name": "` + name + `", "contentType": "text/plain", "text": "` + content + `"}`
+	}
+	att := func(keys ...string) string {
+		l := []string{}
+		for _, k := range keys {
+			l = append(l, `{"fileKey": "`+k+`"}`)
+		}
+		return `{"value": [` + strings.Join(l, ",") + `]}`
+	}
+	s := newSeeded(t, `{"files": [`+strings.Join([]string{
+		file("plan1", "plan.txt", "quarterly marketing budget"), file("plan2", "plan.txt", "quarterly marketing budget"),
+		file("notes1", "notes.txt", "shipping schedule"), file("notes2", "notes.txt", "shipping schedule"),
+		file("photo1", "holiday.png", ""), file("photo2", "holiday.png", ""),
+	}, ",")+`],
+	 "apps": [{"id": 2, "name": "Files", "fields": [
+	   {"type": "FILE", "code": "doc", "label": "Doc"},
+	   {"type": "SUBTABLE", "code": "rows", "label": "Rows", "fields": [{"type": "FILE", "code": "att", "label": "Att"}]}],
+	  "records": [
+	   {"doc": `+att("plan1")+`, "rows": {"value": [{"value": {"att": `+att("notes1")+`}}]}},
+	   {"doc": `+att("photo1")+`, "rows": {"value": [{"value": {"att": `+att("plan2")+`}}, {"value": {"att": `+att()+`}}]}},
+	   {"doc": `+att()+`, "rows": {"value": []}},
+	   {"doc": `+att("notes2")+`, "rows": {"value": [{"value": {"att": `+att("photo2")+`}}]}}]}]}`)
+	tests := []struct {
+		query string
+		want  []string
+	}{
+		{`doc like "plan"`, []string{"1"}},
+		{`doc like "marketing"`, []string{"1"}}, // photo1's bytes hold the word too, but are not text
+		{`doc like "holiday"`, []string{"2"}},
+		{`doc like "png"`, []string{"2"}},
+		{`doc like "quarterly budget"`, []string{"1"}},
+		{`doc like "schedule"`, []string{"4"}},
+		{`doc not like "marketing"`, []string{"4", "3", "2"}},
+		{`doc not like "plan"`, []string{"4", "3", "2"}},
+		{`doc not like "notes"`, []string{"3", "2", "1"}},
+		{`att like "marketing"`, []string{"2"}},
+		{`att like "notes"`, []string{"1"}},
+		{`att like "holiday"`, []string{"4"}},
+		{`att like "quarterly budget"`, []string{"2"}},
+		{`att not like "marketing"`, []string{"4", "1"}},
+		{`att not like "shipping"`, []string{"4", "2"}},
+		{`att not like "holiday"`, []string{"2", "1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			if got := ids(t, s, "", tt.query); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
