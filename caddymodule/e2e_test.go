@@ -180,7 +180,7 @@ func startDevIDP(t *testing.T, site string) *provider {
 			Users:  devidp.DemoUsers(),
 			Clients: []devidp.Client{
 				{ID: "kgate", Secret: "kgate-secret", RedirectURIs: []string{site + "/kgate/callback"},
-					PostLogoutRedirectURIs: []string{site + "/"}, Audience: []string{"kgate-api"}},
+					PostLogoutRedirectURIs: []string{site + "/"}},
 				{ID: "machine", Secret: "machine-secret", ActAsUsers: true, Audience: []string{"kgate-api"}},
 			},
 		})
@@ -547,7 +547,7 @@ func TestE2EBearerTokens(t *testing.T) {
 		carol := s.op.token(t, "machine", "machine-secret", "openid user:u-carol")
 		s.checkBudget(s.budget(b, "Authorization", "Bearer "+carol), "bluebird", false)
 
-		other, err := s.op.dev.MintAccessToken("u-bob", []string{"another-api"}, time.Hour)
+		other, err := s.op.dev.MintAccessToken("machine", "u-bob", []string{"another-api"}, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -181,7 +181,7 @@ func (d *demo) startProvider(tokenLifetime time.Duration) error {
 		AccessTokenLifetime: tokenLifetime,
 		Clients: []devidp.Client{
 			{ID: demoClientID, Secret: clientSecret, RedirectURIs: []string{d.URL + "/kgate/callback"},
-				PostLogoutRedirectURIs: []string{d.URL + "/"}, Audience: []string{demoAudience}},
+				PostLogoutRedirectURIs: []string{d.URL + "/"}},
 			{ID: demoMachineID, Secret: demoMachineSecret, Audience: []string{demoAudience}, ActAsUsers: true},
 		},
 	})

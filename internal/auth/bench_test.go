@@ -104,7 +104,7 @@ func benchBearer(b *testing.B) (*Auth, *http.Request, *devidp.Provider) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tok, err := p.MintAccessToken("u-alice", []string{"kgate-api"}, time.Hour)
+	tok, err := p.MintAccessToken("machine", "u-alice", []string{"kgate-api"}, time.Hour)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -196,7 +196,7 @@ func TestBearerTokens(t *testing.T) {
 		return newBrowser(t, k).Do(req)
 	}
 
-	tok, err := op.p.MintAccessToken("u-alice", []string{"kgate-api"}, time.Hour)
+	tok, err := op.p.MintAccessToken("machine", "u-alice", []string{"kgate-api"}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,11 +220,11 @@ func TestBearerTokens(t *testing.T) {
 		t.Fatalf("client_credentials token: %d %q", p.Status, p.Body)
 	}
 
-	other, _ := op.p.MintAccessToken("u-alice", []string{"someone-else"}, time.Hour)
+	other, _ := op.p.MintAccessToken("machine", "u-alice", []string{"someone-else"}, time.Hour)
 	if p := call(other); p.Status != http.StatusUnauthorized {
 		t.Fatalf("token for another audience: %d", p.Status)
 	}
-	erin, _ := op.p.MintAccessToken("u-erin", []string{"kgate-api"}, time.Hour)
+	erin, _ := op.p.MintAccessToken("machine", "u-erin", []string{"kgate-api"}, time.Hour)
 	if p := call(erin); p.Status != http.StatusForbidden || !strings.Contains(p.Body, ReasonInactiveMember) {
 		t.Fatalf("inactive member's token: %d %q", p.Status, p.Body)
 	}
@@ -237,7 +237,7 @@ func TestProviderKeyRotationIsFollowed(t *testing.T) {
 	srv := listenTLS(t)
 	op := startDevIDP(t, serverURL(srv)+"/kgate/callback")
 	k := startKgate(t, srv, devConfig(op))
-	old, _ := op.p.MintAccessToken("u-alice", []string{"kgate-api"}, time.Hour)
+	old, _ := op.p.MintAccessToken("machine", "u-alice", []string{"kgate-api"}, time.Hour)
 	b := newBrowser(t, k)
 	if p := b.devLogin(k, op, "u-dave", "/"); p.Body != "hello u-dave silver bluebird session" {
 		t.Fatalf("login before rotation: %q", p.Body)
@@ -256,7 +256,7 @@ func TestProviderKeyRotationIsFollowed(t *testing.T) {
 	if p := b2.devLogin(k, op, "u-carol", "/"); p.Body != "hello u-carol gold bluebird session" {
 		t.Fatalf("login after rotation: %d %q", p.Status, p.Body)
 	}
-	fresh, _ := op.p.MintAccessToken("u-alice", []string{"kgate-api"}, time.Hour)
+	fresh, _ := op.p.MintAccessToken("machine", "u-alice", []string{"kgate-api"}, time.Hour)
 	req, _ := http.NewRequest("GET", k.url("/k/v1/records.json"), nil)
 	req.Header.Set("Authorization", "Bearer "+fresh)
 	if p := b.Do(req); p.Status != 200 {
@@ -273,7 +273,7 @@ func TestUnknownKeyIDFloodFetchesTheJWKSAtMostOncePerInterval(t *testing.T) {
 	srv := listenTLS(t)
 	op := startDevIDP(t, serverURL(srv)+"/kgate/callback")
 	k := startKgate(t, srv, devConfig(op))
-	good, _ := op.p.MintAccessToken("u-alice", []string{"kgate-api"}, time.Hour)
+	good, _ := op.p.MintAccessToken("machine", "u-alice", []string{"kgate-api"}, time.Hour)
 	req, _ := http.NewRequest("GET", k.url("/k/v1/records.json"), nil)
 	req.Header.Set("Authorization", "Bearer "+good)
 	b := newBrowser(t, k)

@@ -180,7 +180,7 @@ func startDevIDPAt(t *testing.T, addr string, callbacks ...string) *devOP {
 	p, err := devidp.New(devidp.Config{
 		Issuer: issuer,
 		Clients: []devidp.Client{
-			{ID: "kgate", Secret: "kgate-secret", RedirectURIs: callbacks, Audience: []string{"kgate-api"},
+			{ID: "kgate", Secret: "kgate-secret", RedirectURIs: callbacks,
 				PostLogoutRedirectURIs: []string{"https://portal.example.com/bye"}},
 			{ID: "machine", Secret: "machine-secret", ActAsUsers: true, Audience: []string{"kgate-api"}},
 		},

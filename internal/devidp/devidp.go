@@ -3,7 +3,9 @@
 // PKCE (S256 only), rotating refresh tokens, userinfo, end_session, and a
 // login page where one picks a demo user — no passwords. The protocol is
 // zitadel/oidc's op package; the storage behind it is written here and
-// lives in memory.
+// lives in memory. ID tokens name only the client that logged in; API
+// access tokens come from the client_credentials grant of an ActAsUsers
+// client, answered here as RFC 9068 JWTs (typ at+jwt).
 //
 // It authenticates nobody: anyone who can reach it can be anyone it knows.
 // It is started only by `kgate demo` and by tests, never by a production
@@ -14,7 +16,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -22,8 +23,6 @@ import (
 	"strings"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 )
 
@@ -47,11 +46,14 @@ type Client struct {
 	PostLogoutRedirectURIs []string
 	// AuthMethod at the token endpoint: "basic" (default) or "post".
 	AuthMethod string
-	// Audience is added to the "aud" of the access tokens this client
-	// gets (an API audience that kgate accepts bearer tokens for).
+	// Audience is the "aud" of the access tokens an ActAsUsers client
+	// gets (an API audience that kgate accepts bearer tokens for); default
+	// the client's own id. Login clients may not have one: their ID tokens
+	// name only themselves.
 	Audience []string
 	// ActAsUsers lets the client use the client_credentials grant with a
-	// scope "user:<sub>" to get an access token (JWT) for that demo user:
+	// scope "user:<sub>" to get an access token (an RFC 9068 JWT, typ
+	// at+jwt) for that demo user:
 	// how scripts and the Node client tests get bearer tokens without a
 	// browser. Demo only, like everything here.
 	ActAsUsers bool
@@ -115,6 +117,7 @@ func New(cfg Config) (*Provider, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/login", http.HandlerFunc(p.serveLogin))
+	mux.Handle("/oauth/token", p.serveToken(o))
 	mux.Handle("/logged-out", http.HandlerFunc(serveLoggedOut))
 	mux.Handle("/", o)
 	p.handler = mux
@@ -143,38 +146,18 @@ func (p *Provider) SigningKeyID() string {
 	return p.store.signing.id
 }
 
-// MintAccessToken signs an access token (JWT) for the user sub, as the
-// client_credentials grant of an ActAsUsers client would, for tests that
-// need a bearer token without any HTTP round trip.
-func (p *Provider) MintAccessToken(sub string, audience []string, ttl time.Duration) (string, error) {
+// MintAccessToken signs an access token for the user sub, as the
+// client_credentials grant of the registered client clientID would but
+// with the given audience and lifetime, for tests that need a bearer token
+// without an HTTP round trip.
+func (p *Provider) MintAccessToken(clientID, sub string, audience []string, ttl time.Duration) (string, error) {
 	p.store.mu.Lock()
-	u, ok := p.store.users[sub]
-	key := p.store.signing
+	_, known := p.store.clients[clientID]
 	p.store.mu.Unlock()
-	if !ok {
-		return "", fmt.Errorf("devidp: no user %q", sub)
+	if !known {
+		return "", fmt.Errorf("devidp: no client %q", clientID)
 	}
-	now := time.Now().UTC()
-	claims := oidc.NewAccessTokenClaims(p.issuer, sub, audience, now.Add(ttl), randomID(), "devidp", 0)
-	claims.Claims = userClaims(u)
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", err
-	}
-	return signJWT(key, payload)
-}
-
-func signJWT(key *signingKey, payload []byte) (string, error) {
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256,
-		Key: &jose.JSONWebKey{Key: key.key, KeyID: key.id}}, (&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		return "", err
-	}
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		return "", err
-	}
-	return jws.CompactSerialize()
+	return p.store.mintAccess(&credentialsRequest{clientID: clientID, subject: sub, audience: audience}, ttl)
 }
 
 func newRSAKey() (*signingKey, error) {

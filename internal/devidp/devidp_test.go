@@ -2,6 +2,7 @@ package devidp
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net"
@@ -281,5 +282,124 @@ func TestLoginPageListsTheDemoUsersInBothLanguages(t *testing.T) {
 	}
 	if r, _ := c.PostForm(p.Issuer()+"login", url.Values{"authRequestID": {"forged"}, "user": {"u-sam"}}); r.StatusCode != http.StatusBadRequest {
 		t.Errorf("login with a forged request id: %d", r.StatusCode)
+	}
+}
+
+// jwtParts decodes a compact JWT's header and claims without verifying
+// it; the tests that use it verify the token separately.
+func jwtParts(t *testing.T, raw string) (header, claims map[string]any) {
+	t.Helper()
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a compact JWT: %.40s…", raw)
+	}
+	for i, into := range []*map[string]any{&header, &claims} {
+		b, err := base64.RawURLEncoding.DecodeString(parts[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, into); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return header, claims
+}
+
+// A login's ID token is for the client that logged in and nobody else,
+// and the access token beside it is opaque: neither can pass for a
+// resource server's access token.
+func TestTheCodeFlowIssuesNoTokenAnAPIWouldAccept(t *testing.T) {
+	p, c := start(t, "/")
+	ctx := context.Background()
+	prov, err := oidc.NewProvider(ctx, p.Issuer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := rpConfig(p, prov)
+	verifier := oauth2.GenerateVerifier()
+	code, _ := login(t, c, cfg, "u-alice", oauth2.S256ChallengeOption(verifier), oidc.Nonce("n-1"))
+	tok, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, claims := jwtParts(t, tok.Extra("id_token").(string))
+	if header["typ"] != "JWT" {
+		t.Errorf("ID token typ %v, want JWT", header["typ"])
+	}
+	if aud, _ := claims["aud"].([]any); len(aud) != 1 || aud[0] != "rp" {
+		t.Errorf("ID token aud %v, want exactly [rp]", claims["aud"])
+	}
+	if strings.Count(tok.AccessToken, ".") == 2 {
+		t.Errorf("the login's access token is a JWT (%.30s…): a resource server could take it for one of its own", tok.AccessToken)
+	}
+	if ui, err := prov.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err != nil || ui.Subject != "u-alice" {
+		t.Fatalf("userinfo with the opaque access token: %+v %v", ui, err)
+	}
+}
+
+func TestAudienceIsOnlyForClientsThatGetAPITokens(t *testing.T) {
+	_, err := New(Config{Issuer: "http://127.0.0.1:1/", Users: DemoUsers(), Clients: []Client{
+		{ID: "portal", Secret: "s", RedirectURIs: []string{callback}, Audience: []string{"api"}}}})
+	if err == nil || !strings.Contains(err.Error(), "ActAsUsers") {
+		t.Fatalf("a login client with an API audience: %v, want an error naming ActAsUsers", err)
+	}
+}
+
+// What client_credentials and MintAccessToken hand out is an RFC 9068
+// access token: typ at+jwt, the API as audience, the client it was issued
+// to, and none of an ID token's claims.
+func TestAPITokensAreRFC9068AccessTokens(t *testing.T) {
+	p, _ := start(t, "/")
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"openid user:u-dave"}}
+	req, _ := http.NewRequest("POST", p.Issuer()+"oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("machine", "m-secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+		ExpiresIn   int    `json:"expires_in"`
+	}
+	json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || body.TokenType != "Bearer" || body.ExpiresIn <= 0 || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("client_credentials: %d %+v (Cache-Control %q)", resp.StatusCode, body, resp.Header.Get("Cache-Control"))
+	}
+	minted, err := p.MintAccessToken("machine", "u-dave", []string{"api"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov, err := oidc.NewProvider(context.Background(), p.Issuer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, raw := range map[string]string{"client_credentials": body.AccessToken, "MintAccessToken": minted} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := prov.Verifier(&oidc.Config{ClientID: "api"}).Verify(context.Background(), raw); err != nil {
+				t.Fatalf("signature, issuer or audience: %v", err)
+			}
+			header, claims := jwtParts(t, raw)
+			if header["typ"] != "at+jwt" {
+				t.Errorf("typ %v, want at+jwt", header["typ"])
+			}
+			if aud, _ := claims["aud"].([]any); len(aud) != 1 || aud[0] != "api" {
+				t.Errorf("aud %v, want exactly [api]", claims["aud"])
+			}
+			if claims["client_id"] != "machine" || claims["sub"] != "u-dave" || claims["jti"] == nil ||
+				claims["iat"] == nil || claims["exp"] == nil || claims["level"] != "silver" || claims["email_verified"] != true {
+				t.Errorf("claims %v", claims)
+			}
+			for _, idOnly := range []string{"nonce", "at_hash", "c_hash", "azp"} {
+				if _, ok := claims[idOnly]; ok {
+					t.Errorf("an access token carries %s", idOnly)
+				}
+			}
+		})
+	}
+	if _, err := p.MintAccessToken("nobody", "u-dave", []string{"api"}, time.Hour); err == nil {
+		t.Error("minted a token for an unregistered client")
 	}
 }

@@ -59,6 +59,9 @@ func newStorage(cfg Config) (*storage, error) {
 		default:
 			return nil, fmt.Errorf("devidp: client %q: auth method %q: want basic or post", c.ID, c.AuthMethod)
 		}
+		if len(c.Audience) > 0 && !c.ActAsUsers {
+			return nil, fmt.Errorf("devidp: client %q: Audience names the API of access tokens, which only ActAsUsers clients get; a login client's tokens are for itself", c.ID)
+		}
 		s.clients[c.ID] = &client{Client: c, idTokenLifetime: cfg.IDTokenLifetime, issuer: cfg.Issuer}
 	}
 	for _, u := range cfg.Users {
@@ -101,8 +104,7 @@ func (s *storage) CreateAuthRequest(_ context.Context, req *oidc.AuthRequest, _ 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.clients[req.ClientID]
-	if !ok {
+	if _, ok := s.clients[req.ClientID]; !ok {
 		return nil, oidc.ErrInvalidClient()
 	}
 	now := time.Now()
@@ -114,7 +116,9 @@ func (s *storage) CreateAuthRequest(_ context.Context, req *oidc.AuthRequest, _ 
 	r := &authRequest{
 		id: randomID(), created: now, clientID: req.ClientID, redirectURI: req.RedirectURI,
 		scopes: req.Scopes, state: req.State, nonce: req.Nonce, responseType: req.ResponseType,
-		responseMode: req.ResponseMode, audience: append([]string{req.ClientID}, c.Audience...),
+		// The ID token names the client alone: it proves a login to that
+		// client and must not pass for an API's access token.
+		responseMode: req.ResponseMode, audience: []string{req.ClientID},
 		challenge: &oidc.CodeChallenge{Challenge: req.CodeChallenge, Method: req.CodeChallengeMethod},
 	}
 	s.requests[r.id] = r
@@ -205,9 +209,9 @@ func clientOf(req op.TokenRequest) string {
 	return ""
 }
 
-func (s *storage) newAccess(req op.TokenRequest, refreshID string) *accessToken {
+func (s *storage) newAccess(req op.TokenRequest, refreshID string, expires time.Time) *accessToken {
 	t := &accessToken{id: randomID(), clientID: clientOf(req), subject: req.GetSubject(), refreshID: refreshID,
-		audience: req.GetAudience(), scopes: req.GetScopes(), expires: time.Now().Add(s.cfg.AccessTokenLifetime)}
+		audience: req.GetAudience(), scopes: req.GetScopes(), expires: expires}
 	now := time.Now()
 	for id, old := range s.access {
 		if now.After(old.expires) {
@@ -221,7 +225,7 @@ func (s *storage) newAccess(req op.TokenRequest, refreshID string) *accessToken 
 func (s *storage) CreateAccessToken(_ context.Context, req op.TokenRequest) (string, time.Time, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := s.newAccess(req, "")
+	t := s.newAccess(req, "", time.Now().Add(s.cfg.AccessTokenLifetime))
 	return t.id, t.expires, nil
 }
 
@@ -244,7 +248,7 @@ func (s *storage) CreateAccessAndRefreshTokens(_ context.Context, req op.TokenRe
 		delete(s.access, old.accessID)
 		rt.authTime, rt.amr = old.authTime, old.amr
 	}
-	at := s.newAccess(req, rt.token)
+	at := s.newAccess(req, rt.token, time.Now().Add(s.cfg.AccessTokenLifetime))
 	rt.accessID = at.id
 	s.refresh[rt.token] = rt
 	return at.id, rt.token, at.expires, nil

@@ -88,7 +88,11 @@ func (c *client) GrantTypes() []oidc.GrantType {
 func (c *client) LoginURL(id string) string {
 	return strings.TrimSuffix(c.issuer, "/") + "/login?authRequestID=" + url.QueryEscape(id)
 }
-func (c *client) AccessTokenType() op.AccessTokenType { return op.AccessTokenTypeJWT }
+
+// AccessTokenType is opaque for what the op package issues (the code and
+// refresh grants): those tokens serve userinfo at this provider only. API
+// tokens are the client_credentials grant's, which serveToken signs.
+func (c *client) AccessTokenType() op.AccessTokenType { return op.AccessTokenTypeBearer }
 func (c *client) IDTokenLifetime() time.Duration      { return c.idTokenLifetime }
 func (c *client) DevMode() bool                       { return false }
 func (c *client) RestrictAdditionalIdTokenScopes() func([]string) []string {
