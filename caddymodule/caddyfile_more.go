@@ -29,6 +29,8 @@ import (
 //	    refresh_interval <duration>
 //	    session_store memory|<redis://…>
 //	    bearer_audience <aud>...
+//	    bearer_clients <client_id>...
+//	    bearer_require_at_jwt
 //	    algorithms <alg>...
 //	    claim <email|name|level|org|groups|lang|time_zone> <claim>
 //	    claim_attr <attribute> <claim>
@@ -55,6 +57,13 @@ func (o *OIDC) unmarshal(d *caddyfile.Dispenser) error {
 				return d.Errf("%s needs at least one value", key)
 			}
 			*into = append(*into, args...)
+			return nil
+		}
+		none := func(into *bool) error {
+			if len(args) != 0 {
+				return d.Errf("%s takes no value", key)
+			}
+			*into = true
 			return nil
 		}
 		var err error
@@ -90,6 +99,10 @@ func (o *OIDC) unmarshal(d *caddyfile.Dispenser) error {
 			err = one(&o.SessionStore)
 		case "bearer_audience":
 			err = some(&o.BearerAudiences)
+		case "bearer_clients":
+			err = some(&o.BearerClients)
+		case "bearer_require_at_jwt":
+			err = none(&o.BearerRequireATJWT)
 		case "algorithms":
 			err = some(&o.Algorithms)
 		case "claim":

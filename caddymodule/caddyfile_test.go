@@ -120,6 +120,8 @@ func TestCaddyfileErrorsNameTheLineAndTheFix(t *testing.T) {
 		{"concurrency above kintone's", "kintone https://x {\n max_concurrent 500\n}", "want a whole number from 1 to 100"},
 		{"policy without dir", "policy", "policy needs its directory"},
 		{"bad size", "max_body lots", `max_body "lots"`},
+		{"a flag given a value", "oidc https://x {\n bearer_require_at_jwt yes\n}", "bearer_require_at_jwt takes no value"},
+		{"an empty bearer client list", "oidc https://x {\n bearer_clients\n}", "bearer_clients needs at least one value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

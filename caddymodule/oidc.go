@@ -49,7 +49,13 @@ type OIDC struct {
 
 	// BearerAudiences turn on Authorization: Bearer for these audiences.
 	BearerAudiences []string `json:"bearer_audiences,omitempty"`
-	Algorithms      []string `json:"algorithms,omitempty"`
+	// BearerClients are the clients (client_id or azp) whose access
+	// tokens may call the API; empty means any client but the portal's.
+	BearerClients []string `json:"bearer_clients,omitempty"`
+	// BearerRequireATJWT accepts only access tokens typed at+jwt (RFC
+	// 9068); set it when the provider types its access tokens so.
+	BearerRequireATJWT bool     `json:"bearer_require_at_jwt,omitempty"`
+	Algorithms         []string `json:"algorithms,omitempty"`
 
 	Claims       Claims            `json:"claims,omitempty"`
 	GroupLevels  map[string]string `json:"group_levels,omitempty"`
@@ -116,7 +122,8 @@ func (h *Handler) newAuth(ctx caddy.Context, repl *caddy.Replacer, client *kinto
 		AllowedReturnHosts: o.AllowedReturnHosts,
 		SessionKeys:        keys, SessionLifetime: time.Duration(o.SessionLifetime), IdleTimeout: time.Duration(o.IdleTimeout),
 		RefreshInterval: time.Duration(o.RefreshInterval), Store: store,
-		BearerAudiences: o.BearerAudiences, Algorithms: o.Algorithms,
+		BearerAudiences: o.BearerAudiences, BearerClients: o.BearerClients, BearerRequireATJWT: o.BearerRequireATJWT,
+		Algorithms: o.Algorithms,
 		Claims: auth.ClaimNames{Email: o.Claims.Email, Name: o.Claims.Name, Level: o.Claims.Level, Org: o.Claims.Org,
 			Groups: o.Claims.Groups, Lang: o.Claims.Lang, TimeZone: o.Claims.TimeZone, Attrs: o.Claims.Attrs},
 		DefaultLevel: o.DefaultLevel,

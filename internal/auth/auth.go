@@ -106,6 +106,14 @@ type Config struct {
 	// BearerAudiences: a bearer JWT must name one of them in "aud". Empty
 	// turns bearer tokens off.
 	BearerAudiences []string
+	// BearerRequireATJWT accepts only bearer tokens typed at+jwt (RFC
+	// 9068). Turn it on when the provider types its access tokens so:
+	// nothing else it signs can then pass for one.
+	BearerRequireATJWT bool
+	// BearerClients, when set, are the clients (client_id or azp of the
+	// token) whose access tokens may call the API. Empty: any client but
+	// the portal's own (ClientID), whose tokens never open the API.
+	BearerClients []string
 	// Algorithms allowed for ID tokens and bearer tokens; default RS256 and
 	// ES256. "none" and HS* are refused.
 	Algorithms []string

@@ -60,6 +60,14 @@ func signWith(t testing.TB, key *rsa.PrivateKey, alg, kid string, claims map[str
 	if kid != "" {
 		hdr["kid"] = kid
 	}
+	return signHeader(t, key, hdr, claims)
+}
+
+// signHeader signs claims under exactly the header hdr (its "alg" picks
+// the algorithm).
+func signHeader(t testing.TB, key *rsa.PrivateKey, hdr, claims map[string]any) string {
+	t.Helper()
+	alg, _ := hdr["alg"].(string)
 	h, _ := json.Marshal(hdr)
 	p, _ := json.Marshal(claims)
 	input := b64(h) + "." + b64(p)

@@ -239,12 +239,15 @@ func sanitizeCode(s string) string {
 
 // verifyIDToken runs go-oidc's checks (signature with an allowed algorithm
 // and a key of the provider, iss, aud, exp, nbf) and then the ones it
-// leaves to the relying party: nonce (when expected), sub, iat, azp and
-// at_hash.
+// leaves to the relying party: typ (an access token typed at+jwt is no ID
+// token), nonce (when expected), sub, iat, azp and at_hash.
 func (a *Auth) verifyIDToken(ctx context.Context, op *opState, raw, accessToken, nonce string) (*oidc.IDToken, map[string]any, error) {
 	t, err := op.idTokens.Verify(ctx, raw)
 	if err != nil {
 		return nil, nil, err
+	}
+	if at, _ := headerType(raw); at {
+		return nil, nil, errors.New("an access token (typ at+jwt) is not an ID token")
 	}
 	if nonce != "" && subtle.ConstantTimeCompare([]byte(t.Nonce), []byte(nonce)) != 1 {
 		return nil, nil, errors.New("nonce mismatch")

@@ -70,6 +70,9 @@ func TestBadIDTokensAreRejected(t *testing.T) {
 		{"at_hash mismatch", mutate(func(c map[string]any) { c["at_hash"] = atHash("another-token") })},
 		{"several audiences without azp", mutate(func(c map[string]any) { c["aud"] = []string{"kgate", "other"} })},
 		{"azp names another client", mutate(func(c map[string]any) { c["azp"] = "other" })},
+		{"an access token (typ at+jwt)", func(op *fakeOP, nonce string) string {
+			return signHeader(testingTB{}, op.f.key, map[string]any{"alg": "RS256", "kid": op.f.kid, "typ": "at+jwt"}, op.claims(nonce))
+		}},
 		{"unknown kid", func(op *fakeOP, nonce string) string {
 			return op.f.sign(testingTB{}, "RS256", "no-such-key", op.claims(nonce))
 		}},
