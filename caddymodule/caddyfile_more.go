@@ -36,6 +36,7 @@ import (
 //	    claim_attr <attribute> <claim>
 //	    group_level <group> <level>
 //	    default_level <level>
+//	    trust_unverified_email
 //	    demo
 //	}
 func (o *OIDC) unmarshal(d *caddyfile.Dispenser) error {
@@ -125,6 +126,8 @@ func (o *OIDC) unmarshal(d *caddyfile.Dispenser) error {
 			o.GroupLevels[args[0]] = args[1]
 		case "default_level":
 			err = one(&o.DefaultLevel)
+		case "trust_unverified_email":
+			err = none(&o.TrustUnverifiedEmail)
 		case "demo":
 			o.Demo = true
 		default:

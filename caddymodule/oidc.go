@@ -57,6 +57,10 @@ type OIDC struct {
 	BearerRequireATJWT bool     `json:"bearer_require_at_jwt,omitempty"`
 	Algorithms         []string `json:"algorithms,omitempty"`
 
+	// TrustUnverifiedEmail takes the e-mail claim as an identity without
+	// email_verified true; only for a provider that never sends it.
+	TrustUnverifiedEmail bool `json:"trust_unverified_email,omitempty"`
+
 	Claims       Claims            `json:"claims,omitempty"`
 	GroupLevels  map[string]string `json:"group_levels,omitempty"`
 	DefaultLevel string            `json:"default_level,omitempty"`
@@ -126,10 +130,10 @@ func (h *Handler) newAuth(ctx caddy.Context, repl *caddy.Replacer, client *kinto
 		Algorithms: o.Algorithms,
 		Claims: auth.ClaimNames{Email: o.Claims.Email, Name: o.Claims.Name, Level: o.Claims.Level, Org: o.Claims.Org,
 			Groups: o.Claims.Groups, Lang: o.Claims.Lang, TimeZone: o.Claims.TimeZone, Attrs: o.Claims.Attrs},
-		DefaultLevel: o.DefaultLevel,
-		Demo:         o.Demo,
-		Audit:        audit.New(h.logger.Named("audit")),
-		Logger:       h.logger.Named("auth"),
+		DefaultLevel: o.DefaultLevel, TrustUnverifiedEmail: o.TrustUnverifiedEmail,
+		Demo:   o.Demo,
+		Audit:  audit.New(h.logger.Named("audit")),
+		Logger: h.logger.Named("auth"),
 	}
 	for group, level := range o.GroupLevels {
 		cfg.GroupLevels = append(cfg.GroupLevels, auth.GroupLevel{Group: group, Level: level})

@@ -114,6 +114,11 @@ type Config struct {
 	// token) whose access tokens may call the API. Empty: any client but
 	// the portal's own (ClientID), whose tokens never open the API.
 	BearerClients []string
+	// TrustUnverifiedEmail takes the e-mail claim as an identity even
+	// without email_verified true, for providers that never say. Off by
+	// default: an address the provider does not vouch for identifies no
+	// one. Either way an address stays with the first subject that used it.
+	TrustUnverifiedEmail bool
 	// Algorithms allowed for ID tokens and bearer tokens; default RS256 and
 	// ES256. "none" and HS* are refused.
 	Algorithms []string
@@ -243,15 +248,23 @@ func New(cfg Config) (*Auth, error) {
 	if a.recordSeal, err = newSealer(cfg.SessionKeys, "session record"); err != nil {
 		return nil, err
 	}
+	now := func() time.Time { return a.now() }
+	bindingSeal, err := newSealer(cfg.SessionKeys, "e-mail binding")
+	if err != nil {
+		return nil, err
+	}
 	a.profiles = &profiles{
-		claims:       cfg.Claims,
-		groupLevels:  cfg.GroupLevels,
-		defaultLevel: cfg.DefaultLevel,
-		dir:          cfg.Directory,
-		lookupBy:     cfg.LookupBy,
-		addPending:   cfg.AddPendingMembers,
-		cache: &memberCache{ttl: cfg.MemberCacheTTL, max: cfg.MemberCacheSize, now: func() time.Time { return a.now() },
-			m: make(map[string]cachedMember)},
+		claims:          cfg.Claims,
+		groupLevels:     cfg.GroupLevels,
+		defaultLevel:    cfg.DefaultLevel,
+		trustUnverified: cfg.TrustUnverifiedEmail,
+		dir:             cfg.Directory,
+		lookupBy:        cfg.LookupBy,
+		addPending:      cfg.AddPendingMembers,
+		cache:           newTTLCache[*Member](cfg.MemberCacheTTL, cfg.MemberCacheSize, now),
+		bindings: &emailBindings{store: cfg.Store, seal: bindingSeal, now: now, log: cfg.Logger,
+			cache: newTTLCache[string](cfg.MemberCacheTTL, cfg.MemberCacheSize, now)},
+		audit: cfg.Audit,
 	}
 	return a, nil
 }

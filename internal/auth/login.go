@@ -205,7 +205,7 @@ func (a *Auth) completeLogin(w http.ResponseWriter, r *http.Request) (*gateway.I
 	if claims, err = a.withUserInfo(ctx, op, tok, idt.Subject, claims); err != nil {
 		return nil, "", err
 	}
-	id, err := a.profiles.resolve(r.Context(), idt.Issuer, claims)
+	id, err := a.profiles.resolve(r.Context(), "session", idt.Issuer, claims)
 	if err != nil {
 		return nil, "", err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/gateway"
 )
 
@@ -69,6 +70,7 @@ const (
 	ReasonEmailUnusable    = "no verified, well-formed e-mail address"
 	ReasonMissingSubject   = "no subject"
 	ReasonDirectoryUnknown = "unknown member state"
+	ReasonEmailTaken       = "e-mail address belongs to another account"
 )
 
 // ClaimNames says where each part of a member profile is found in the
@@ -109,26 +111,30 @@ type GroupLevel struct {
 // profiles turns verified claims into an Identity, consulting the members
 // directory when there is one.
 type profiles struct {
-	claims       ClaimNames
-	groupLevels  []GroupLevel
-	defaultLevel string
-	dir          MemberDirectory
-	lookupBy     string
-	addPending   bool
-	cache        *memberCache
-	group        singleflight.Group
+	claims          ClaimNames
+	groupLevels     []GroupLevel
+	defaultLevel    string
+	trustUnverified bool // take the e-mail claim without email_verified
+	dir             MemberDirectory
+	lookupBy        string
+	addPending      bool
+	cache           *ttlCache[*Member]
+	group           singleflight.Group
+	bindings        *emailBindings
+	audit           *audit.Logger
 }
 
-// resolve builds the identity for verified claims from issuer. A person who
-// may not use kgate gets a *ForbiddenError; a directory failure is returned
+// resolve builds the identity for verified claims from issuer, for a
+// request that came via "session" or "bearer". A person who may not use
+// kgate gets a *ForbiddenError; a directory or store failure is returned
 // as it is (the caller answers 503 rather than 403).
-func (p *profiles) resolve(ctx context.Context, issuer string, claims map[string]any) (*gateway.Identity, error) {
+func (p *profiles) resolve(ctx context.Context, via, issuer string, claims map[string]any) (*gateway.Identity, error) {
 	id := &gateway.Identity{Issuer: issuer}
 	id.Subject, _ = claims["sub"].(string)
 	if id.Subject == "" {
 		return nil, &ForbiddenError{Reason: ReasonMissingSubject}
 	}
-	id.Email = verifiedEmail(claims, p.claims.Email)
+	id.Email = verifiedEmail(claims, p.claims.Email, p.trustUnverified)
 	id.Name = claimString(claims, p.claims.Name)
 	id.Level = claimString(claims, p.claims.Level)
 	id.Org = claimString(claims, p.claims.Org)
@@ -146,8 +152,10 @@ func (p *profiles) resolve(ctx context.Context, issuer string, claims map[string
 	if id.Level == "" {
 		id.Level = p.levelFromGroups(id.Groups)
 	}
+	var bound string // the subject the members app gives this address
 	if p.dir != nil {
-		if err := p.applyDirectory(ctx, id); err != nil {
+		var err error
+		if bound, err = p.applyDirectory(ctx, id); err != nil {
 			return nil, err
 		}
 	}
@@ -157,7 +165,34 @@ func (p *profiles) resolve(ctx context.Context, issuer string, claims map[string
 	if id.Level == "" {
 		return nil, &ForbiddenError{Reason: ReasonNoLevel, Subject: id.Subject, Email: id.Email}
 	}
+	if err := p.checkBinding(ctx, via, id, bound); err != nil {
+		return nil, err
+	}
 	return id, nil
+}
+
+// checkBinding keeps an e-mail address with one account: the subject the
+// members app records for it, or else the first subject of this issuer
+// that used it. Policies and the members app know people by address, so a
+// second account with the same address — re-created at the provider, or
+// one whose address the provider let someone claim — is refused rather
+// than taken for the first.
+func (p *profiles) checkBinding(ctx context.Context, via string, id *gateway.Identity, bound string) error {
+	if id.Email == "" {
+		return nil
+	}
+	if bound == "" {
+		var err error
+		if bound, err = p.bindings.subject(ctx, id.Issuer, id.Email, id.Subject); err != nil {
+			return err
+		}
+	}
+	if bound == id.Subject {
+		return nil
+	}
+	p.audit.Log(audit.Event{Kind: "identity_conflict", Subject: id.Subject, Email: id.Email, Via: via,
+		Outcome: "denied", Error: "the e-mail address is bound to subject " + bound})
+	return &ForbiddenError{Reason: ReasonEmailTaken, Subject: id.Subject, Email: id.Email}
 }
 
 func (p *profiles) levelFromGroups(groups []string) string {
@@ -173,38 +208,39 @@ func (p *profiles) levelFromGroups(groups []string) string {
 
 // applyDirectory overlays the directory's entry on id: the operator's
 // directory is the authority on level, organization, groups and attributes.
-func (p *profiles) applyDirectory(ctx context.Context, id *gateway.Identity) error {
+// Looked up by e-mail, it returns the subject the entry records, if any.
+func (p *profiles) applyDirectory(ctx context.Context, id *gateway.Identity) (bound string, err error) {
 	key := id.Subject
 	if p.lookupBy == ByEmail {
 		key = id.Email
 		if key == "" {
-			return &ForbiddenError{Reason: ReasonEmailUnusable, Subject: id.Subject}
+			return "", &ForbiddenError{Reason: ReasonEmailUnusable, Subject: id.Subject}
 		}
 	}
 	m, err := p.lookup(ctx, key)
 	if err != nil {
-		return err
+		return "", err
 	}
 	forbid := func(reason string) error {
 		return &ForbiddenError{Reason: reason, Subject: id.Subject, Email: id.Email}
 	}
 	if m == nil {
 		if !p.addPending {
-			return forbid(ReasonUnknownMember)
+			return "", forbid(ReasonUnknownMember)
 		}
 		if err := p.addAsPending(ctx, key, id); err != nil {
-			return err
+			return "", err
 		}
-		return forbid(ReasonPendingMember)
+		return "", forbid(ReasonPendingMember)
 	}
 	switch m.State {
 	case MemberActive:
 	case MemberInactive:
-		return forbid(ReasonInactiveMember)
+		return "", forbid(ReasonInactiveMember)
 	case MemberPending:
-		return forbid(ReasonPendingMember)
+		return "", forbid(ReasonPendingMember)
 	default:
-		return forbid(ReasonDirectoryUnknown)
+		return "", forbid(ReasonDirectoryUnknown)
 	}
 	set := func(dst *string, v string) {
 		if v != "" {
@@ -223,13 +259,16 @@ func (p *profiles) applyDirectory(ctx context.Context, id *gateway.Identity) err
 		}
 		id.Attrs[k] = v
 	}
-	return nil
+	if p.lookupBy == ByEmail {
+		bound = m.Subject
+	}
+	return bound, nil
 }
 
 // lookup asks the directory through a TTL cache; concurrent misses for the
 // same key make one call.
 func (p *profiles) lookup(ctx context.Context, key string) (*Member, error) {
-	if m, ok := p.cache.get(key); ok {
+	if m, _, ok := p.cache.get(key); ok {
 		return m, nil
 	}
 	v, err, _ := p.group.Do(key, func() (any, error) {
@@ -251,7 +290,7 @@ func (p *profiles) lookup(ctx context.Context, key string) (*Member, error) {
 // directory itself then answers "pending" for it.
 func (p *profiles) addAsPending(ctx context.Context, key string, id *gateway.Identity) error {
 	_, err, _ := p.group.Do("pending\x00"+key, func() (any, error) {
-		if m, ok := p.cache.get(key); ok && m != nil {
+		if m, _, ok := p.cache.get(key); ok && m != nil {
 			return nil, nil
 		}
 		m := Member{Email: id.Email, Subject: id.Subject, Name: id.Name, State: MemberPending}
@@ -266,18 +305,25 @@ func (p *profiles) addAsPending(ctx context.Context, key string, id *gateway.Ide
 
 // verifiedEmail returns the e-mail claim in lower case when it is usable
 // as an identity: exactly one "@" with something on both sides, no spaces
-// or controls, and not explicitly unverified. Anything else is "", which
+// or controls, and email_verified true (a boolean, or the string some
+// providers send) unless trustUnverified. Anything else is "", which
 // matches no member and no rule.
-func verifiedEmail(claims map[string]any, name string) string {
+func verifiedEmail(claims map[string]any, name string, trustUnverified bool) string {
 	e := claimString(claims, name)
 	if e == "" {
 		return ""
 	}
-	if v, ok := claims["email_verified"]; ok {
-		if b, isBool := v.(bool); isBool && !b {
-			return ""
-		}
-		if s, isStr := v.(string); isStr && s != "true" {
+	if !trustUnverified {
+		switch v := claims["email_verified"].(type) {
+		case bool:
+			if !v {
+				return ""
+			}
+		case string:
+			if !strings.EqualFold(v, "true") {
+				return ""
+			}
+		default: // absent or not a truth value: the provider does not vouch for it
 			return ""
 		}
 	}
@@ -351,39 +397,47 @@ func claimStrings(claims map[string]any, name string) []string {
 	return nil
 }
 
-// memberCache is a bounded TTL cache of directory answers, misses included
-// (a nil member), so that an unknown person cannot make every request reach
-// the directory.
-type memberCache struct {
+// ttlCache is a bounded cache whose entries live ttl after they were put.
+// The members directory's answers are kept in one, misses included (a nil
+// member), so that an unknown person cannot make every request reach the
+// directory.
+type ttlCache[V any] struct {
 	ttl time.Duration
 	max int
 	now func() time.Time
 	mu  sync.Mutex
-	m   map[string]cachedMember
+	m   map[string]cached[V]
 }
 
-type cachedMember struct {
-	m       *Member
-	expires time.Time
+type cached[V any] struct {
+	v       V
+	fetched time.Time
 }
 
-func (c *memberCache) get(key string) (*Member, bool) {
+func newTTLCache[V any](ttl time.Duration, max int, now func() time.Time) *ttlCache[V] {
+	return &ttlCache[V]{ttl: ttl, max: max, now: now, m: make(map[string]cached[V])}
+}
+
+// get returns the value for key and when it was put, unless it is older
+// than the cache's ttl.
+func (c *ttlCache[V]) get(key string) (V, time.Time, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[key]
-	if !ok || !c.now().Before(e.expires) {
-		return nil, false
+	if !ok || !c.now().Before(e.fetched.Add(c.ttl)) {
+		var zero V
+		return zero, time.Time{}, false
 	}
-	return e.m, true
+	return e.v, e.fetched, true
 }
 
-func (c *memberCache) put(key string, m *Member) {
+func (c *ttlCache[V]) put(key string, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
 	if len(c.m) >= c.max {
 		for k, e := range c.m { // drop what has expired, then anything
-			if !now.Before(e.expires) {
+			if !now.Before(e.fetched.Add(c.ttl)) {
 				delete(c.m, k)
 			}
 		}
@@ -394,5 +448,5 @@ func (c *memberCache) put(key string, m *Member) {
 			delete(c.m, k)
 		}
 	}
-	c.m[key] = cachedMember{m: m, expires: now.Add(c.ttl)}
+	c.m[key] = cached[V]{v: v, fetched: now}
 }

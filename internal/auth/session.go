@@ -317,7 +317,7 @@ func (a *Auth) identityFromRecord(ctx context.Context, rec *record) (*gateway.Id
 	if err := json.Unmarshal(rec.Claims, &claims); err != nil {
 		return nil, noIdentity("session record unreadable")
 	}
-	id, err := a.profiles.resolve(ctx, rec.Iss, claims)
+	id, err := a.profiles.resolve(ctx, "session", rec.Iss, claims)
 	if err != nil {
 		return nil, err
 	}
