@@ -32,6 +32,7 @@ import (
 //	    bearer_clients <client_id>...
 //	    bearer_require_at_jwt
 //	    algorithms <alg>...
+//	    clock_skew <duration>
 //	    claim <email|name|level|org|groups|lang|time_zone> <claim>
 //	    claim_attr <attribute> <claim>
 //	    group_level <group> <level>
@@ -93,9 +94,10 @@ func (o *OIDC) unmarshal(d *caddyfile.Dispenser) error {
 			err = some(&o.AllowedReturnHosts)
 		case "session_key":
 			err = some(&o.SessionKeys)
-		case "session_lifetime", "idle_timeout", "refresh_interval":
+		case "session_lifetime", "idle_timeout", "refresh_interval", "clock_skew":
 			err = durationArg(d, key, args, map[string]*caddy.Duration{
-				"session_lifetime": &o.SessionLifetime, "idle_timeout": &o.IdleTimeout, "refresh_interval": &o.RefreshInterval}[key])
+				"session_lifetime": &o.SessionLifetime, "idle_timeout": &o.IdleTimeout, "refresh_interval": &o.RefreshInterval,
+				"clock_skew": &o.ClockSkew}[key])
 		case "session_store":
 			err = one(&o.SessionStore)
 		case "bearer_audience":

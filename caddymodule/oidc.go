@@ -56,6 +56,9 @@ type OIDC struct {
 	// 9068); set it when the provider types its access tokens so.
 	BearerRequireATJWT bool     `json:"bearer_require_at_jwt,omitempty"`
 	Algorithms         []string `json:"algorithms,omitempty"`
+	// ClockSkew is the tolerance on exp, nbf and iat of ID tokens and
+	// bearer tokens (default 1m, at most 5m).
+	ClockSkew caddy.Duration `json:"clock_skew,omitempty"`
 
 	// TrustUnverifiedEmail takes the e-mail claim as an identity without
 	// email_verified true; only for a provider that never sends it.
@@ -127,7 +130,7 @@ func (h *Handler) newAuth(ctx caddy.Context, repl *caddy.Replacer, client *kinto
 		SessionKeys:        keys, SessionLifetime: time.Duration(o.SessionLifetime), IdleTimeout: time.Duration(o.IdleTimeout),
 		RefreshInterval: time.Duration(o.RefreshInterval), Store: store,
 		BearerAudiences: o.BearerAudiences, BearerClients: o.BearerClients, BearerRequireATJWT: o.BearerRequireATJWT,
-		Algorithms: o.Algorithms,
+		Algorithms: o.Algorithms, ClockSkew: time.Duration(o.ClockSkew),
 		Claims: auth.ClaimNames{Email: o.Claims.Email, Name: o.Claims.Name, Level: o.Claims.Level, Org: o.Claims.Org,
 			Groups: o.Claims.Groups, Lang: o.Claims.Lang, TimeZone: o.Claims.TimeZone, Attrs: o.Claims.Attrs},
 		DefaultLevel: o.DefaultLevel, TrustUnverifiedEmail: o.TrustUnverifiedEmail,

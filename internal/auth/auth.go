@@ -128,7 +128,9 @@ type Config struct {
 	// JWKSMaxAge is how long fetched keys are used before fetching them
 	// again; default 1h.
 	JWKSMaxAge time.Duration
-	// ClockSkew tolerated on iat, nbf and exp of bearer tokens; default 1m.
+	// ClockSkew is how far kgate's clock and the provider's may disagree:
+	// the tolerance on exp, nbf and iat of ID tokens and bearer tokens
+	// alike; default 1m, at most MaxClockSkew.
 	ClockSkew time.Duration
 
 	// Claims says where the profile is found in the provider's claims.
@@ -212,6 +214,9 @@ const (
 	SessionCookie = "__Host-kgate-session"
 	LoginCookie   = "__Host-kgate-login"
 )
+
+// MaxClockSkew bounds Config.ClockSkew.
+const MaxClockSkew = 5 * time.Minute
 
 var allowedAlgs = []string{"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA"}
 
@@ -335,6 +340,9 @@ func (c *Config) setDefaults() error {
 	def(&c.JWKSRefetchInterval, 30*time.Second)
 	def(&c.JWKSMaxAge, time.Hour)
 	def(&c.ClockSkew, time.Minute)
+	if c.ClockSkew > MaxClockSkew {
+		return fmt.Errorf("auth: clock_skew %v is more than %v: an expired token would live on that long; set the clocks right (NTP) instead", c.ClockSkew, MaxClockSkew)
+	}
 	def(&c.MemberCacheTTL, time.Minute)
 	if c.MemberCacheSize <= 0 {
 		c.MemberCacheSize = 10000
@@ -442,15 +450,16 @@ func (a *Auth) provider(ctx context.Context) (*opState, error) {
 	if a.cfg.ClientAuth == "post" {
 		ep.AuthStyle = oauth2.AuthStyleInParams
 	}
-	now := func() time.Time { return a.now() }
 	a.op = &opState{
 		provider: p,
 		oauth: oauth2.Config{ClientID: a.cfg.ClientID, ClientSecret: a.cfg.ClientSecret, Endpoint: ep,
 			RedirectURL: a.redirectURL, Scopes: a.cfg.Scopes},
+		// go-oidc checks exp without leeway and nbf with five minutes of
+		// its own; checkTimes applies ClockSkew to both instead.
 		idTokens: oidc.NewVerifier(a.cfg.Issuer, ks, &oidc.Config{ClientID: a.cfg.ClientID,
-			SupportedSigningAlgs: a.algs, Now: now}),
+			SupportedSigningAlgs: a.algs, SkipExpiryCheck: true}),
 		bearer: oidc.NewVerifier(a.cfg.Issuer, ks, &oidc.Config{SkipClientIDCheck: true,
-			SupportedSigningAlgs: a.algs, Now: now}),
+			SupportedSigningAlgs: a.algs, SkipExpiryCheck: true}),
 		keys:       ks,
 		endSession: meta.EndSession,
 	}

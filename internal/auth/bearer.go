@@ -57,7 +57,7 @@ func (a *Auth) identifyBearer(ctx context.Context, raw string) (*gateway.Identit
 	if err := t.Claims(&claims); err != nil {
 		return nil, refuseToken("claims unreadable")
 	}
-	if err := a.checkCommonClaims(t.Subject, t.IssuedAt, claims); err != nil {
+	if err := a.checkCommonClaims(t, claims); err != nil {
 		return nil, refuseToken("%v", err)
 	}
 	if err := a.checkAccessToken(raw, claims); err != nil {

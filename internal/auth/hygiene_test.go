@@ -424,6 +424,7 @@ func TestConfigValidation(t *testing.T) {
 		"pending without a directory":       func(c *Config) { c.AddPendingMembers = true },
 		"lookup by name":                    func(c *Config) { c.LookupBy = "name" },
 		"logged-out page on a foreign host": func(c *Config) { c.LoggedOutURL = "https://evil.example/" },
+		"clock skew above five minutes":     func(c *Config) { c.ClockSkew = 6 * time.Minute },
 	} {
 		c := ok
 		change(&c)

@@ -256,7 +256,7 @@ func (a *Auth) verifyIDToken(ctx context.Context, op *opState, raw, accessToken,
 	if err := t.Claims(&claims); err != nil {
 		return nil, nil, err
 	}
-	if err := a.checkCommonClaims(t.Subject, t.IssuedAt, claims); err != nil {
+	if err := a.checkCommonClaims(t, claims); err != nil {
 		return nil, nil, err
 	}
 	if a.now().Sub(t.IssuedAt) > a.cfg.LoginTimeout+a.cfg.ClockSkew {
@@ -275,16 +275,33 @@ func (a *Auth) verifyIDToken(ctx context.Context, op *opState, raw, accessToken,
 }
 
 // checkCommonClaims: a token must name its subject and say when it was
-// issued, and that moment may not lie in the future.
-func (a *Auth) checkCommonClaims(sub string, iat time.Time, claims map[string]any) error {
-	if sub == "" {
+// issued and until when it holds; within the clock skew, it may not be
+// expired, issued in the future, or not valid yet (nbf).
+func (a *Auth) checkCommonClaims(t *oidc.IDToken, claims map[string]any) error {
+	if t.Subject == "" {
 		return errors.New("token has no sub")
 	}
-	if _, ok := claims["iat"]; !ok || iat.IsZero() {
+	now, skew := a.now(), a.cfg.ClockSkew
+	if _, ok := claims["exp"]; !ok || t.Expiry.IsZero() {
+		return errors.New("token has no exp")
+	}
+	if now.After(t.Expiry.Add(skew)) {
+		return errors.New("token expired")
+	}
+	if _, ok := claims["iat"]; !ok || t.IssuedAt.IsZero() {
 		return errors.New("token has no iat")
 	}
-	if iat.After(a.now().Add(a.cfg.ClockSkew)) {
+	if t.IssuedAt.After(now.Add(skew)) {
 		return errors.New("token issued in the future")
+	}
+	if v, ok := claims["nbf"]; ok {
+		nbf, isNum := v.(float64)
+		if !isNum {
+			return errors.New("token's nbf is not a time")
+		}
+		if time.Unix(int64(nbf), 0).After(now.Add(skew)) {
+			return errors.New("token not valid yet (nbf)")
+		}
 	}
 	return nil
 }
