@@ -81,7 +81,7 @@ func TestPortalInChromium(t *testing.T) {
 
 		bob.click(`a[href="/apps/budget/records/1"]`)
 		rec := bob.fields()
-		if rec["Approved amount"] != "***" {
+		if rec["Approved amount"] != "(hidden)" {
 			t.Errorf("a silver member sees approved amount %q, want the mask", rec["Approved amount"])
 		}
 		if _, ok := rec["Internal note"]; ok {

@@ -46,10 +46,10 @@ function withoutFileKeys(record) {
 }
 
 // asSeenBy is a budget request as DEMO.md says partner m sees it: never the
-// internal note, the approved amount masked ("***") for silver.
+// internal note, the approved amount masked (an empty number) for silver.
 function asSeenBy(m, record) {
   const { internal_note, ...out } = record;
-  if (m.level === "silver") out.approved_amount = { ...record.approved_amount, value: "***" };
+  if (m.level === "silver") out.approved_amount = { ...record.approved_amount, value: "" };
   return withoutFileKeys(out);
 }
 

@@ -88,6 +88,7 @@ var endpoints = map[string]endpoint{
 
 // Serve answers one API request for id. The request must have matched.
 func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, id *gateway.Identity) {
+	r = r.WithContext(h.GW.Pin(r.Context())) // one policy version for the whole request, a bulkRequest's parts included
 	resource, space, _ := Match(r.URL.Path)
 	who := *id
 	who.Lang = language(id, r)

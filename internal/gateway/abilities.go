@@ -37,7 +37,7 @@ type Abilities struct {
 // CreateAbilities reports whether the member may add records to the app,
 // which fields they may fill in, and whether they may attach files.
 func (g *Gateway) CreateAbilities(ctx context.Context, id *Identity, ref AppRef) (*Abilities, error) {
-	w := g.newWriter(id)
+	w := g.newWriter(ctx, id)
 	wa, err := w.app(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -67,7 +67,7 @@ func (g *Gateway) CreateAbilities(ctx context.Context, id *Identity, ref AppRef)
 // kintone and each answer is the policy's for that record. A record the
 // member may not read answers GAIA_RE01, as if it did not exist.
 func (g *Gateway) RecordAbilities(ctx context.Context, id *Identity, ref AppRef, recordID string) (*Abilities, error) {
-	w := g.newWriter(id)
+	w := g.newWriter(ctx, id)
 	wa, err := w.app(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -150,7 +150,7 @@ func (w *writer) may(ctx context.Context, wa *writeApp, action, statusAction str
 func (w *writer) decideOn(ctx context.Context, wa *writeApp, action string, rec kintone.Record) (*policy.Decision, error) {
 	in := w.id.input(wa.app, action)
 	in.Record = policy.Flatten(rec)
-	d, err := w.g.policy.Decide(ctx, in)
+	d, err := w.view.Decide(ctx, in)
 	if err != nil {
 		return nil, policyError(w.id.Lang)
 	}

@@ -35,7 +35,7 @@ func (g *Gateway) App(ctx context.Context, id *Identity, ref AppRef) (*AppInfo, 
 	if err != nil {
 		return nil, err
 	}
-	if _, err := g.decide(ctx, id, a, id.input(a, "read")); err != nil {
+	if _, err := g.decide(ctx, g.view(ctx), id, a, id.input(a, "read")); err != nil {
 		return nil, err
 	}
 	return g.appInfo(ctx, id, a)
@@ -67,11 +67,12 @@ type AppsFilter struct {
 // at all.
 func (g *Gateway) Apps(ctx context.Context, id *Identity, f AppsFilter) ([]*AppInfo, error) {
 	var out []*AppInfo
+	view := g.view(ctx)
 	for _, a := range g.order {
 		if !f.matchesApp(a) {
 			continue
 		}
-		d, err := g.policy.Decide(ctx, id.input(a, "read"))
+		d, err := view.Decide(ctx, id.input(a, "read"))
 		if err != nil {
 			return nil, policyError(id.Lang)
 		}
@@ -126,6 +127,10 @@ func contains(list []string, s string) bool {
 type Form struct {
 	Properties map[string]kintone.FieldProperty
 	Revision   string
+	// Masked are the readable fields (table columns included) the member
+	// sees only as the policy's mask, so that a page can say so instead of
+	// showing the mask as if it were the value. Not sent to API clients.
+	Masked map[string]bool
 
 	raw map[string]json.RawMessage
 }
@@ -160,7 +165,7 @@ func (g *Gateway) FormFields(ctx context.Context, id *Identity, ref AppRef, lang
 	if err != nil {
 		return nil, err
 	}
-	d, err := g.decide(ctx, id, a, id.input(a, "read"))
+	d, err := g.decide(ctx, g.view(ctx), id, a, id.input(a, "read"))
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +174,13 @@ func (g *Gateway) FormFields(ctx context.Context, id *Identity, ref AppRef, lang
 		return nil, upstreamError(err, id.Lang, nil)
 	}
 	readable := newFieldSet(d.Readable)
-	out := &Form{Properties: map[string]kintone.FieldProperty{}, Revision: f.revision, raw: map[string]json.RawMessage{}}
+	out := &Form{Properties: map[string]kintone.FieldProperty{}, Revision: f.revision, raw: map[string]json.RawMessage{},
+		Masked: map[string]bool{}}
+	for code := range d.Masks {
+		if _, known := f.types[code]; known && readable.readable(f, code) {
+			out.Masked[code] = true
+		}
+	}
 	for code, p := range f.props {
 		if !readable.readable(f, code) {
 			continue
@@ -250,7 +261,7 @@ func (g *Gateway) FormLayout(ctx context.Context, id *Identity, ref AppRef) (*La
 	if err != nil {
 		return nil, err
 	}
-	d, err := g.decide(ctx, id, a, id.input(a, "read"))
+	d, err := g.decide(ctx, g.view(ctx), id, a, id.input(a, "read"))
 	if err != nil {
 		return nil, err
 	}
@@ -331,7 +342,7 @@ func (g *Gateway) ReadLimit(ctx context.Context, id *Identity, ref AppRef) (int,
 	if err != nil {
 		return 0, err
 	}
-	d, err := g.decide(ctx, id, a, id.input(a, "read"))
+	d, err := g.decide(ctx, g.view(ctx), id, a, id.input(a, "read"))
 	if err != nil {
 		return 0, err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/kintone"
+	"github.com/kgate/kgate/internal/policy"
 )
 
 // CommentsRequest is GET record/comments.json.
@@ -35,9 +36,9 @@ type Comments struct {
 	Newer    bool      `json:"newer"`
 }
 
-// ListComments returns a record's comments when the policy allows
-// comment.read and the member may see the record; a record the member may
-// not see answers as a missing one.
+// ListComments returns a record's comments when the record satisfies the
+// row rules of both read and comment.read; any other record answers as a
+// missing one.
 func (g *Gateway) ListComments(ctx context.Context, id *Identity, req CommentsRequest) (*Comments, error) {
 	ev := audit.Event{Kind: "read", Action: "comment.read", RecordIDs: []string{req.Record}}
 	start := g.now()
@@ -58,7 +59,9 @@ func (g *Gateway) listComments(ctx context.Context, id *Identity, req CommentsRe
 	if !validID(req.Record) {
 		return nil, kintone.Invalid(id.Lang).With("record", invalidIDMessage(id.Lang))
 	}
-	if err := g.visible(ctx, id, a, req.Record, "comment.read"); err != nil {
+	view := g.view(ctx)
+	ev.PolicyVersion = view.Version()
+	if err := g.visible(ctx, view, id, a, req.Record, "comment.read"); err != nil {
 		return nil, err
 	}
 	params := url.Values{"app": {a.ID}, "record": {req.Record}}
@@ -88,14 +91,11 @@ func (g *Gateway) listComments(ctx context.Context, id *Identity, req CommentsRe
 	return &out, nil
 }
 
-// visible checks that the policy allows action on a and that the member
-// may see the record; otherwise it answers as kintone does for a record
-// that does not exist.
-func (g *Gateway) visible(ctx context.Context, id *Identity, a *app, recordID, action string) error {
-	if _, err := g.decide(ctx, id, a, id.input(a, action)); err != nil {
-		return err
-	}
-	p, err := g.planRead(ctx, id, a)
+// visible checks, under one policy view, that the policy allows read and
+// action on a and that the record satisfies the row rules of both;
+// otherwise it answers as kintone does for a record that does not exist.
+func (g *Gateway) visible(ctx context.Context, view policy.View, id *Identity, a *app, recordID, action string) error {
+	p, err := g.planRead(ctx, view, id, a, action)
 	if err != nil {
 		return err
 	}

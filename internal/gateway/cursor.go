@@ -112,10 +112,9 @@ func (g *Gateway) createCursor(ctx context.Context, id *Identity, req CursorRequ
 		return "", 0, err
 	}
 	ev.App = a.Alias
-	p, err := g.planRead(ctx, id, a)
-	if p != nil && p.dec != nil {
-		ev.PolicyVersion = p.dec.Version
-	}
+	view := g.view(ctx)
+	ev.PolicyVersion = view.Version()
+	p, err := g.planRead(ctx, view, id, a)
 	if err != nil {
 		return "", 0, err
 	}
@@ -123,7 +122,7 @@ func (g *Gateway) createCursor(ctx context.Context, id *Identity, req CursorRequ
 	if err != nil {
 		return "", 0, err
 	}
-	q, err := p.userQuery(req.Query)
+	q, err := g.userQuery(ctx, p, req.Query)
 	if err != nil {
 		return "", 0, err
 	}
@@ -140,7 +139,7 @@ func (g *Gateway) createCursor(ctx context.Context, id *Identity, req CursorRequ
 		return "", 0, kintone.NewError("GAIA_TM12", id.Lang)
 	}
 	c := &cursor{owner: ownerKey(id), app: a, fields: req.Fields, expires: g.now().Add(cursorLife)}
-	if p.rule.Never {
+	if p.never {
 		g.cursors.set(key, c)
 		return key, 0, nil
 	}
@@ -223,14 +222,13 @@ func (g *Gateway) getCursor(ctx context.Context, id *Identity, key string, ev *a
 		return nil, kintone.NewError("GAIA_CU01", id.Lang)
 	}
 	ev.App = c.app.Alias
-	p, err := g.planRead(ctx, id, c.app)
-	if p != nil && p.dec != nil {
-		ev.PolicyVersion = p.dec.Version
-	}
+	view := g.view(ctx)
+	ev.PolicyVersion = view.Version()
+	p, err := g.planRead(ctx, view, id, c.app)
 	if err != nil {
 		return nil, err
 	}
-	if c.upstream == "" || p.rule.Never {
+	if c.upstream == "" || p.never {
 		g.dropCursor(ctx, key, c)
 		return &Page{Records: []json.RawMessage{}}, nil
 	}

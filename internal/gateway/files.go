@@ -85,10 +85,10 @@ func (s *fileSealer) open(token string, now time.Time) (*fileClaim, error) {
 }
 
 // DownloadFile streams a file named by a file token. The token must have
-// been issued to this identity; the policy must still allow file.read and
-// the record must still be visible with the file in the same field. Any
-// failure answers like a file that does not exist. The caller closes the
-// returned body.
+// been issued to this identity; the record must still satisfy the row
+// rules of read and file.read, with the file in the same readable,
+// unmasked field. Any failure answers like a file that does not exist. The
+// caller closes the returned body.
 func (g *Gateway) DownloadFile(ctx context.Context, id *Identity, token string) (*http.Response, error) {
 	ev := audit.Event{Kind: "read", Action: "file.read"}
 	start := g.now()
@@ -108,20 +108,23 @@ func (g *Gateway) downloadFile(ctx context.Context, id *Identity, token string, 
 		return nil, gone
 	}
 	ev.App, ev.RecordIDs, ev.Fields = a.Alias, []string{c.Record}, []string{c.Field}
-	if _, err := g.decide(ctx, id, a, id.input(a, "file.read")); err != nil {
-		return nil, err
-	}
-	p, err := g.planRead(ctx, id, a)
+	view := g.view(ctx)
+	ev.PolicyVersion = view.Version()
+	p, err := g.planRead(ctx, view, id, a, "file.read")
 	if err != nil {
 		return nil, err
 	}
+	field := c.Field
+	if t, inner := p.form.table[field]; inner {
+		field = t // a table's files come with their table
+	}
 	held := false
-	f := g.filter(ctx, p, []string{c.Field})
+	f := g.filter(ctx, p, []string{field})
 	f.seal = func(_, field, key string) string {
 		held = held || (field == c.Field && key == c.Key)
 		return ""
 	}
-	if _, _, err := g.fetchByID(ctx, p, c.Record, []string{c.Field}, f); err != nil {
+	if _, _, err := g.fetchByID(ctx, p, c.Record, []string{field}, f); err != nil {
 		return nil, err
 	}
 	if !held {

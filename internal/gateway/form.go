@@ -139,6 +139,14 @@ func optionKeys(opts map[string]kintone.Option) []string {
 	return keys
 }
 
+// property returns the property of a field, a table's column included.
+func (f *form) property(code string) kintone.FieldProperty {
+	if p, ok := f.props[code]; ok {
+		return p
+	}
+	return f.props[f.table[code]].Fields[code]
+}
+
 // fieldSet is a decision's readable or writable set.
 type fieldSet struct{ policy.FieldSet }
 
@@ -165,18 +173,21 @@ func (s fieldSet) readable(f *form, code string) bool {
 func visibleFields(f *form, readable fieldSet, masks map[string]any) map[string]kql.Field {
 	out := make(map[string]kql.Field, len(f.fields))
 	for code, fld := range f.fields {
-		if !readable.readable(f, code) {
-			continue
+		if readable.readable(f, code) && !masked(f, masks, code) {
+			out[code] = fld
 		}
-		if _, masked := masks[code]; masked {
-			continue
-		}
-		if t, ok := f.table[code]; ok {
-			if _, masked := masks[t]; masked {
-				continue
-			}
-		}
-		out[code] = fld
 	}
 	return out
+}
+
+// masked reports whether the policy masks a field, itself or through its
+// table — also a table the member may not read: a column named readable on
+// its own is still covered by its table's mask.
+func masked(f *form, masks map[string]any, code string) bool {
+	if _, ok := masks[code]; ok {
+		return true
+	}
+	t, inner := f.table[code]
+	_, ok := masks[t]
+	return inner && ok
 }

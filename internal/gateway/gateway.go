@@ -166,6 +166,31 @@ func (g *Gateway) resolve(id *Identity, ref AppRef) (*app, error) {
 	return a, nil
 }
 
+// viewKey carries the policy view a request is pinned to; it names the
+// gateway, whose engine made the view.
+type viewKey struct{ g *Gateway }
+
+// Pin fixes the policy version for everything done with ctx: every call of
+// this gateway made with the returned context decides, compiles, re-checks
+// and audits under the version serving now, so a page built from several
+// calls never mixes versions when the policy reloads in between. A context
+// already pinned is returned as it is.
+func (g *Gateway) Pin(ctx context.Context) context.Context {
+	if _, ok := ctx.Value(viewKey{g}).(policy.View); ok {
+		return ctx
+	}
+	return context.WithValue(ctx, viewKey{g}, g.policy.View())
+}
+
+// view is the request's policy view: the one ctx is pinned to, else the
+// version serving now. Each gateway call takes it once and keeps it.
+func (g *Gateway) view(ctx context.Context) policy.View {
+	if v, ok := ctx.Value(viewKey{g}).(policy.View); ok {
+		return v
+	}
+	return g.policy.View()
+}
+
 // input is the policy input for id acting on a.
 func (id *Identity) input(a *app, action string) policy.Input {
 	return policy.Input{
@@ -181,8 +206,8 @@ func (id *Identity) input(a *app, action string) policy.Input {
 // decide asks the policy and turns "no" into kintone's CB_NO02 with the
 // policy's reasons under errors.policy, so clients and the portal can show
 // why.
-func (g *Gateway) decide(ctx context.Context, id *Identity, a *app, in policy.Input) (*policy.Decision, error) {
-	d, err := g.policy.Decide(ctx, in)
+func (g *Gateway) decide(ctx context.Context, view policy.View, id *Identity, a *app, in policy.Input) (*policy.Decision, error) {
+	d, err := view.Decide(ctx, in)
 	if err != nil {
 		g.log.Error("policy decision failed", zap.String("app", a.Alias), zap.String("action", in.Action), zap.Error(err))
 		return nil, policyError(id.Lang)

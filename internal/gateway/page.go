@@ -80,6 +80,8 @@ type fieldPlan struct {
 	mask  json.RawMessage
 	typ   string
 	files bool // a FILE field, or a table with FILE fields
+	// rows: a table with masked columns, whose every row is rewritten
+	rows bool
 }
 
 // prepare builds the plan: one map lookup per field of every record
@@ -91,7 +93,8 @@ func (f *recordFilter) prepare() {
 	f.plan = make(map[string]fieldPlan, len(f.form.types)+2)
 	add := func(code string) {
 		typ := f.form.types[code]
-		fp := fieldPlan{keep: f.keep[code], typ: typ, files: typ == "FILE" || (typ == "SUBTABLE" && f.tableHasFiles(code))}
+		fp := fieldPlan{keep: f.keep[code], typ: typ, files: typ == "FILE" || (typ == "SUBTABLE" && f.tableHasFiles(code)),
+			rows: typ == "SUBTABLE" && f.tableHasMasks(code)}
 		if f.rule[code] {
 			fp.rule = code
 		}
@@ -236,8 +239,9 @@ func expect(dec *jsontext.Decoder, kind jsontext.Kind) error {
 	return nil
 }
 
-// deferredFile is a file field whose keys are replaced once the record's id
-// is known (kintone may send $id after the field).
+// deferredFile is a field rewritten once the record's id is known (kintone
+// may send $id after the field): a file field whose keys become file
+// tokens, or a table whose rows hold files or masked columns.
 type deferredFile struct {
 	code string
 	raw  []byte
@@ -287,7 +291,7 @@ func (f *recordFilter) record(dec *jsontext.Decoder, dst []byte) ([]byte, bool, 
 		case fp.mask != nil:
 			dst = appendName(dst, &first, f.name)
 			dst = appendMasked(dst, fp.typ, fp.mask)
-		case fp.files && bytes.Contains(raw, []byte(`"fileKey"`)):
+		case fp.rows || (fp.files && bytes.Contains(raw, []byte(`"fileKey"`))):
 			files = append(files, deferredFile{code: string(code), raw: bytes.Clone(raw)})
 		default:
 			dst = appendName(dst, &first, f.name)
@@ -305,7 +309,7 @@ func (f *recordFilter) record(dec *jsontext.Decoder, dst []byte) ([]byte, bool, 
 		return dst, false, err
 	}
 	for _, df := range files {
-		v, err := f.sealFiles(recordID, df)
+		v, err := f.rewrite(recordID, df)
 		if err != nil {
 			return dst, false, err
 		}
@@ -415,6 +419,15 @@ func (f *recordFilter) tableHasFiles(code string) bool {
 	return false
 }
 
+func (f *recordFilter) tableHasMasks(code string) bool {
+	for inner := range f.form.props[code].Fields {
+		if _, masked := f.masks[inner]; masked {
+			return true
+		}
+	}
+	return false
+}
+
 // fileRef is one file of a FILE field on the wire.
 type fileRef struct {
 	ContentType string `json:"contentType"`
@@ -423,9 +436,10 @@ type fileRef struct {
 	Size        string `json:"size"`
 }
 
-// sealFiles replaces every file key in a FILE field, or in the FILE fields
-// of a subtable's rows, with a file token for this member and record.
-func (f *recordFilter) sealFiles(recordID string, df deferredFile) ([]byte, error) {
+// rewrite replaces every file key in a FILE field with a file token for
+// this member and record, and in a table's rows also replaces each masked
+// column's value by its mask.
+func (f *recordFilter) rewrite(recordID string, df deferredFile) ([]byte, error) {
 	if f.form.types[df.code] == "FILE" {
 		var fv struct {
 			Type  string    `json:"type"`
@@ -451,10 +465,15 @@ func (f *recordFilter) sealFiles(recordID string, df deferredFile) ([]byte, erro
 	}
 	for _, row := range table.Value {
 		for inner, raw := range row.Value {
-			if f.form.types[inner] != "FILE" {
+			typ := f.form.types[inner]
+			if mask, masked := f.masks[inner]; masked {
+				row.Value[inner] = appendMasked(nil, typ, mask)
 				continue
 			}
-			v, err := f.sealFiles(recordID, deferredFile{code: inner, raw: raw})
+			if typ != "FILE" {
+				continue
+			}
+			v, err := f.rewrite(recordID, deferredFile{code: inner, raw: raw})
 			if err != nil {
 				return nil, err
 			}

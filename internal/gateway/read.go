@@ -17,69 +17,116 @@ import (
 	"github.com/kgate/kgate/internal/policy"
 )
 
-// readPlan is everything a read needs to know before it calls kintone:
-// the decision, the form, and the row rule, for one identity and app.
+// readPlan is one read surface for one member under one policy version:
+// read's decision (which fields the member sees, which are masked, the page
+// cap) and the row rule of every action the surface needs — read always,
+// comment.read for comments, file.read for files — all taken from the same
+// policy view, so a reload in the middle of the request changes nothing in
+// it.
 type readPlan struct {
+	view     policy.View
 	id       *Identity
 	app      *app
-	in       policy.Input
-	dec      *policy.Decision
+	dec      *policy.Decision // read's
 	form     *form
 	readable fieldSet
-	rule     *policy.RowRule
-	masks    map[string]json.RawMessage
+	masks    map[string]json.RawMessage // code → a valid value of the field's type
+	rules    []actionRule               // read's first
+	cond     kql.Expr                   // the rules' conditions and-ed; nil when every record is included
+	never    bool                       // some rule includes no record
+	fields   []string                   // the fields the rules read, for the re-check
 }
 
-func (g *Gateway) planRead(ctx context.Context, id *Identity, a *app) (*readPlan, error) {
+// actionRule is the row rule of one action, with the input it was made
+// for (the re-check evaluates include with the same input and the record).
+type actionRule struct {
+	in   policy.Input
+	rule *policy.RowRule
+}
+
+// planRead decides read and every further action for a, and compiles their
+// row rules. A refusal of any of them is the request's refusal.
+func (g *Gateway) planRead(ctx context.Context, view policy.View, id *Identity, a *app, also ...string) (*readPlan, error) {
 	in := id.input(a, "read")
-	dec, err := g.decide(ctx, id, a, in)
+	dec, err := g.decide(ctx, view, id, a, in)
 	if err != nil {
-		return &readPlan{dec: dec}, err
+		return nil, err
+	}
+	for _, action := range also {
+		if _, err := g.decide(ctx, view, id, a, id.input(a, action)); err != nil {
+			return nil, err
+		}
 	}
 	f, err := a.forms.get(ctx, "")
 	if err != nil {
 		return nil, upstreamError(err, id.Lang, nil)
 	}
-	p := &readPlan{id: id, app: a, in: in, dec: dec, form: f, readable: newFieldSet(dec.Readable)}
-	if p.masks, err = encodeMasks(dec.Masks); err != nil {
-		g.log.Error("policy masks are not JSON values", zap.String("app", a.Alias), zap.Error(err))
+	p := &readPlan{view: view, id: id, app: a, dec: dec, form: f, readable: newFieldSet(dec.Readable)}
+	if p.masks, err = maskValues(f, p.readable, dec.Masks); err != nil {
+		g.log.Error("a policy mask is not a value of its field's type; the read is refused",
+			zap.String("app", a.Alias), zap.String("policy_version", view.Version()), zap.Error(err))
 		return nil, policyError(id.Lang)
 	}
-	if p.rule, err = g.policy.RowRule(ctx, in, f.fields); err != nil {
-		g.log.Error("row rule did not compile", zap.String("app", a.Alias), zap.String("policy_version", dec.Version), zap.Error(err))
-		return nil, policyError(id.Lang)
+	var conds []kql.Expr
+	seen := map[string]bool{}
+	for _, action := range append([]string{"read"}, also...) {
+		ar := actionRule{in: id.input(a, action)}
+		if ar.rule, err = g.rowRule(ctx, p, ar.in); err != nil {
+			return nil, err
+		}
+		p.rules = append(p.rules, ar)
+		p.never = p.never || ar.rule.Never
+		if ar.rule.Cond != nil {
+			conds = append(conds, ar.rule.Cond)
+		}
+		for _, c := range ar.rule.Fields {
+			if !seen[c] {
+				seen[c] = true
+				p.fields = append(p.fields, c)
+			}
+		}
+	}
+	switch len(conds) {
+	case 0:
+	case 1:
+		p.cond = conds[0]
+	default:
+		p.cond = &kql.And{Terms: conds}
 	}
 	return p, nil
 }
 
-func encodeMasks(masks map[string]any) (map[string]json.RawMessage, error) {
-	out := make(map[string]json.RawMessage, len(masks))
-	for code, v := range masks {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, err
-		}
-		out[code] = b
+// rowRule compiles the row rule for in under the plan's policy view.
+func (g *Gateway) rowRule(ctx context.Context, p *readPlan, in policy.Input) (*policy.RowRule, error) {
+	rr, err := p.view.RowRule(ctx, in, p.form.fields)
+	if err != nil {
+		g.log.Error("row rule did not compile", zap.String("app", p.app.Alias), zap.String("action", in.Action),
+			zap.String("policy_version", p.view.Version()), zap.Error(err))
+		return nil, policyError(p.id.Lang)
 	}
-	return out, nil
+	return rr, nil
 }
 
 // userQuery parses the member's query and applies the rules that keep it
 // from reaching past what the member may see: only readable, unmasked
 // fields in conditions and order by (a hidden field is "not found", as if
-// it did not exist), then kintone's type rules.
-func (p *readPlan) userQuery(text string) (*kql.Query, error) {
+// it did not exist), then kintone's type rules, then the file.read rule
+// next to every search of file contents.
+func (g *Gateway) userQuery(ctx context.Context, p *readPlan, text string) (*kql.Query, error) {
 	q, err := kql.Parse(text)
 	if err != nil {
 		return nil, queryError(err, p.id.Lang)
 	}
 	for _, code := range queryFields(q) {
-		if _, masked := p.masks[code]; masked && p.readable.readable(p.form, code) {
+		if p.readable.readable(p.form, code) && masked(p.form, p.dec.Masks, code) {
 			return nil, kintone.Invalid(p.id.Lang).With("query", maskedFieldMessage(p.id.Lang, code))
 		}
 	}
 	if err := kql.Check(q, visibleFields(p.form, p.readable, p.dec.Masks)); err != nil {
 		return nil, queryError(err, p.id.Lang)
+	}
+	if err := g.fileSearch(ctx, p, q); err != nil {
+		return nil, err
 	}
 	return q, nil
 }
@@ -116,10 +163,10 @@ func queryError(err error, lang string) error {
 	return e
 }
 
-// compose joins the row rule and the member's query and caps limit and
+// compose joins the row rules and the member's query and caps limit and
 // offset by the policy.
 func (p *readPlan) compose(q *kql.Query) (*kql.Query, error) {
-	out, err := kql.Compose(p.rule.Cond, q, kql.ComposeOptions{MaxLimit: p.dec.Limit})
+	out, err := kql.Compose(p.cond, q, kql.ComposeOptions{MaxLimit: p.dec.Limit})
 	if err != nil {
 		return nil, queryError(err, p.id.Lang)
 	}
@@ -179,24 +226,32 @@ func (p *readPlan) upstreamFields(requested []string) []string {
 			add(c)
 		}
 	}
-	for _, c := range p.rule.Fields {
+	for _, c := range p.fields {
 		add(c)
 	}
 	return out
 }
 
-// filter is the record filter for this plan and the fields asked for.
+// filter is the record filter for this plan and the fields asked for. Its
+// re-check holds a record to every rule of the plan, evaluated in full
+// under the plan's policy view.
 func (g *Gateway) filter(ctx context.Context, p *readPlan, requested []string) *recordFilter {
-	rule := make(map[string]bool, len(p.rule.Fields))
-	for _, c := range p.rule.Fields {
+	rule := make(map[string]bool, len(p.fields))
+	for _, c := range p.fields {
 		rule[c] = true
 	}
 	return &recordFilter{
 		form: p.form, keep: p.keep(requested), masks: p.masks, rule: rule,
 		include: func(vals kintone.Record) (bool, error) {
-			in := p.in
-			in.Record = policy.Flatten(vals)
-			return g.policy.Include(ctx, in)
+			rec := policy.Flatten(vals)
+			for _, ar := range p.rules {
+				in := ar.in
+				in.Record = rec
+				if ok, err := p.view.Include(ctx, in); err != nil || !ok {
+					return false, err
+				}
+			}
+			return true, nil
 		},
 		seal: func(recordID, field, key string) string {
 			return g.files.seal(fileClaim{Issuer: p.id.Issuer, Subject: p.id.Subject, App: p.app.ID,
@@ -205,26 +260,43 @@ func (g *Gateway) filter(ctx context.Context, p *readPlan, requested []string) *
 	}
 }
 
-// process runs kintone's answer through the filter and reports records the
-// re-check refused: kintone returned what the row rule should have kept
-// out, so the translation and the policy disagree. The member never sees
-// them; the operator must.
+// process runs a page of kintone's answer through the filter. A record the
+// re-check withholds was let through by the compiled condition although
+// the policy refuses it: answering without it would leave its slot empty
+// and count it in totalCount, and either tells the member that a hidden
+// record matched their query. So such a page is not answered at all: the
+// member gets KGATE_PO02, the operator a log entry naming the records, the
+// condition and the policy version.
 func (g *Gateway) process(p *readPlan, f *recordFilter, body []byte) (*Page, error) {
 	page, err := f.page(body)
 	if err != nil {
 		g.log.Error("kintone's answer could not be read", zap.String("app", p.app.Alias), zap.Error(err))
 		return nil, upstreamError(err, p.id.Lang, nil)
 	}
-	g.reportDropped(p, f)
+	if len(f.dropped) > 0 {
+		g.reportMismatch(p, f)
+		return nil, mismatchError(p.id.Lang)
+	}
 	return page, nil
 }
 
-func (g *Gateway) reportDropped(p *readPlan, f *recordFilter) {
-	if len(f.dropped) > 0 {
-		g.log.Error("records matched the compiled row rule but not the policy; they were withheld",
-			zap.String("app", p.app.Alias), zap.Strings("record_ids", f.dropped),
-			zap.String("policy_version", p.dec.Version), zap.String("subject", p.id.Subject))
+// reportMismatch logs records the compiled condition let through and the
+// policy refused: the translation of the row rule and kintone disagree, a
+// fault to fix in kgate or to report.
+func (g *Gateway) reportMismatch(p *readPlan, f *recordFilter) {
+	cond := "(none)"
+	if p.cond != nil {
+		cond = kql.Format(p.cond)
 	}
+	g.log.Error("translation mismatch: kintone returned records the compiled row rule should have kept out and the policy refuses; the answer was withheld",
+		zap.String("app", p.app.Alias), zap.Strings("record_ids", f.dropped), zap.String("condition", cond),
+		zap.String("policy_version", p.view.Version()), zap.String("subject", p.id.Subject))
+}
+
+func mismatchError(lang string) *kintone.Error {
+	return ownError(http.StatusInternalServerError, "KGATE_PO02", lang,
+		"アクセスポリシーどおりの結果を正確に返せないため、応答を控えました。管理者に連絡してください。",
+		"kgate cannot answer exactly as the access policy requires, so it does not answer. Please contact the administrator.")
 }
 
 // ListRequest is GET records.json.
@@ -254,14 +326,14 @@ func (g *Gateway) listRecords(ctx context.Context, id *Identity, req ListRequest
 		return nil, err
 	}
 	ev.App = a.Alias
-	p, err := g.planRead(ctx, id, a)
-	if p != nil && p.dec != nil {
-		ev.PolicyVersion, ev.Reasons = p.dec.Version, p.dec.Reasons
-	}
+	view := g.view(ctx)
+	ev.PolicyVersion = view.Version()
+	p, err := g.planRead(ctx, view, id, a)
 	if err != nil {
+		ev.Reasons = reasonsOf(err)
 		return nil, err
 	}
-	q, err := p.userQuery(req.Query)
+	q, err := g.userQuery(ctx, p, req.Query)
 	if err != nil {
 		return nil, err
 	}
@@ -269,7 +341,7 @@ func (g *Gateway) listRecords(ctx context.Context, id *Identity, req ListRequest
 	if err != nil {
 		return nil, err
 	}
-	if p.rule.Never {
+	if p.never {
 		return emptyPage(req.TotalCount), nil
 	}
 	params := url.Values{"app": {a.ID}, "query": {composed.String()}}
@@ -360,11 +432,11 @@ func (g *Gateway) getRecord(ctx context.Context, id *Identity, ref AppRef, recor
 	if !validID(recordID) {
 		return nil, kintone.Invalid(id.Lang).With("id", invalidIDMessage(id.Lang))
 	}
-	p, err := g.planRead(ctx, id, a)
-	if p != nil && p.dec != nil {
-		ev.PolicyVersion = p.dec.Version
-	}
+	view := g.view(ctx)
+	ev.PolicyVersion = view.Version()
+	p, err := g.planRead(ctx, view, id, a)
 	if err != nil {
+		ev.Reasons = reasonsOf(err)
 		return nil, err
 	}
 	page, status, err := g.fetchByID(ctx, p, recordID, nil, g.filter(ctx, p, nil))
@@ -378,16 +450,17 @@ func (g *Gateway) getRecord(ctx context.Context, id *Identity, ref AppRef, recor
 	return page.Records[0], nil
 }
 
-// fetchByID reads one record through the row rule: kintone itself leaves
+// fetchByID reads one record through the row rules: kintone itself leaves
 // out a record the member may not see, and the re-check catches anything
-// else.
+// else — a record it withholds answers like a missing one (there is no
+// page and no count to betray it) and is reported.
 func (g *Gateway) fetchByID(ctx context.Context, p *readPlan, recordID string, fields []string, f *recordFilter) (*Page, int, error) {
-	if p.rule.Never {
+	if p.never {
 		return emptyPage(false), 0, nil
 	}
 	one := 1
 	byID := &kql.Query{Where: &kql.Cond{Field: "$id", Op: kql.Eq, Values: []kql.Value{{Kind: kql.Number, Text: recordID}}}, Limit: &one}
-	q, err := kql.Compose(p.rule.Cond, byID, kql.ComposeOptions{})
+	q, err := kql.Compose(p.cond, byID, kql.ComposeOptions{})
 	if err != nil {
 		return nil, 0, queryError(err, p.id.Lang)
 	}
@@ -401,8 +474,24 @@ func (g *Gateway) fetchByID(ctx context.Context, p *readPlan, recordID string, f
 		g.logUpstream(p.app, err)
 		return nil, statusOf(err), upstreamError(err, p.id.Lang, nil)
 	}
-	page, err := g.process(p, f, resp.Body)
-	return page, resp.Status, err
+	page, err := f.page(resp.Body)
+	if err != nil {
+		g.log.Error("kintone's answer could not be read", zap.String("app", p.app.Alias), zap.Error(err))
+		return nil, resp.Status, upstreamError(err, p.id.Lang, nil)
+	}
+	if len(f.dropped) > 0 {
+		g.reportMismatch(p, f)
+	}
+	return page, resp.Status, nil
+}
+
+// reasonsOf returns the policy's reasons of a refusal.
+func reasonsOf(err error) []string {
+	var ke *kintone.Error
+	if errors.As(err, &ke) && ke.Code == "CB_NO02" {
+		return ke.Errors["policy"].Messages
+	}
+	return nil
 }
 
 // validID reports whether s is a record id kintone could have issued.

@@ -78,6 +78,7 @@ func newWriteState(cfg Config) *writeState {
 type writer struct {
 	g         *Gateway
 	id        *Identity
+	view      policy.View // the one policy version the request is decided under
 	now       time.Time
 	decisions map[decisionKey]*policy.Decision
 	records   map[recordKey]*current
@@ -99,8 +100,8 @@ type current struct {
 	opaque bool
 }
 
-func (g *Gateway) newWriter(id *Identity) *writer {
-	return &writer{g: g, id: id, now: g.now(), decisions: map[decisionKey]*policy.Decision{},
+func (g *Gateway) newWriter(ctx context.Context, id *Identity) *writer {
+	return &writer{g: g, id: id, view: g.view(ctx), now: g.now(), decisions: map[decisionKey]*policy.Decision{},
 		records: map[recordKey]*current{}, apps: map[string]*writeApp{}}
 }
 
@@ -157,7 +158,7 @@ func (w *writer) decision(ctx context.Context, wa *writeApp, action, statusActio
 	}
 	in := w.id.input(wa.app, action)
 	in.StatusAction = statusAction
-	d, err := w.g.policy.Decide(ctx, in)
+	d, err := w.view.Decide(ctx, in)
 	if err != nil {
 		w.g.log.Error("policy decision failed", zap.String("app", wa.Alias), zap.String("action", action), zap.Error(err))
 		return nil, policyError(w.id.Lang)
@@ -185,7 +186,7 @@ func (w *writer) allowed(ctx context.Context, ev *audit.Event, wa *writeApp, act
 func (w *writer) recordDecision(ctx context.Context, ev *audit.Event, wa *writeApp, action string, rec kintone.Record) (*policy.Decision, error) {
 	in := w.id.input(wa.app, action)
 	in.Record = policy.Flatten(rec)
-	d, err := w.g.policy.Decide(ctx, in)
+	d, err := w.view.Decide(ctx, in)
 	if err != nil {
 		return nil, policyError(w.id.Lang)
 	}
@@ -201,7 +202,7 @@ func (w *writer) includes(ctx context.Context, wa *writeApp, action, statusActio
 	in := w.id.input(wa.app, action)
 	in.StatusAction = statusAction
 	in.Record = policy.Flatten(rec)
-	ok, err := w.g.policy.Include(ctx, in)
+	ok, err := w.view.Include(ctx, in)
 	return err == nil && ok
 }
 
@@ -239,7 +240,7 @@ func denied(lang string, reasons []string) *kintone.Error {
 
 // event starts the audit event of one operation of the request.
 func (w *writer) event(action string) *audit.Event {
-	ev := &audit.Event{Kind: "write", Action: action}
+	ev := &audit.Event{Kind: "write", Action: action, PolicyVersion: w.view.Version()}
 	w.events = append(w.events, ev)
 	return ev
 }

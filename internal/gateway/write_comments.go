@@ -105,7 +105,7 @@ func prefixPart(s string) string {
 // allows comment.write and every mention is in its mentions rule. It
 // returns the comment's id.
 func (g *Gateway) AddComment(ctx context.Context, id *Identity, req AddCommentRequest) (string, error) {
-	w := g.newWriter(id)
+	w := g.newWriter(ctx, id)
 	ev := w.event("comment.write")
 	cid, status, err := w.addComment(ctx, ev, req)
 	w.finish(err, status)
@@ -238,7 +238,7 @@ func (w *writer) commentError(ctx context.Context, err error) error {
 // DeleteComment deletes a comment the member posted through kgate on a
 // record they may see.
 func (g *Gateway) DeleteComment(ctx context.Context, id *Identity, req DeleteCommentRequest) error {
-	w := g.newWriter(id)
+	w := g.newWriter(ctx, id)
 	ev := w.event("comment.write")
 	status, err := w.deleteComment(ctx, ev, req)
 	w.finish(err, status)

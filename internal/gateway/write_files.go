@@ -85,7 +85,7 @@ type UploadRequest struct {
 // upload token that a create or update may attach. The policy must allow
 // file.write on the app (without an app: on some app behind the path).
 func (g *Gateway) UploadFile(ctx context.Context, id *Identity, req UploadRequest) (string, error) {
-	w := g.newWriter(id)
+	w := g.newWriter(ctx, id)
 	ev := w.event("file.write")
 	token, status, err := w.upload(ctx, ev, req)
 	w.finish(err, status)

@@ -22,7 +22,7 @@ func TestDecisionsPerLevelWithTheDefaultPolicies(t *testing.T) {
 	}{
 		{"silver reads budget with a mask", bob, "budget", "read", nil, Decision{
 			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Limit: 50,
-			Masks: map[string]any{"approved_amount": "***"}}},
+			Masks: map[string]any{"approved_amount": ""}}},
 		{"gold reads budget unmasked", alice, "budget", "read", nil, Decision{
 			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Limit: 100}},
 		{"staff reads every budget field", sam, "budget", "read", nil, Decision{
@@ -45,9 +45,9 @@ func TestDecisionsPerLevelWithTheDefaultPolicies(t *testing.T) {
 		{"staff comments mentioning anyone", sam, "budget", "comment.write", nil, Decision{
 			Allow: true, Readable: FieldSet{All: true}, Limit: 500, Mentions: FieldSet{All: true}}},
 		{"silver comments mentioning nobody", bob, "budget", "comment.write", nil, Decision{
-			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Limit: 50, Masks: map[string]any{"approved_amount": "***"}}},
+			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Limit: 50, Masks: map[string]any{"approved_amount": ""}}},
 		{"silver may not create", bob, "budget", "create", nil, Decision{
-			Readable: FieldSet{Codes: partnerBudget}, Limit: 50, Masks: map[string]any{"approved_amount": "***"},
+			Readable: FieldSet{Codes: partnerBudget}, Limit: 50, Masks: map[string]any{"approved_amount": ""},
 			Writable: FieldSet{Codes: nil},
 			Reasons:  []string{`your member level may not create in app "budget"`}}},
 		{"partners never read members", dave, "members", "read", nil, Decision{

@@ -24,6 +24,7 @@ type appView struct {
 	layout []layoutItem
 	fields map[string]kql.Field // what the member's queries may name
 	title  string               // the field that names a record, "" for none
+	masked map[string]bool      // fields the member sees only as the policy's mask
 }
 
 // layoutItem is an element of kintone's form layout.
@@ -48,7 +49,7 @@ func (c *call) loadApp(alias string) (*appView, error) {
 	if err != nil {
 		return nil, err
 	}
-	av := &appView{alias: alias, ref: ref, set: c.h.cfg.Apps[alias], props: enabled(form.Properties)}
+	av := &appView{alias: alias, ref: ref, set: c.h.cfg.Apps[alias], props: enabled(form.Properties), masked: form.Masked}
 	av.localize(c.loc.Lang)
 	codes := make([]string, 0, len(form.Properties))
 	for code := range form.Properties {

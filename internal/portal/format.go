@@ -63,8 +63,7 @@ type numberFormat struct {
 }
 
 // Number formats a stored decimal with the field's scale, grouping and
-// unit. A value that is not a number (a mask such as "***") is returned as
-// is, so a policy's replacement shows as the policy wrote it.
+// unit. A value that is not a number is returned as it is.
 func (l *locale) Number(v string, f numberFormat) string {
 	if v == "" {
 		return ""

@@ -30,6 +30,9 @@ func (av *appView) listConfig() *listConfig {
 		}
 	}
 	searchable := func(code string) bool {
+		if av.masked[code] {
+			return false
+		}
 		switch av.props[code].Type {
 		case "SINGLE_LINE_TEXT", "MULTI_LINE_TEXT", "RICH_TEXT", "LINK":
 			return true
@@ -43,6 +46,9 @@ func (av *appView) listConfig() *listConfig {
 	}
 	for _, code := range av.candidates(av.set.Filters) {
 		p := av.props[code]
+		if av.masked[code] {
+			continue
+		}
 		switch p.Type {
 		case "DROP_DOWN", "RADIO_BUTTON":
 			cfg.filters = append(cfg.filters, filterDef{Code: code, Kind: "choice", Options: optionValues(p)})
@@ -172,8 +178,14 @@ func (c *call) list(alias string) {
 		c.problem(err)
 		return
 	}
-	pg, sizes, capped, err := c.fetchPage(av, cfg, st)
 	var notices []string
+	if av.masked[st.Sort] {
+		// Masked fields cannot be sorted by: say so and list in the usual
+		// order (a bookmark may be older than the policy).
+		notices = append(notices, c.loc.T("list.sort.refused", av.label(st.Sort)))
+		cfg.unsortable, st.Sort, st.Desc = st.Sort, "", false
+	}
+	pg, sizes, capped, err := c.fetchPage(av, cfg, st)
 	if refused := st.Sort; refused != "" && queryRefused(err) {
 		// The policy keeps the member from sorting by this field (a masked
 		// one): show the list unsorted and say why, rather than an error.
@@ -336,7 +348,7 @@ func (c *call) columns(body *listBody, av *appView, cfg *listConfig, st *listSta
 	base := appPath(av.alias)
 	for _, code := range cfg.columns {
 		col := columnView{Label: av.label(code), Numeric: numericType(av.props[code].Type)}
-		if sortable(av, code) && code != cfg.unsortable {
+		if sortable(av, code) && !av.masked[code] && code != cfg.unsortable {
 			desc := false
 			switch {
 			case st.Sort == code && !st.Desc:
@@ -446,7 +458,7 @@ func (c *call) paging(body *listBody, st *listState, pg *gateway.Page, sizes []i
 
 // renderer returns the value renderer for this page.
 func (c *call) renderer(av *appView) *renderer {
-	return &renderer{loc: c.loc, rich: c.h.rich, inner: av.inner, files: func(token, name string) string {
+	return &renderer{loc: c.loc, rich: c.h.rich, inner: av.inner, masked: av.masked, files: func(token, name string) string {
 		return fileHref(token, name)
 	}}
 }

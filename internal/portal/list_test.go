@@ -104,7 +104,7 @@ func TestListSortOnAMaskedFieldFallsBackToTheUsualOrder(t *testing.T) {
 	if r.Code != http.StatusOK {
 		t.Fatalf("status %d", r.Code)
 	}
-	if q := w.rec.queries(); !slices.Equal(q, []string{"order by approved_amount desc, $id desc limit 20", "limit 20"}) {
+	if q := w.rec.queries(); !slices.Equal(q, []string{"limit 20"}) {
 		t.Errorf("queries %q", q)
 	}
 	mustContain(t, r.body, "The list cannot be sorted by &#34;Approved amount&#34; for your membership", "Spring campaign flyers")

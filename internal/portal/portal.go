@@ -83,6 +83,12 @@ type readLimiter interface {
 	ReadLimit(ctx context.Context, id *gateway.Identity, ref gateway.AppRef) (int, error)
 }
 
+// pinner is the gateway's Pin: a page takes every decision under the
+// policy version serving when the request arrived.
+type pinner interface {
+	Pin(ctx context.Context) context.Context
+}
+
 // AssetPrefix is where the portal's static files are served.
 const AssetPrefix = "/assets/"
 
@@ -232,6 +238,9 @@ type call struct {
 func (h *Handler) newCall(w http.ResponseWriter, r *http.Request, id *gateway.Identity) *call {
 	lang := chooseLang(r, id, h.cfg.DefaultLang)
 	c := &call{h: h, w: w, r: r, ctx: r.Context(), me: id}
+	if p, ok := h.gw.(pinner); ok {
+		c.ctx = p.Pin(c.ctx) // one policy version for every gateway call of the page
+	}
 	tz := h.tz
 	if id != nil {
 		cp := *id

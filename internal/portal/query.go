@@ -88,7 +88,7 @@ func parseList(v url.Values, cfg *listConfig, av *appView, sizes []int) (*listSt
 		st.Size, st.sized = n, true
 	}
 	if st.Sort != "" {
-		if !sortable(av, st.Sort) {
+		if !sortable(av, st.Sort) && !av.masked[st.Sort] {
 			return nil, &problem{"list.bad.sort", st.Sort}
 		}
 	}

@@ -56,12 +56,18 @@ type renderer struct {
 	files func(token, name string) string // download URL of a file token
 	// inner gives the order of a subtable's fields (from the layout).
 	inner map[string][]string
+	// masked fields show that they are hidden, not the policy's stand-in
+	// value (which is a plain value of the field's type, such as "").
+	masked map[string]bool
 }
 
 // render returns the value of field fv with form property p. compact is
 // for list cells and calendar entries: long texts are cut, rich text is
 // shown as plain text, tables are counted rather than drawn.
 func (r *renderer) render(fv kintone.FieldValue, p kintone.FieldProperty, compact bool) value {
+	if r.masked[p.Code] {
+		return value{Kind: "masked", Text: r.loc.T("record.masked")}
+	}
 	typ := p.Type
 	if typ == "" {
 		typ = fv.Type
@@ -187,8 +193,7 @@ func (r *renderer) scalar(typ, s string, p kintone.FieldProperty, compact bool) 
 	return value{Kind: "text", Text: s}
 }
 
-// number is a numeric value; one that is not a number (a policy's mask)
-// is plain text as the policy wrote it.
+// number is a numeric value; one that is not a number is shown as it is.
 func (r *renderer) number(s string, f numberFormat) value {
 	if _, ok := decimal(s, -1); !ok {
 		return value{Kind: "text", Text: s}

@@ -79,6 +79,6 @@ readable contains f if {
 
 readable contains "cost" if input.user.level == "gold"
 
-masks.amount := "***" if input.user.level == "silver"
+masks.amount := "" if input.user.level == "silver"
 
 limit := 50 if input.user.level == "silver"
