@@ -21,10 +21,11 @@
 //     {code: {replace: {value: X}}} ({code: {}} = no mask). limit must be a
 //     whole number from 1; above 500 it is 500; anything else is logged and
 //     the default (Options.DefaultLimit) applies.
-//   - RowRule compiles include with input.record unknown through
-//     github.com/open-policy-agent/opa/v1/rego/compile (target ucast,
-//     variant linq) and translates the UCAST tree into a kql condition for
-//     the app's form. Compiled rules are cached per (app, action, status
+//   - RowRule compiles include with input.record unknown: OPA's data-filter
+//     compiler (github.com/open-policy-agent/opa/v1/rego/compile, target
+//     ucast, variant linq) judges the fragment, the residual of the same
+//     partial evaluation gives the tree with every value exact, and the
+//     tree is translated into a kql condition for the app's form. Compiled rules are cached per (app, action, status
 //     action, user attributes, policy version); translation runs per call,
 //     so a changed form takes effect at once. Never means "no record";
 //     Cond nil means "every record". Any compile or translation error
@@ -71,8 +72,8 @@
 // and `in` between one input.record field and known values, combined by
 // the bodies of include (or) and their expressions (and); no `not`, no
 // builtins on record fields, no default include. Field codes are
-// allowlisted against the form passed to RowRule (UCAST names a field
-// record.<code>; anything else is an error, so a dynamic key such as
+// allowlisted against the form passed to RowRule (only input.record.<code>
+// with a string code is a field; anything else is an error, so a dynamic key such as
 // input.record[input.user.attrs.col] can never smuggle text into the
 // query). Fields inside a table and fields with several values cannot
 // appear. The translation, per field type (v a value, "" the unset value):
@@ -104,19 +105,18 @@
 // rule is an error. A drop-down value that is not an option is equal to no
 // record: == is never, != is always, and it drops out of in lists; the
 // result is simplified (never and always drop out of and/or). Numbers are
-// printed bare; integers beyond 2^53 are refused (OPA's UCAST carries
-// numbers as float64). Dates must be YYYY-MM-DD, times HH:MM, date-times
+// printed bare with the policy's own digits, exactly (OPA's UCAST output
+// would carry them as float64, which is why the tree comes from the
+// residual); kintone compares them as decimals. Dates must be YYYY-MM-DD, times HH:MM, date-times
 // UTC minutes YYYY-MM-DDTHH:MM:00Z (kintone's own form), so that string
 // order in Rego is time order in kintone. Record numbers are digit strings
 // printed bare. The translated condition is checked with kql.Check before
 // it is returned.
 //
-// OPA's UCAST conversion drops any expression it cannot convert (for
-// example input.record[1] == "x") and reports the result as "no condition",
-// which reads as "every record". An empty UCAST result is therefore
-// confirmed against the partial evaluation itself: it means every record
-// only if one of the residual queries is empty; otherwise it is an error.
-//
+// The residual is read strictly: an expression that is not a comparison of
+// one record field with a known value (input.record[1] == "x", a rule
+// partial evaluation could not inline) is an error, never "no condition".
+
 // # Load-time probes
 //
 // Whether include compiles depends on the input: a branch taken by one
