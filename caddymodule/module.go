@@ -342,18 +342,21 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (*gateway.Ide
 }
 
 // refuseAPI answers an API request without a valid identity in kintone's
-// error shape: 401 CB_AU01 without one, 403 for a refused member or a
+// error shape: 401 CB_AU01 without one (its WWW-Authenticate says whether
+// a bearer token was refused, and why), 403 for a refused member or a
 // cross-site request, 503 when the provider or the members app cannot be
-// reached.
+// reached. No refusal may be cached: the same URL answers differently
+// once the person has logged in.
 func (h *Handler) refuseAPI(w http.ResponseWriter, r *http.Request, err error) {
 	lang := "en"
 	if strings.HasPrefix(r.Header.Get("Accept-Language"), "ja") {
 		lang = "ja"
 	}
+	w.Header().Set("Cache-Control", "no-store")
 	var fe *auth.ForbiddenError
 	switch {
 	case errors.Is(err, ErrNoIdentity):
-		w.Header().Set("WWW-Authenticate", `Bearer realm="kgate"`)
+		w.Header().Set("WWW-Authenticate", auth.Challenge(err))
 		kintone.NewError("CB_AU01", lang).Respond(w)
 	case errors.As(err, &fe):
 		kintone.NewError("CB_NO02", lang).With("member", fe.Reason).Respond(w)
@@ -375,6 +378,7 @@ func (h *Handler) refuseAPI(w http.ResponseWriter, r *http.Request, err error) {
 // when there is none, a 403 page for a refused member or a cross-site
 // form, 503 otherwise.
 func (h *Handler) refusePage(w http.ResponseWriter, r *http.Request, err error) {
+	w.Header().Set("Cache-Control", "no-store")
 	var fe *auth.ForbiddenError
 	switch {
 	case errors.Is(err, ErrNoIdentity) && h.auth != nil && safeMethod(r):

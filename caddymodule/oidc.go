@@ -213,7 +213,9 @@ type authSource struct{ a *auth.Auth }
 func (s authSource) Identify(w http.ResponseWriter, r *http.Request) (*gateway.Identity, error) {
 	id, err := s.a.Identify(w, r)
 	if errors.Is(err, auth.ErrNoIdentity) {
-		return nil, ErrNoIdentity
+		// Keep auth's error beside ours: it says whether a bearer token
+		// was refused, and why (the API's WWW-Authenticate).
+		return nil, fmt.Errorf("%w: %w", ErrNoIdentity, err)
 	}
 	return id, err
 }

@@ -25,6 +25,25 @@ func (e *TokenError) Error() string {
 }
 func (e *TokenError) Unwrap() error { return ErrNoIdentity }
 
+// Challenge is the WWW-Authenticate value (RFC 6750) for a request that
+// err refused: error="invalid_token" and why, when a bearer token was
+// sent and refused; the bare challenge when none was.
+func Challenge(err error) string {
+	const bare = `Bearer realm="kgate"`
+	var te *TokenError
+	if !errors.As(err, &te) {
+		return bare
+	}
+	// error_description allows printable ASCII but " and \.
+	desc := []byte(te.Description)
+	for i, c := range desc {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			desc[i] = '?'
+		}
+	}
+	return bare + `, error="invalid_token", error_description="` + string(desc) + `"`
+}
+
 func refuseToken(format string, args ...any) error {
 	return &TokenError{Description: fmt.Sprintf(format, args...)}
 }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -169,4 +170,23 @@ func TestALoggedOutPersonsIDTokenIsNoBearerToken(t *testing.T) {
 			t.Fatalf("the ID token from the logout redirect as a bearer token: %d %q", p.Status, p.Body)
 		}
 	})
+}
+
+func TestChallengeSaysWhetherATokenWasRefusedAndWhy(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"no credentials", noIdentity("no session cookie"), `Bearer realm="kgate"`},
+		{"a refused token", refuseToken("token expired"), `Bearer realm="kgate", error="invalid_token", error_description="token expired"`},
+		{"a refused token, wrapped", fmt.Errorf("kgate: %w", refuseToken("names no client")),
+			`Bearer realm="kgate", error="invalid_token", error_description="names no client"`},
+		{"characters a quoted description may not hold", refuseToken("a \"quote\", a \\ and é\n"),
+			`Bearer realm="kgate", error="invalid_token", error_description="a ?quote?, a ? and ???"`},
+	} {
+		if got := Challenge(tc.err); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
 }
