@@ -92,7 +92,8 @@ func benchBearer(b *testing.B) (*Auth, *http.Request, *devidp.Provider) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := devidp.New(devidp.Config{Issuer: "http://" + l.Addr().String() + "/", Users: devidp.DemoUsers()})
+	p, err := devidp.New(devidp.Config{Issuer: "http://" + l.Addr().String() + "/", Users: devidp.DemoUsers(),
+		Clients: []devidp.Client{{ID: "machine", Secret: "machine-secret", ActAsUsers: true, Audience: []string{"kgate-api"}}}})
 	if err != nil {
 		b.Fatal(err)
 	}
