@@ -61,4 +61,3 @@ func TestE2ERefusalsSayWhyAndAreNotCached(t *testing.T) {
 		}
 	})
 }
-
