@@ -61,3 +61,39 @@ func TestE2ERefusalsSayWhyAndAreNotCached(t *testing.T) {
 		}
 	})
 }
+
+// The operator sets bob inactive in kintone's members app: his session
+// (whose refresh is a quarter of an hour away) and his bearer token stop
+// working within member_recheck.
+func TestE2EAMemberSetInactiveIsRefusedWithinMemberRecheck(t *testing.T) {
+	s := startE2E(t, startDevIDP, e2eOptions{members: "member_recheck 1s"})
+	b := newBrowser(t)
+	s.login(b, "u-bob", "/")
+	token := s.op.token(t, "machine", "machine-secret", "openid user:u-bob")
+	s.checkBudget(s.budget(b), "acme", true)
+	s.checkBudget(s.budget(newBrowser(t), "Authorization", "Bearer "+token), "acme", true)
+
+	if _, err := s.sim.EditRecord(1, s.memberRow("bob@acme.example"), "", map[string]any{"state": map[string]any{"value": "inactive"}}); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		b   *browser
+		hdr []string
+	}{"session": {b, nil}, "bearer token": {newBrowser(t), []string{"Authorization", "Bearer " + token}}} {
+		var p page
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			if p = c.b.Get(s.base+"/k/v1/records.json?app=2", c.hdr...); p.Status != 200 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: bob is still served after being set inactive", name)
+			}
+		}
+		if e := kintoneError(t, p); p.Status != http.StatusForbidden || e.Code != "CB_NO02" {
+			t.Fatalf("%s: %d %s, want 403 CB_NO02", name, p.Status, p.Body)
+		}
+	}
+	if p := b.Get(s.base + "/k/v1/records.json?app=2"); p.Status != http.StatusUnauthorized {
+		t.Fatalf("the refused member's session lives on: %d %s", p.Status, p.Body)
+	}
+}

@@ -161,6 +161,7 @@ func (c *Claims) set(d *caddyfile.Dispenser, args []string) error {
 //	    lookup_by email|sub
 //	    add_pending
 //	    cache_ttl <duration>
+//	    member_recheck <duration>
 //	    field <email|sub|name|org|level|state|groups> <field code>
 //	}
 func (m *Members) unmarshal(d *caddyfile.Dispenser) error {
@@ -182,6 +183,10 @@ func (m *Members) unmarshal(d *caddyfile.Dispenser) error {
 			if err := durationArg(d, key, args, &m.CacheTTL); err != nil {
 				return err
 			}
+		case "member_recheck":
+			if err := durationArg(d, key, args, &m.Recheck); err != nil {
+				return err
+			}
 		case "field":
 			if len(args) != 2 {
 				return d.Errf("field needs a profile part and a field code, e.g. `field email mail_address`")
@@ -194,7 +199,7 @@ func (m *Members) unmarshal(d *caddyfile.Dispenser) error {
 			}
 			*into = args[1]
 		default:
-			return d.Errf("unknown members setting %q (want lookup_by, add_pending, cache_ttl or field)", key)
+			return d.Errf("unknown members setting %q (want lookup_by, add_pending, cache_ttl, member_recheck or field)", key)
 		}
 	}
 	return nil

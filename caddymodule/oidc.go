@@ -92,7 +92,11 @@ type Members struct {
 	LookupBy   string         `json:"lookup_by,omitempty"` // email (default) or sub
 	AddPending bool           `json:"add_pending,omitempty"`
 	CacheTTL   caddy.Duration `json:"cache_ttl,omitempty"`
-	Fields     members.Fields `json:"fields,omitempty"`
+	// Recheck bounds how old the members app's answer behind a session or
+	// a bearer request may be (default 1m): a member set inactive loses
+	// access within it. It caps CacheTTL.
+	Recheck caddy.Duration `json:"member_recheck,omitempty"`
+	Fields  members.Fields `json:"fields,omitempty"`
 }
 
 // sessionStores keeps in-memory session stores across config reloads, so
@@ -148,6 +152,7 @@ func (h *Handler) newAuth(ctx caddy.Context, repl *caddy.Replacer, client *kinto
 		}
 		cfg.Directory, cfg.LookupBy = dir, by
 		cfg.AddPendingMembers, cfg.MemberCacheTTL = h.Members.AddPending, time.Duration(h.Members.CacheTTL)
+		cfg.MemberRecheck = time.Duration(h.Members.Recheck)
 	}
 	if h.portal != nil {
 		cfg.ErrorPage = func(w http.ResponseWriter, r *http.Request, status int, err error) {

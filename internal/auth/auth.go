@@ -147,10 +147,17 @@ type Config struct {
 	Directory MemberDirectory
 	// LookupBy is ByEmail (default) or BySubject.
 	LookupBy string
-	// MemberCacheTTL is how long directory answers are reused; default 1m.
+	// MemberCacheTTL is how long directory answers are reused; default 1m,
+	// at most MemberRecheck.
 	MemberCacheTTL time.Duration
 	// MemberCacheSize bounds the directory cache; default 10000 entries.
 	MemberCacheSize int
+	// MemberRecheck bounds how old the directory's answer behind an
+	// identity may be: a session's member is looked up again at least this
+	// often, and bearer tokens never see an older answer, so a member set
+	// inactive loses access within it rather than at the next refresh;
+	// default 1m.
+	MemberRecheck time.Duration
 	// AddPendingMembers adds an unknown person to the directory as
 	// pending (once); they are still refused until an operator approves.
 	AddPendingMembers bool
@@ -344,6 +351,8 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("auth: clock_skew %v is more than %v: an expired token would live on that long; set the clocks right (NTP) instead", c.ClockSkew, MaxClockSkew)
 	}
 	def(&c.MemberCacheTTL, time.Minute)
+	def(&c.MemberRecheck, time.Minute)
+	c.MemberCacheTTL = min(c.MemberCacheTTL, c.MemberRecheck)
 	if c.MemberCacheSize <= 0 {
 		c.MemberCacheSize = 10000
 	}

@@ -82,7 +82,7 @@ func (a *Auth) identifyBearer(ctx context.Context, raw string) (*gateway.Identit
 	if err := a.checkAccessToken(raw, claims); err != nil {
 		return nil, refuseToken("%v", err)
 	}
-	id, err := a.profiles.resolve(ctx, "bearer", t.Issuer, claims)
+	id, _, err := a.profiles.resolve(ctx, "bearer", t.Issuer, claims)
 	var fe *ForbiddenError
 	if errors.As(err, &fe) && fe.Reason == ReasonEmailTaken {
 		// Not a member refused but a token that is not the member's.

@@ -250,7 +250,7 @@ func TestCookiesStayWithinTheHeaderBudget(t *testing.T) {
 	huge := map[string]any{"sub": "u-big", "level": "gold", "org": "acme",
 		"groups": strings.Split(strings.Repeat("group-with-a-long-name,", 300), ","),
 		"blob":   strings.Repeat("x", 20000)}
-	id, err := k.a.profiles.resolve(context.Background(), "session", op.p.Issuer(), huge)
+	id, _, err := k.a.profiles.resolve(context.Background(), "session", op.p.Issuer(), huge)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -205,11 +205,11 @@ func (a *Auth) completeLogin(w http.ResponseWriter, r *http.Request) (*gateway.I
 	if claims, err = a.withUserInfo(ctx, op, tok, idt.Subject, claims); err != nil {
 		return nil, "", err
 	}
-	id, err := a.profiles.resolve(r.Context(), "session", idt.Issuer, claims)
+	id, checked, err := a.profiles.resolve(r.Context(), "session", idt.Issuer, claims)
 	if err != nil {
 		return nil, "", err
 	}
-	if err := a.startSession(r.Context(), w, r, id, idt, tok, rawID, claims); err != nil {
+	if err := a.startSession(r.Context(), w, r, id, checked, idt, tok, rawID, claims); err != nil {
 		return nil, "", err
 	}
 	ret, err := CheckReturn(st.Return, a.cfg.AllowedReturnHosts)

@@ -125,14 +125,16 @@ type profiles struct {
 }
 
 // resolve builds the identity for verified claims from issuer, for a
-// request that came via "session" or "bearer". A person who may not use
-// kgate gets a *ForbiddenError; a directory or store failure is returned
-// as it is (the caller answers 503 rather than 403).
-func (p *profiles) resolve(ctx context.Context, via, issuer string, claims map[string]any) (*gateway.Identity, error) {
+// request that came via "session" or "bearer", and says when the members
+// directory's answer it used was fetched (zero without a directory). A
+// person who may not use kgate gets a *ForbiddenError; a directory or
+// store failure is returned as it is (the caller answers 503 rather than
+// 403).
+func (p *profiles) resolve(ctx context.Context, via, issuer string, claims map[string]any) (_ *gateway.Identity, checked time.Time, _ error) {
 	id := &gateway.Identity{Issuer: issuer}
 	id.Subject, _ = claims["sub"].(string)
 	if id.Subject == "" {
-		return nil, &ForbiddenError{Reason: ReasonMissingSubject}
+		return nil, checked, &ForbiddenError{Reason: ReasonMissingSubject}
 	}
 	id.Email = verifiedEmail(claims, p.claims.Email, p.trustUnverified)
 	id.Name = claimString(claims, p.claims.Name)
@@ -155,20 +157,20 @@ func (p *profiles) resolve(ctx context.Context, via, issuer string, claims map[s
 	var bound string // the subject the members app gives this address
 	if p.dir != nil {
 		var err error
-		if bound, err = p.applyDirectory(ctx, id); err != nil {
-			return nil, err
+		if bound, checked, err = p.applyDirectory(ctx, id); err != nil {
+			return nil, checked, err
 		}
 	}
 	if id.Level == "" {
 		id.Level = p.defaultLevel
 	}
 	if id.Level == "" {
-		return nil, &ForbiddenError{Reason: ReasonNoLevel, Subject: id.Subject, Email: id.Email}
+		return nil, checked, &ForbiddenError{Reason: ReasonNoLevel, Subject: id.Subject, Email: id.Email}
 	}
 	if err := p.checkBinding(ctx, via, id, bound); err != nil {
-		return nil, err
+		return nil, checked, err
 	}
-	return id, nil
+	return id, checked, nil
 }
 
 // checkBinding keeps an e-mail address with one account: the subject the
@@ -208,39 +210,40 @@ func (p *profiles) levelFromGroups(groups []string) string {
 
 // applyDirectory overlays the directory's entry on id: the operator's
 // directory is the authority on level, organization, groups and attributes.
-// Looked up by e-mail, it returns the subject the entry records, if any.
-func (p *profiles) applyDirectory(ctx context.Context, id *gateway.Identity) (bound string, err error) {
+// Looked up by e-mail, it returns the subject the entry records, if any;
+// and when the directory gave the answer.
+func (p *profiles) applyDirectory(ctx context.Context, id *gateway.Identity) (bound string, fetched time.Time, err error) {
 	key := id.Subject
 	if p.lookupBy == ByEmail {
 		key = id.Email
 		if key == "" {
-			return "", &ForbiddenError{Reason: ReasonEmailUnusable, Subject: id.Subject}
+			return "", fetched, &ForbiddenError{Reason: ReasonEmailUnusable, Subject: id.Subject}
 		}
 	}
-	m, err := p.lookup(ctx, key)
+	m, fetched, err := p.lookup(ctx, key)
 	if err != nil {
-		return "", err
+		return "", fetched, err
 	}
 	forbid := func(reason string) error {
 		return &ForbiddenError{Reason: reason, Subject: id.Subject, Email: id.Email}
 	}
 	if m == nil {
 		if !p.addPending {
-			return "", forbid(ReasonUnknownMember)
+			return "", fetched, forbid(ReasonUnknownMember)
 		}
 		if err := p.addAsPending(ctx, key, id); err != nil {
-			return "", err
+			return "", fetched, err
 		}
-		return "", forbid(ReasonPendingMember)
+		return "", fetched, forbid(ReasonPendingMember)
 	}
 	switch m.State {
 	case MemberActive:
 	case MemberInactive:
-		return "", forbid(ReasonInactiveMember)
+		return "", fetched, forbid(ReasonInactiveMember)
 	case MemberPending:
-		return "", forbid(ReasonPendingMember)
+		return "", fetched, forbid(ReasonPendingMember)
 	default:
-		return "", forbid(ReasonDirectoryUnknown)
+		return "", fetched, forbid(ReasonDirectoryUnknown)
 	}
 	set := func(dst *string, v string) {
 		if v != "" {
@@ -262,27 +265,27 @@ func (p *profiles) applyDirectory(ctx context.Context, id *gateway.Identity) (bo
 	if p.lookupBy == ByEmail {
 		bound = m.Subject
 	}
-	return bound, nil
+	return bound, fetched, nil
 }
 
-// lookup asks the directory through a TTL cache; concurrent misses for the
-// same key make one call.
-func (p *profiles) lookup(ctx context.Context, key string) (*Member, error) {
-	if m, _, ok := p.cache.get(key); ok {
-		return m, nil
+// lookup asks the directory through a TTL cache, and says when the
+// answer was fetched; concurrent misses for the same key make one call.
+func (p *profiles) lookup(ctx context.Context, key string) (*Member, time.Time, error) {
+	if m, fetched, ok := p.cache.get(key); ok {
+		return m, fetched, nil
 	}
 	v, err, _ := p.group.Do(key, func() (any, error) {
 		m, err := p.dir.Lookup(ctx, p.lookupBy, key)
 		if err != nil {
 			return nil, fmt.Errorf("auth: members directory: %w", err)
 		}
-		p.cache.put(key, m)
-		return m, nil
+		return cached[*Member]{v: m, fetched: p.cache.put(key, m)}, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
-	return v.(*Member), nil
+	c := v.(cached[*Member])
+	return c.v, c.fetched, nil
 }
 
 // addAsPending adds an unknown person once: the pending entry is cached
@@ -431,7 +434,8 @@ func (c *ttlCache[V]) get(key string) (V, time.Time, bool) {
 	return e.v, e.fetched, true
 }
 
-func (c *ttlCache[V]) put(key string, v V) {
+// put keeps v under key and returns the moment it counts from.
+func (c *ttlCache[V]) put(key string, v V) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
@@ -449,4 +453,5 @@ func (c *ttlCache[V]) put(key string, v V) {
 		}
 	}
 	c.m[key] = cached[V]{v: v, fetched: now}
+	return now
 }

@@ -29,9 +29,10 @@ type sessionCookie struct {
 	SID  string   `json:"s"`
 	Gen  uint64   `json:"g"` // the record generation the summary was made from
 	Iat  int64    `json:"i"`
-	Exp  int64    `json:"e"` // absolute end
-	Seen int64    `json:"l"` // last use, for the idle timeout
-	Due  int64    `json:"d"` // when the provider must be asked again
+	Exp  int64    `json:"e"`           // absolute end
+	Seen int64    `json:"l"`           // last use, for the idle timeout
+	Due  int64    `json:"d"`           // when the provider must be asked again
+	Chk  int64    `json:"k,omitempty"` // when the members directory must be asked again
 	ID   *summary `json:"u,omitempty"`
 }
 
@@ -130,7 +131,7 @@ func (a *Auth) openRecord(sid string, v []byte) (*record, error) {
 // session the browser brought along is ended first, so an id planted
 // before login can never become a logged-in session (fixation).
 func (a *Auth) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, id *gateway.Identity,
-	idt *oidc.IDToken, tok *oauth2.Token, rawID string, claims map[string]any) error {
+	checked time.Time, idt *oidc.IDToken, tok *oauth2.Token, rawID string, claims map[string]any) error {
 	if old, err := a.readSessionCookie(r); err == nil {
 		if err := a.store.Delete(ctx, recordKey(old.SID)); err != nil {
 			return fmt.Errorf("auth: session store: %w", err)
@@ -148,8 +149,17 @@ func (a *Auth) startSession(ctx context.Context, w http.ResponseWriter, r *http.
 		return fmt.Errorf("auth: session store: %w", err)
 	}
 	a.writeSessionCookie(w, &sessionCookie{SID: sid, Gen: rec.Gen, Iat: now.Unix(), Exp: rec.Exp,
-		Seen: now.Unix(), Due: rec.Due, ID: summarize(id)})
+		Seen: now.Unix(), Due: rec.Due, Chk: a.recheckDue(checked), ID: summarize(id)})
 	return nil
+}
+
+// recheckDue is when a session's member must be looked up again, given
+// when the directory's answer was fetched.
+func (a *Auth) recheckDue(checked time.Time) int64 {
+	if a.cfg.Directory == nil {
+		return 0
+	}
+	return checked.Add(a.cfg.MemberRecheck).Unix()
 }
 
 // writeSessionCookie sets the cookie, leaving the identity summary out if
@@ -268,7 +278,10 @@ func (a *Auth) identifySession(w http.ResponseWriter, r *http.Request) (*gateway
 	if err != nil {
 		return nil, fmt.Errorf("auth: session store: %w", err)
 	}
-	if gen == sc.Gen && now.Unix() < sc.Due && sc.ID != nil {
+	// The members directory is the authority on who is still a member:
+	// past the re-check, the summary in the cookie no longer vouches.
+	recheck := a.cfg.Directory != nil && now.Unix() >= sc.Chk
+	if gen == sc.Gen && now.Unix() < sc.Due && sc.ID != nil && !recheck {
 		if now.Sub(time.Unix(sc.Seen, 0)) >= a.touchEvery {
 			sc.Seen = now.Unix()
 			a.writeSessionCookie(w, sc)
@@ -280,16 +293,20 @@ func (a *Auth) identifySession(w http.ResponseWriter, r *http.Request) (*gateway
 		a.clearSessionCookie(w)
 		return nil, noIdentity("session ended")
 	}
-	if rec.Gen == sc.Gen && now.Unix() < sc.Due { // the summary did not fit in the cookie
-		id, err := a.identityFromRecord(ctx, rec)
-		if err == nil && now.Sub(time.Unix(sc.Seen, 0)) >= a.touchEvery {
+	if rec.Gen == sc.Gen && now.Unix() < sc.Due && !recheck { // the summary did not fit in the cookie
+		id, _, err := a.identityFromRecord(ctx, rec)
+		if err != nil {
+			return nil, a.refused(ctx, w, sc.SID, rec, err)
+		}
+		if now.Sub(time.Unix(sc.Seen, 0)) >= a.touchEvery {
 			sc.Seen = now.Unix()
 			a.writeSessionCookie(w, sc)
 		}
-		return id, err
+		return id, nil
 	}
 	// The summary is missing or stale: refreshed here or by another
-	// instance, or due for a refresh now.
+	// instance, due for a re-check with the directory, or due for a
+	// refresh now.
 	if now.Unix() >= rec.Due {
 		if rec, err = a.refreshSession(ctx, sc.SID); err != nil {
 			if errors.Is(err, ErrNoIdentity) {
@@ -298,31 +315,37 @@ func (a *Auth) identifySession(w http.ResponseWriter, r *http.Request) (*gateway
 			return nil, err
 		}
 	}
-	id, err := a.identityFromRecord(ctx, rec)
+	id, checked, err := a.identityFromRecord(ctx, rec)
 	if err != nil {
-		var fe *ForbiddenError
-		if errors.As(err, &fe) {
-			a.endSession(ctx, sc.SID, rec, "member refused: "+fe.Reason)
-			a.clearSessionCookie(w)
-		}
-		return nil, err
+		return nil, a.refused(ctx, w, sc.SID, rec, err)
 	}
-	sc.Gen, sc.Due, sc.Seen, sc.ID = rec.Gen, rec.Due, now.Unix(), summarize(id)
+	sc.Gen, sc.Due, sc.Chk, sc.Seen, sc.ID = rec.Gen, rec.Due, a.recheckDue(checked), now.Unix(), summarize(id)
 	a.writeSessionCookie(w, sc)
 	return id, nil
 }
 
-func (a *Auth) identityFromRecord(ctx context.Context, rec *record) (*gateway.Identity, error) {
+// refused ends the session of a member the profile refuses (err is a
+// *ForbiddenError) and passes err on.
+func (a *Auth) refused(ctx context.Context, w http.ResponseWriter, sid string, rec *record, err error) error {
+	var fe *ForbiddenError
+	if errors.As(err, &fe) {
+		a.endSession(ctx, sid, rec, "member refused: "+fe.Reason)
+		a.clearSessionCookie(w)
+	}
+	return err
+}
+
+func (a *Auth) identityFromRecord(ctx context.Context, rec *record) (*gateway.Identity, time.Time, error) {
 	var claims map[string]any
 	if err := json.Unmarshal(rec.Claims, &claims); err != nil {
-		return nil, noIdentity("session record unreadable")
+		return nil, time.Time{}, noIdentity("session record unreadable")
 	}
-	id, err := a.profiles.resolve(ctx, "session", rec.Iss, claims)
+	id, checked, err := a.profiles.resolve(ctx, "session", rec.Iss, claims)
 	if err != nil {
-		return nil, err
+		return nil, checked, err
 	}
 	id.Via = "session"
-	return id, nil
+	return id, checked, nil
 }
 
 func (a *Auth) endSession(ctx context.Context, sid string, rec *record, why string) {
