@@ -1,11 +1,12 @@
 package gateway
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -102,28 +103,58 @@ func (w *writer) upload(ctx context.Context, ev *audit.Event, req UploadRequest)
 		return "", 0, err
 	}
 	ev.App = wa.Alias
-	content, err := io.ReadAll(io.LimitReader(req.Body, w.g.writes.maxUpload+1))
-	if err != nil {
-		return "", 0, kintone.NewError("CB_IL02", lang)
+	body := bufio.NewReaderSize(req.Body, 512)
+	ctype := req.ContentType
+	if ctype == "" {
+		head, _ := body.Peek(512)
+		ctype = http.DetectContentType(head)
 	}
-	if int64(len(content)) > w.g.writes.maxUpload {
+	content := &uploadLimit{r: body, max: w.g.writes.maxUpload}
+	key, err := w.g.client.Upload(ctx, kintone.Request{GuestSpace: wa.GuestSpace, App: wa.ID, Tokens: wa.Tokens, Lang: lang},
+		req.Name, ctype, content)
+	switch {
+	case content.over:
 		e := kintone.NewError("CB_IL02", lang)
 		e.Status = http.StatusRequestEntityTooLarge // above the configured MaxUploadSize
 		return "", 0, e
-	}
-	key, err := w.g.client.Upload(ctx, kintone.Request{GuestSpace: wa.GuestSpace, App: wa.ID, Tokens: wa.Tokens, Lang: lang},
-		req.Name, req.ContentType, bytes.NewReader(content))
-	if err != nil {
+	case content.err != nil:
+		return "", 0, kintone.NewError("CB_IL02", lang) // the member's body broke off
+	case err != nil:
 		// An upload that may have reached kintone only leaves an orphan
 		// temporary file, which kintone drops after three days.
 		return "", statusOf(err), upstreamError(err, lang, nil)
 	}
 	claim := uploadClaim{Issuer: w.id.Issuer, Subject: w.id.Subject, App: req.App.ID, Space: req.App.Space,
-		Key: key, Name: req.Name, ContentType: req.ContentType, Size: int64(len(content))}
-	if claim.ContentType == "" {
-		claim.ContentType = http.DetectContentType(content)
-	}
+		Key: key, Name: req.Name, ContentType: ctype, Size: content.n}
 	return w.g.sealUpload(claim), http.StatusOK, nil
+}
+
+// uploadLimit passes an upload through, counting it, and fails it once it
+// grows past max: the file streams to kintone and is never held whole.
+type uploadLimit struct {
+	r    io.Reader
+	n    int64
+	max  int64
+	over bool
+	err  error // the member's body failed
+}
+
+var errUploadTooLarge = errors.New("the file is larger than allowed")
+
+func (u *uploadLimit) Read(p []byte) (int, error) {
+	if u.over {
+		return 0, errUploadTooLarge
+	}
+	n, err := u.r.Read(p)
+	u.n += int64(n)
+	if u.n > u.max {
+		u.over = true
+		return n, errUploadTooLarge
+	}
+	if err != nil && err != io.EOF {
+		u.err = err
+	}
+	return n, err
 }
 
 // uploadTarget is the app an upload is for: the one named, or the first

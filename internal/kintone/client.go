@@ -44,9 +44,15 @@ type Config struct {
 
 // Client calls kintone. It is safe for concurrent use.
 type Client struct {
-	base    *url.URL
-	basic   string
-	http    *http.Client
+	base  *url.URL
+	basic string
+	http  *http.Client
+	// stream carries files both ways. Files may be large and the member's
+	// link slow, so there is no deadline on the whole exchange; kintone
+	// must still start answering within the timeout, and a transfer that
+	// stalls for as long is cut (see stall).
+	stream  *http.Client
+	timeout time.Duration
 	slots   chan struct{}
 	waiting chan struct{}
 	flight  singleflight.Group
@@ -87,6 +93,8 @@ func NewClient(cfg Config) (*Client, error) {
 	c := &Client{
 		base:    u,
 		http:    &http.Client{Timeout: cfg.Timeout, Transport: cfg.Transport, CheckRedirect: noRedirects},
+		stream:  &http.Client{Transport: withHeaderTimeout(cfg.Transport, cfg.Timeout), CheckRedirect: noRedirects},
+		timeout: cfg.Timeout,
 		slots:   make(chan struct{}, cfg.MaxConcurrent),
 		waiting: make(chan struct{}, cfg.MaxConcurrent+cfg.MaxQueue), // in flight + waiting
 		cache:   newReadCache(cfg.CacheTTL),
@@ -193,54 +201,80 @@ func (c *Client) do(ctx context.Context, req *Request) (*Response, error) {
 	return &Response{Status: hresp.StatusCode, Header: hresp.Header, Body: body}, nil
 }
 
-// Download fetches a file; the caller must close the returned body.
+// Download fetches a file; the caller must close the returned body. The
+// body streams for as long as it keeps moving: only a stall of the
+// client's timeout ends it.
 func (c *Client) Download(ctx context.Context, req Request) (*http.Response, error) {
 	req.Method = http.MethodGet
+	ctx, cancel := context.WithCancel(ctx)
 	hreq, err := c.build(ctx, &req)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
-	hresp, err := c.send(ctx, hreq, req.App)
+	hresp, err := c.sendWith(ctx, c.stream, hreq, req.App)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
 	if hresp.StatusCode/100 != 2 {
+		defer cancel()
 		defer hresp.Body.Close()
 		body, _ := io.ReadAll(io.LimitReader(hresp.Body, 1<<20))
 		return nil, decodeError(hresp, body)
 	}
+	hresp.Body = newStall(hresp.Body, c.timeout, cancel)
 	return hresp, nil
 }
 
 // Upload sends one file to file.json and returns kintone's temporary key.
+// The file streams from content to kintone: kgate never holds it whole.
+// An error content returns (a size limit, the member's connection closing)
+// ends the upload with that error.
 func (c *Client) Upload(ctx context.Context, req Request, name, contentType string, content io.Reader) (string, error) {
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="file"; filename="%s"`, escapeQuotes(name)))
 	if contentType == "" {
 		contentType = "application/octet-stream"
 	}
-	h.Set("Content-Type", contentType)
-	part, err := mw.CreatePart(h)
-	if err != nil {
-		return "", err
-	}
-	if _, err := io.Copy(part, content); err != nil {
-		return "", err
-	}
-	if err := mw.Close(); err != nil {
-		return "", err
-	}
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	src := &sourceReader{r: content}
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="file"; filename="%s"`, escapeQuotes(name)))
+		h.Set("Content-Type", contentType)
+		part, err := mw.CreatePart(h)
+		if err == nil {
+			_, err = io.Copy(part, src)
+		}
+		if err == nil {
+			err = mw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	req.Method, req.API, req.Body, req.Params = http.MethodPost, "file.json", nil, nil
 	hreq, err := c.build(ctx, &req)
 	if err != nil {
+		pr.Close()
+		<-copied
 		return "", err
 	}
-	hreq.Body = io.NopCloser(&buf)
-	hreq.ContentLength = int64(buf.Len())
+	hreq.Body = newSendStall(pr, c.timeout, cancel)
+	hreq.ContentLength = -1
+	hreq.GetBody = nil
 	hreq.Header.Set("Content-Type", mw.FormDataContentType())
-	hresp, err := c.send(ctx, hreq, req.App)
+	hresp, err := c.sendWith(ctx, c.stream, hreq, req.App)
+	pr.CloseWithError(errUploadEnded) // unblocks the copy if kintone answered early
+	<-copied
+	if src.err != nil {
+		if hresp != nil {
+			hresp.Body.Close()
+		}
+		return "", src.err
+	}
 	if err != nil {
 		return "", err
 	}
@@ -259,6 +293,25 @@ func (c *Client) Upload(ctx context.Context, req Request, name, contentType stri
 		return "", errors.New("kintone: the upload answer has no fileKey")
 	}
 	return out.FileKey, nil
+}
+
+// errUploadEnded stops the copy of an upload kintone has answered.
+var errUploadEnded = errors.New("kintone: the upload ended")
+
+// sourceReader keeps the first error of the file being uploaded, so that a
+// refusal of the member's own body (too large, cut short) is told apart
+// from kintone's answer.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		s.err = err
+	}
+	return n, err
 }
 
 var quoteEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
@@ -322,6 +375,10 @@ func (c *Client) build(ctx context.Context, req *Request) (*http.Request, error)
 // a short pause; writes never are, since kgate cannot know whether they
 // took effect.
 func (c *Client) send(ctx context.Context, hreq *http.Request, app string) (*http.Response, error) {
+	return c.sendWith(ctx, c.http, hreq, app)
+}
+
+func (c *Client) sendWith(ctx context.Context, client *http.Client, hreq *http.Request, app string) (*http.Response, error) {
 	select {
 	case c.waiting <- struct{}{}:
 	default:
@@ -338,7 +395,7 @@ func (c *Client) send(ctx context.Context, hreq *http.Request, app string) (*htt
 	idempotent := hreq.Method == http.MethodGet || hreq.Header.Get("X-HTTP-Method-Override") == http.MethodGet
 	for attempt := 0; ; attempt++ {
 		c.budget.count(app)
-		resp, err := c.http.Do(hreq)
+		resp, err := client.Do(hreq)
 		if err != nil {
 			return nil, fmt.Errorf("kintone: %s %s: %w", hreq.Header.Get("X-HTTP-Method-Override")+hreq.Method, hreq.URL.Path, stripURL(err))
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -319,4 +321,70 @@ func TestUploadSendsOneMultipartFile(t *testing.T) {
 	if err != nil || key != "tmp-1" {
 		t.Fatalf("Upload = %q, %v", key, err)
 	}
+}
+
+func TestDownloadsOutlastTheTimeoutWhileTheyMoveAndEndWhenTheyStall(t *testing.T) {
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		chunks, gap := 8, 60*time.Millisecond
+		if r.URL.Query().Get("fileKey") == "stalls" {
+			chunks, gap = 2, time.Second
+		}
+		for i := 0; i < chunks; i++ {
+			io.WriteString(w, "0123456789")
+			w.(http.Flusher).Flush()
+			time.Sleep(gap)
+		}
+	}, func(cfg *Config) { cfg.Timeout = 300 * time.Millisecond })
+	// 8 chunks 60ms apart take about 480ms, longer than the timeout.
+	resp, err := c.Download(context.Background(), Request{API: "file.json", App: "2", Params: url.Values{"fileKey": {"moves"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || len(b) != 80 {
+		t.Fatalf("read %d bytes, %v: a download that keeps moving must not be cut", len(b), err)
+	}
+	resp, err = c.Download(context.Background(), Request{API: "file.json", App: "2", Params: url.Values{"fileKey": {"stalls"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err == nil {
+		t.Fatalf("read %d bytes: a download that stalls past the timeout must end", len(b))
+	}
+}
+
+func TestUploadsStreamWithoutBeingHeldWhole(t *testing.T) {
+	var sawLength int64
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		sawLength = r.ContentLength
+		f, _, err := r.FormFile("file")
+		if err != nil {
+			w.WriteHeader(400)
+			return
+		}
+		n, _ := io.Copy(io.Discard, f)
+		fmt.Fprintf(w, `{"fileKey":"tmp-%d"}`, n)
+	}, nil)
+	big := io.LimitReader(zeros{}, 8<<20)
+	key, err := c.Upload(context.Background(), Request{App: "2"}, "big.bin", "", big)
+	if err != nil || key != "tmp-8388608" {
+		t.Fatalf("Upload = %q, %v", key, err)
+	}
+	if sawLength != -1 {
+		t.Errorf("kintone saw Content-Length %d: the upload was buffered to measure it", sawLength)
+	}
+	broken := io.MultiReader(strings.NewReader("partial"), iotest.ErrReader(errors.New("member went away")))
+	if _, err := c.Upload(context.Background(), Request{App: "2"}, "cut.bin", "", broken); err == nil || err.Error() != "member went away" {
+		t.Fatalf("Upload of a body that broke off: %v, want the body's own error", err)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
