@@ -1,10 +1,9 @@
 package api
 
 import (
-	"io"
-	"net/http"
 	"strconv"
 
+	"github.com/kgate/kgate/internal/download"
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
 )
@@ -287,20 +286,11 @@ func downloadFile(c *call) error {
 	if err := v.done(); err != nil {
 		return err
 	}
-	resp, err := c.h.GW.DownloadFile(c.r.Context(), c.id, token)
+	file, err := c.h.GW.DownloadFile(c.r.Context(), c.id, token)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	for _, h := range []string{"Content-Type", "Content-Length", "Content-Disposition"} {
-		if v := resp.Header.Get(h); v != "" {
-			c.w.Header().Set(h, v)
-		}
-	}
-	c.w.Header().Set("X-Content-Type-Options", "nosniff")
-	c.w.WriteHeader(http.StatusOK)
-	_, err = io.Copy(c.w, resp.Body)
-	return err
+	return download.Serve(c.w, c.r, file)
 }
 
 func getComments(c *call) error {

@@ -8,7 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"net/http"
+	"io"
 	"net/url"
 	"time"
 
@@ -84,20 +84,29 @@ func (s *fileSealer) open(token string, now time.Time) (*fileClaim, error) {
 	return &c, nil
 }
 
-// DownloadFile streams a file named by a file token. The token must have
-// been issued to this identity; the record must still satisfy the row
-// rules of read and file.read, with the file in the same readable,
-// unmasked field. Any failure answers like a file that does not exist. The
-// caller closes the returned body.
-func (g *Gateway) DownloadFile(ctx context.Context, id *Identity, token string) (*http.Response, error) {
-	ev := audit.Event{Kind: "read", Action: "file.read"}
-	start := g.now()
-	resp, err := g.downloadFile(ctx, id, token, &ev)
-	g.finish(id, &ev, start, err)
-	return resp, err
+// File is a file of a record, as the member may download it. The caller
+// streams Body and closes it.
+type File struct {
+	Name        string // as the record names it
+	ContentType string // as kintone stored it
+	Size        int64  // bytes, as kintone announced them; -1 when unknown
+	Body        io.ReadCloser
 }
 
-func (g *Gateway) downloadFile(ctx context.Context, id *Identity, token string, ev *audit.Event) (*http.Response, error) {
+// DownloadFile opens a file named by a file token. The token must have
+// been issued to this identity; the record must still satisfy the row
+// rules of read and file.read, with the file in the same readable,
+// unmasked field. Any failure answers like a file that does not exist.
+// Name, type and size come from the record, never from the request.
+func (g *Gateway) DownloadFile(ctx context.Context, id *Identity, token string) (*File, error) {
+	ev := audit.Event{Kind: "read", Action: "file.read"}
+	start := g.now()
+	file, err := g.downloadFile(ctx, id, token, &ev)
+	g.finish(id, &ev, start, err)
+	return file, err
+}
+
+func (g *Gateway) downloadFile(ctx context.Context, id *Identity, token string, ev *audit.Event) (*File, error) {
 	gone := kintone.NewError("GAIA_BL01", id.Lang, "-")
 	c, err := g.files.open(token, g.now())
 	if err != nil || c.Issuer != id.Issuer || c.Subject != id.Subject {
@@ -118,16 +127,18 @@ func (g *Gateway) downloadFile(ctx context.Context, id *Identity, token string, 
 	if t, inner := p.form.table[field]; inner {
 		field = t // a table's files come with their table
 	}
-	held := false
+	var held *fileRef
 	f := g.filter(ctx, p, []string{field})
-	f.seal = func(_, field, key string) string {
-		held = held || (field == c.Field && key == c.Key)
+	f.seal = func(_, field string, file fileRef) string {
+		if held == nil && field == c.Field && file.FileKey == c.Key {
+			held = &file
+		}
 		return ""
 	}
 	if _, _, err := g.fetchByID(ctx, p, c.Record, []string{field}, f); err != nil {
 		return nil, err
 	}
-	if !held {
+	if held == nil {
 		return nil, gone
 	}
 	resp, err := g.client.Download(ctx, kintone.Request{API: "file.json", GuestSpace: a.GuestSpace, App: a.ID,
@@ -137,5 +148,5 @@ func (g *Gateway) downloadFile(ctx context.Context, id *Identity, token string, 
 		return nil, upstreamError(err, id.Lang, nil)
 	}
 	ev.UpstreamStatus = resp.StatusCode
-	return resp, nil
+	return &File{Name: held.Name, ContentType: held.ContentType, Size: resp.ContentLength, Body: resp.Body}, nil
 }

@@ -59,8 +59,8 @@ type recordFilter struct {
 	// the rule's fields; it is memoized per distinct tuple of those values.
 	include func(kintone.Record) (bool, error)
 	seen    map[string]bool
-	// seal replaces a file key by a file token for this record and field.
-	seal func(recordID, field, fileKey string) string
+	// seal replaces a file's key by a file token for this record and field.
+	seal func(recordID, field string, file fileRef) string
 
 	dropped []string // ids of records the re-check refused
 
@@ -449,7 +449,7 @@ func (f *recordFilter) rewrite(recordID string, df deferredFile) ([]byte, error)
 			return nil, fmt.Errorf("%w: field %q", errMalformed, df.code)
 		}
 		for i := range fv.Value {
-			fv.Value[i].FileKey = f.seal(recordID, df.code, fv.Value[i].FileKey)
+			fv.Value[i].FileKey = f.seal(recordID, df.code, fv.Value[i])
 		}
 		return json.Marshal(fv)
 	}

@@ -253,9 +253,9 @@ func (g *Gateway) filter(ctx context.Context, p *readPlan, requested []string) *
 			}
 			return true, nil
 		},
-		seal: func(recordID, field, key string) string {
+		seal: func(recordID, field string, file fileRef) string {
 			return g.files.seal(fileClaim{Issuer: p.id.Issuer, Subject: p.id.Subject, App: p.app.ID,
-				Record: recordID, Field: field, Key: key}, g.now())
+				Record: recordID, Field: field, Key: file.FileKey}, g.now())
 		},
 	}
 }

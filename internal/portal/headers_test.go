@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/kgate/kgate/internal/download"
 )
 
 // pageHeaders must be on every response the portal gives a member: pages,
@@ -80,7 +82,7 @@ func checkPageHeaders(t *testing.T, h http.Header, page bool) {
 	}
 	csp := h.Get("Content-Security-Policy")
 	if !page {
-		if csp != downloadCSP {
+		if csp != download.CSP {
 			t.Errorf("download CSP %q", csp)
 		}
 		return

@@ -63,7 +63,7 @@ type backend interface {
 	ListRecords(ctx context.Context, id *gateway.Identity, req gateway.ListRequest) (*gateway.Page, error)
 	GetRecord(ctx context.Context, id *gateway.Identity, ref gateway.AppRef, recordID string) (json.RawMessage, error)
 	ListComments(ctx context.Context, id *gateway.Identity, req gateway.CommentsRequest) (*gateway.Comments, error)
-	DownloadFile(ctx context.Context, id *gateway.Identity, token string) (*http.Response, error)
+	DownloadFile(ctx context.Context, id *gateway.Identity, token string) (*gateway.File, error)
 
 	CreateAbilities(ctx context.Context, id *gateway.Identity, ref gateway.AppRef) (*gateway.Abilities, error)
 	RecordAbilities(ctx context.Context, id *gateway.Identity, ref gateway.AppRef, recordID string) (*gateway.Abilities, error)
