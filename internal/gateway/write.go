@@ -17,7 +17,7 @@ import (
 	"github.com/kgate/kgate/internal/policy"
 )
 
-// The write path (DESIGN §3 "Writes"). Every write runs in three steps:
+// The write path. Every write runs in three steps:
 //
 //  1. plan: decide, read what the write depends on fresh from kintone (one
 //     query per app for all the records of a request), check every record
@@ -86,7 +86,7 @@ type writer struct {
 	events    []*audit.Event // one per operation
 }
 
-type decisionKey struct{ app, action, statusAction string }
+type decisionKey struct{ app, action, statusAction, assignee string }
 
 type recordKey struct{ app, id string }
 
@@ -152,12 +152,18 @@ func (w *writer) app(ctx context.Context, ref AppRef) (*writeApp, error) {
 // decision is the policy's answer for an action on the app without a
 // record, asked once per request.
 func (w *writer) decision(ctx context.Context, wa *writeApp, action, statusAction string) (*policy.Decision, error) {
-	k := decisionKey{wa.ID, action, statusAction}
+	return w.decisionFor(ctx, wa, action, statusAction, "")
+}
+
+// decisionFor is decision for a status action that names its next
+// assignee.
+func (w *writer) decisionFor(ctx context.Context, wa *writeApp, action, statusAction, assignee string) (*policy.Decision, error) {
+	k := decisionKey{wa.ID, action, statusAction, assignee}
 	if d, ok := w.decisions[k]; ok {
 		return d, nil
 	}
 	in := w.id.input(wa.app, action)
-	in.StatusAction = statusAction
+	in.StatusAction, in.Assignee = statusAction, assignee
 	d, err := w.view.Decide(ctx, in)
 	if err != nil {
 		w.g.log.Error("policy decision failed", zap.String("app", wa.Alias), zap.String("action", action), zap.Error(err))
@@ -169,7 +175,12 @@ func (w *writer) decision(ctx context.Context, wa *writeApp, action, statusActio
 
 // allowed is decision, turning "no" into 403 CB_NO02 with the reasons.
 func (w *writer) allowed(ctx context.Context, ev *audit.Event, wa *writeApp, action, statusAction string) (*policy.Decision, error) {
-	d, err := w.decision(ctx, wa, action, statusAction)
+	return w.allowedFor(ctx, ev, wa, action, statusAction, "")
+}
+
+// allowedFor is allowed for a status action that names its next assignee.
+func (w *writer) allowedFor(ctx context.Context, ev *audit.Event, wa *writeApp, action, statusAction, assignee string) (*policy.Decision, error) {
+	d, err := w.decisionFor(ctx, wa, action, statusAction, assignee)
 	if err != nil {
 		return nil, err
 	}
@@ -199,8 +210,14 @@ func (w *writer) recordDecision(ctx context.Context, ev *audit.Event, wa *writeA
 
 // includes evaluates the row rule for action on a known record.
 func (w *writer) includes(ctx context.Context, wa *writeApp, action, statusAction string, rec kintone.Record) bool {
+	return w.includesFor(ctx, wa, action, statusAction, "", rec)
+}
+
+// includesFor is includes for a status action that names its next
+// assignee.
+func (w *writer) includesFor(ctx context.Context, wa *writeApp, action, statusAction, assignee string, rec kintone.Record) bool {
 	in := w.id.input(wa.app, action)
-	in.StatusAction = statusAction
+	in.StatusAction, in.Assignee = statusAction, assignee
 	in.Record = policy.Flatten(rec)
 	ok, err := w.view.Include(ctx, in)
 	return err == nil && ok

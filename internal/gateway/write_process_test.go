@@ -1,12 +1,17 @@
 package gateway_test
 
 import (
+	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/kgate/kgate/internal/gateway"
+	"github.com/kgate/kgate/internal/kintone"
+	"github.com/kgate/kgate/internal/policy"
 	"github.com/kgate/kgate/internal/testworld"
 )
 
@@ -125,5 +130,44 @@ func TestCommentPrefixCannotBeForged(t *testing.T) {
 		if got := gateway.CommentPrefix(&c.id); got != c.want {
 			t.Errorf("CommentPrefix(%+v) = %q, want %q", c.id, got, c.want)
 		}
+	}
+}
+
+func TestTheNextAssigneeIsThePolicysToAllow(t *testing.T) {
+	dir := t.TempDir()
+	rego := `package kgate
+
+allow if input.action == "read"
+
+allow if {
+	input.action == "status"
+	input.status_action == "Submit"
+	object.get(input, "assignee", "") in {"", "boss"}
+}
+
+include if input.record.org == "acme"
+
+readable contains "*"
+`
+	if err := os.WriteFile(filepath.Join(dir, "assignee.rego"), []byte(rego), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := policy.Open(context.Background(), policy.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	e := newWriteEnv(t, func(_ *kintone.Config, gc *gateway.Config) { gc.Policy = eng })
+	submit := func(assignee string) error {
+		_, err := e.gw.UpdateStatus(e.ctx, alice, gateway.UpdateStatusRequest{App: budget,
+			StatusUpdate: gateway.StatusUpdate{ID: "1", Action: "Submit", Assignee: assignee}})
+		return err
+	}
+	refusal(t, submit("mallory"), "CB_NO02", http.StatusForbidden)
+	if s := textOf(e.stored(t, testworld.BudgetApp, "1"), "Status"); s != "Draft" {
+		t.Fatalf("a refused assignee moved the record to %q", s)
+	}
+	if err := submit(""); err != nil {
+		t.Fatalf("Submit without an assignee: %v", err)
 	}
 }

@@ -107,7 +107,7 @@ func (w *writer) planStatus(ctx context.Context, ref AppRef, items []StatusUpdat
 		case it.Action == "":
 			return nil, kintone.Invalid(lang).With(param(bulk, i, "action"), kintone.Message(kintone.MsgRequiredParam, lang))
 		}
-		if _, err := w.allowed(ctx, ev, wa, "status", it.Action); err != nil {
+		if _, err := w.allowedFor(ctx, ev, wa, "status", it.Action, it.Assignee); err != nil {
 			return nil, err
 		}
 		ids[i] = it.ID
@@ -123,7 +123,7 @@ func (w *writer) planStatus(ctx context.Context, ref AppRef, items []StatusUpdat
 			return nil, notFound(lang, it.ID)
 		case cur.opaque:
 			return nil, opaqueError(lang, it.ID)
-		case !w.includes(ctx, wa, "status", it.Action, cur.rec):
+		case !w.includesFor(ctx, wa, "status", it.Action, it.Assignee, cur.rec):
 			return nil, w.hidden(ctx, ev, wa, cur.rec, notFound(lang, it.ID))
 		case it.Revision > 0 && it.Revision != cur.rev:
 			return nil, kintone.NewError("GAIA_CO02", lang)

@@ -89,7 +89,7 @@ func (s *snapshot) cachedDecide(ctx context.Context, in *Input) (*Decision, erro
 	if err != nil {
 		return nil, fmt.Errorf("policy: user: %w", err)
 	}
-	key := cacheKey{in.App.ID, in.App.Alias, in.Action, in.StatusAction, user, s.version}
+	key := cacheKey{in.App.ID, in.App.Alias, in.Action, in.StatusAction, in.Assignee, user, s.version}
 	now := time.Now()
 	if c, ok := s.decisions.get(key); ok && now.Before(c.expires) {
 		return c.d, nil
@@ -288,7 +288,7 @@ func (s *snapshot) cachedIncludes(ctx context.Context, in *Input) (bool, error) 
 	if err != nil {
 		return false, fmt.Errorf("policy: user: %w", err)
 	}
-	key := includeKey{cacheKey{in.App.ID, in.App.Alias, in.Action, in.StatusAction, user, s.version}, string(rec)}
+	key := includeKey{cacheKey{in.App.ID, in.App.Alias, in.Action, in.StatusAction, in.Assignee, user, s.version}, string(rec)}
 	now := time.Now()
 	if v, ok := s.verdicts.get(key); ok && now.Before(v.expires) {
 		return v.ok, nil

@@ -1,6 +1,7 @@
 // Package policy is kgate's OPA engine: it loads a directory of Rego
 // policies, refuses to activate it unless its Rego tests pass, evaluates the
-// decision rules of DESIGN §3, compiles the row rule (include) into a
+// decision rules (allow, readable, writable, presets, masks, limit,
+// reasons, mentions), compiles the row rule (include) into a
 // kintone query condition, and reloads the directory when it changes.
 //
 // # The engine
@@ -41,7 +42,8 @@
 // # input
 //
 // input.user is {sub, email, name, level, org, groups, attrs}; input.app is
-// {id, alias}; input.action and input.status_action as in DESIGN §3.
+// {id, alias}; input.action, input.status_action (the process action of
+// "status") and input.assignee (the next assignee that action names).
 // Empty strings are left out of input, so a missing attribute is undefined
 // in Rego and every expression reading it fails: it can never widen a
 // rule. input.record is what Flatten makes of kintone's record:

@@ -32,10 +32,14 @@ type Input struct {
 	App          App
 	Action       string // read, create, update, delete, comment.read, comment.write, file.read, file.write, status
 	StatusAction string // the process-management action name when Action is "status"
-	Record       map[string]any
+	// Assignee is the next assignee a status action names (a kintone login
+	// name), "" when it names none: which assignee a member may choose is
+	// the policy's to say.
+	Assignee string
+	Record   map[string]any
 }
 
-// The actions of DESIGN §3, for probes and documentation.
+// The actions a policy is asked about, for probes and documentation.
 var actions = []string{
 	"read", "create", "update", "delete",
 	"comment.read", "comment.write", "file.read", "file.write", "status",
@@ -58,6 +62,7 @@ func (in *Input) value(withRecord bool) ast.Value {
 	top["app"] = app
 	putString(top, "action", in.Action)
 	putString(top, "status_action", in.StatusAction)
+	putString(top, "assignee", in.Assignee)
 	if withRecord && in.Record != nil {
 		top["record"] = in.Record
 	}

@@ -30,7 +30,7 @@ import (
 type probes struct {
 	Users         []User   `json:"users"`
 	Apps          []App    `json:"apps"`
-	Actions       []string `json:"actions"`        // default: every action of DESIGN §3
+	Actions       []string `json:"actions"`        // default: every action kgate asks about
 	StatusActions []string `json:"status_actions"` // sent with action "status"
 }
 

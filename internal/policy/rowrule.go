@@ -29,9 +29,9 @@ type RowRule struct {
 // cacheKey identifies a compiled row rule: the same identity attributes,
 // app and action under the same policy version always compile the same.
 type cacheKey struct {
-	appID, alias, action, statusAction string
-	user                               [32]byte
-	version                            string
+	appID, alias, action, statusAction, assignee string
+	user                                         [32]byte
+	version                                      string
 }
 
 // compiled is a cached compilation: the residual as UCAST (translation into
@@ -99,7 +99,7 @@ func (s *snapshot) compiled(ctx context.Context, in *Input) (*compiled, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy: user: %w", err)
 	}
-	key := cacheKey{in.App.ID, in.App.Alias, in.Action, in.StatusAction, user, s.version}
+	key := cacheKey{in.App.ID, in.App.Alias, in.Action, in.StatusAction, in.Assignee, user, s.version}
 	if c, ok := s.cache.get(key); ok {
 		return c, nil
 	}

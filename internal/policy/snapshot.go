@@ -30,7 +30,7 @@ type snapshot struct {
 	log          *zap.Logger
 }
 
-// The rules kgate reads, in the order of DESIGN §3.
+// The rules kgate reads, in the order the README's policy table lists them.
 var decisionRules = []string{"allow", "readable", "writable", "presets", "masks", "limit", "reasons", "mentions"}
 
 // build reads, compiles, tests, prepares and probes a policy directory. It
