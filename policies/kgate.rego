@@ -13,7 +13,7 @@
 #               mentions (kintone codes a comment may mention, "*" = any)
 #
 # kgate reads allow, include, readable, writable, presets, masks, limit,
-# reasons (DESIGN §3) and mentions. include is compiled into a kintone query with
+# reasons and mentions (the README's policy table). include is compiled into a kintone query with
 # input.record unknown, so it compares input.record fields with known
 # values only, and has no default.
 package kgate

@@ -105,7 +105,7 @@ func (p *fieldProblems) err(lang string) *kintone.Error {
 	return nil
 }
 
-// check applies the field rules to the record in (DESIGN §3): presets win
+// check applies the field rules to the record in: presets win
 // over what the client sent; codes that do not exist or that the member may
 // neither read nor write are refused as unknown (400, the same answer for
 // both, so nothing about hidden fields leaks); system fields are refused as

@@ -80,7 +80,7 @@ func (g *Gateway) AddRecords(ctx context.Context, id *Identity, req AddRecordsRe
 	return g.run(ctx, id, &req)
 }
 
-// UpdateRecord changes one record (DESIGN §3): the record is read fresh
+// UpdateRecord changes one record: the record is read fresh
 // and must satisfy include (else it answers as a missing record); every
 // changed field must be writable as the policy decides for the existing
 // record; presets apply; the record as merged must still satisfy include;
