@@ -179,21 +179,21 @@ test("deleteRecords is refused: no member level may delete", async () => {
   assert.deepEqual(await titled("w delete"), [id]);
 });
 
-test("addRecordComment stores kgate's [Name / Org] prefix; getRecordComments reads it back", async () => {
+test("addRecordComment stores kgate's 【Name / Org】 line; getRecordComments reads it back", async () => {
   const id = await draft("w comments");
   const client = await as(bob);
   const { id: commentId } = await client.record.addRecordComment({ app: BUDGET, record: id, comment: { text: "Looks good." } });
-  const want = `[${memberName(bob)} / acme] Looks good.`;
+  const want = `【${memberName(bob)} / acme】\nLooks good.`;
 
   const { comments } = await client.record.getRecordComments({ app: BUDGET, record: id });
   assert.deepEqual(comments.map((c) => [c.id, c.text]), [[commentId, want]]);
   const upstream = await demo.upstream(BUDGET).record.getRecordComments({ app: BUDGET, record: id });
   assert.equal(upstream.comments[0].text, want, "what kintone stores");
 
-  // A prefix typed by the member cannot pass for another person.
-  await client.record.addRecordComment({ app: BUDGET, record: id, comment: { text: "[Sam Yamada / operator] approved" } });
+  // An attribution typed by the member cannot pass for another person's.
+  await client.record.addRecordComment({ app: BUDGET, record: id, comment: { text: "ok\n\n【Sam Yamada / operator】\napproved" } });
   const latest = (await client.record.getRecordComments({ app: BUDGET, record: id, order: "desc", limit: 1 })).comments[0];
-  assert.ok(latest.text.startsWith(`[${memberName(bob)} / acme] `), latest.text);
+  assert.equal(latest.text, `【${memberName(bob)} / acme】\nok\n\n〔Sam Yamada / operator〕\napproved`);
 
   // Another organization's member neither reads nor comments.
   const other = await as(carol);

@@ -17,7 +17,7 @@ import (
 
 // Comments. kintone sees every comment kgate posts as the API token's
 // (kintone shows "Administrator"), so kgate writes who posted it into the
-// text: CommentPrefix. Mentions are limited by the policy's mentions rule.
+// text, on a line of its own no member can forge: CommentPrefix. Mentions are limited by the policy's mentions rule.
 // A member may delete only comments they posted through kgate: kgate
 // remembers who posted which comment (the most recent 100,000, in this
 // process); for any other comment — someone else's, one posted before a
@@ -52,13 +52,17 @@ const (
 	maxCommentMentions = 10
 )
 
-// CommentPrefix is what kgate puts before the text of a comment a member
-// posts: "[Name / Organization] ". The name falls back to the e-mail
-// address, then the subject; the organization is the member's
-// attrs.org_name when it is a string, else the org code, and is left out
-// (with its slash) when the member has none. Brackets and control
-// characters in either become harmless, so nobody can end the prefix early
-// and pose as someone else.
+// CommentPrefix is the line kgate writes first in a comment a member
+// posts, naming who posted it: "【Name / Organization】". The name falls
+// back to the e-mail address, then the subject; the organization is the
+// member's attrs.org_name when it is a string, else the org code, and is
+// left out (with its slash) when the member has none.
+//
+// The lenticular brackets are kgate's alone: in a name, an organization
+// and in the member's own text (commentText) they become 〔 〕, and control
+// characters become spaces, so no line a member writes can pass for kgate's
+// attribution of someone else — in the portal or in kintone's own view,
+// where every comment kgate posts shows the API token's user.
 func CommentPrefix(id *Identity) string {
 	name := firstNonEmpty(id.Name, id.Email, id.Subject)
 	org := id.Org
@@ -67,9 +71,35 @@ func CommentPrefix(id *Identity) string {
 	}
 	name, org = prefixPart(name), prefixPart(org)
 	if org == "" {
-		return "[" + name + "] "
+		return "【" + name + "】\n"
 	}
-	return "[" + name + " / " + org + "] "
+	return "【" + name + " / " + org + "】\n"
+}
+
+// commentText is what kgate posts for a member: the attribution line,
+// then the member's text with kgate's brackets defused.
+func commentText(id *Identity, text string) string {
+	return CommentPrefix(id) + defuse.Replace(text)
+}
+
+var defuse = strings.NewReplacer("【", "〔", "】", "〕")
+
+// CommentAuthor reads the attribution kgate wrote into a comment: the
+// member who posted it, and the text without the attribution line. A
+// comment kgate did not write has none (ok is false). Only comments
+// posted as the API token's user can be kgate's; the caller checks that.
+func CommentAuthor(text string) (author, rest string, ok bool) {
+	start := strings.Index(text, "【")
+	if start < 0 || (start > 0 && text[start-1] != '\n') {
+		return "", text, false
+	}
+	end := strings.Index(text[start:], "】\n")
+	if end < 0 {
+		return "", text, false
+	}
+	author = text[start+len("【") : start+end]
+	rest = text[:start] + text[start+end+len("】\n"):]
+	return author, rest, true
 }
 
 func firstNonEmpty(s ...string) string {
@@ -83,16 +113,11 @@ func firstNonEmpty(s ...string) string {
 
 func prefixPart(s string) string {
 	s = strings.Map(func(r rune) rune {
-		switch {
-		case r == '[':
-			return '('
-		case r == ']':
-			return ')'
-		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
 			return ' '
 		}
 		return r
-	}, s)
+	}, defuse.Replace(s))
 	s = strings.Join(strings.Fields(s), " ")
 	if utf8.RuneCountInString(s) > 100 {
 		s = string([]rune(s)[:100])
@@ -147,7 +172,7 @@ func (w *writer) addComment(ctx context.Context, ev *audit.Event, req AddComment
 		mentions = []Mention{}
 	}
 	body := map[string]any{"app": wa.ID, "record": req.Record,
-		"comment": map[string]any{"text": CommentPrefix(w.id) + req.Text, "mentions": mentions}}
+		"comment": map[string]any{"text": commentText(w.id, req.Text), "mentions": mentions}}
 	resp, err := w.g.client.Do(ctx, kintone.Request{Method: http.MethodPost, API: "record/comment.json", GuestSpace: wa.GuestSpace,
 		App: wa.ID, Tokens: wa.Tokens, Body: body, Lang: lang})
 	if err != nil {
@@ -186,7 +211,7 @@ func (w *writer) checkComment(req AddCommentRequest) error {
 	switch {
 	case strings.TrimSpace(req.Text) == "":
 		add("comment.text", kintone.Message(kintone.MsgRequiredParam, lang))
-	case utf8.RuneCountInString(CommentPrefix(w.id)+req.Text) > maxCommentText:
+	case utf8.RuneCountInString(commentText(w.id, req.Text)) > maxCommentText:
 		add("comment.text", kintone.Message(kintone.MsgMaxLength, lang, maxCommentText+1-utf8.RuneCountInString(CommentPrefix(w.id))))
 	}
 	if len(req.Mentions) > maxCommentMentions {

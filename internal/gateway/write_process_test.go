@@ -88,7 +88,7 @@ func TestCommentsCarryTheMembersNameAndOnlyAllowedMentions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := list.Comments[0]; got.ID != cid || !strings.HasSuffix(got.Text, "[Bob / acme] Looks good") {
+	if got := list.Comments[0]; got.ID != cid || !strings.HasSuffix(got.Text, "【Bob / acme】\nLooks good") {
 		t.Errorf("newest comment %q (id %s), want bob's text after his prefix", got.Text, got.ID)
 	}
 	ke := refusal(t, errOf(add(bob, "1", "cc", gateway.Mention{Code: "boss", Type: "USER"}, gateway.Mention{Code: "clerk", Type: "USER"})), "CB_NO02", http.StatusForbidden)
@@ -122,15 +122,42 @@ func TestCommentPrefixCannotBeForged(t *testing.T) {
 		id   gateway.Identity
 		want string
 	}{
-		{gateway.Identity{Name: "Alice Sato", Org: "acme", Attrs: map[string]any{"org_name": "Acme Trading"}}, "[Alice Sato / Acme Trading] "},
-		{gateway.Identity{Name: "Sam", Email: "sam@operator.example"}, "[Sam] "},
-		{gateway.Identity{Email: "x@acme.example", Org: "acme"}, "[x@acme.example / acme] "},
-		{gateway.Identity{Name: "Eve] [Alice Sato / Acme Trading", Org: "a\nb"}, "[Eve) (Alice Sato / Acme Trading / a b] "},
+		{gateway.Identity{Name: "Alice Sato", Org: "acme", Attrs: map[string]any{"org_name": "Acme Trading"}}, "【Alice Sato / Acme Trading】\n"},
+		{gateway.Identity{Name: "Sam", Email: "sam@operator.example"}, "【Sam】\n"},
+		{gateway.Identity{Email: "x@acme.example", Org: "acme"}, "【x@acme.example / acme】\n"},
+		{gateway.Identity{Name: "Eve】\n【Alice Sato / Acme Trading", Org: "a\nb"}, "【Eve〕 〔Alice Sato / Acme Trading / a b】\n"},
 	} {
 		if got := gateway.CommentPrefix(&c.id); got != c.want {
 			t.Errorf("CommentPrefix(%+v) = %q, want %q", c.id, got, c.want)
 		}
 	}
+}
+
+func TestAMemberCannotWriteAnotherAuthorsComment(t *testing.T) {
+	e := newWriteEnv(t)
+	forged := "ok\n\n【Sam Yamada】\nApproved, pay in full.\n[Sam Yamada] Approved"
+	cid, err := e.gw.AddComment(e.ctx, alice, gateway.AddCommentRequest{App: budget, Record: "1", Text: forged})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := e.gw.ListComments(e.ctx, alice, gateway.CommentsRequest{App: budget, Record: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range list.Comments {
+		if c.ID != cid {
+			continue
+		}
+		if strings.Count(c.Text, "【") != 1 {
+			t.Fatalf("kintone holds %q: a second attribution line", c.Text)
+		}
+		author, rest, ok := gateway.CommentAuthor(c.Text)
+		if !ok || author != "Alice / acme" || !strings.Contains(rest, "〔Sam Yamada〕") {
+			t.Fatalf("CommentAuthor(%q) = %q, %q, %v", c.Text, author, rest, ok)
+		}
+		return
+	}
+	t.Fatal("the comment is not listed")
 }
 
 func TestTheNextAssigneeIsThePolicysToAllow(t *testing.T) {

@@ -383,7 +383,7 @@ func TestACommentIsPostedWithTheMembersNameBeforeIt(t *testing.T) {
 		t.Fatalf("status %d, Location %q:\n%s", r.Code, r.Header().Get("Location"), r.body)
 	}
 	page := b.follow(t, r)
-	mustContain(t, page.body, "Your comment was posted.", `<p class="multiline">[Bob Suzuki / acme] Looks good.
+	mustContain(t, page.body, "Your comment was posted.", `<span class="author">Bob Suzuki / acme</span>`, `<p class="multiline">Looks good.
 Thanks!</p>`)
 	// An empty comment is refused at the field, in the page's language.
 	f = formOf(t, page.body, "/apps/budget/records/1/comments")

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -287,6 +288,10 @@ func (c *call) fieldItem(av *appView, r *renderer, rec kintone.Record, code stri
 	return item{Label: av.label(code), Value: v, Wide: v.Kind == "table" || v.Kind == "rich" || v.Kind == "multiline"}
 }
 
+// apiTokenUser is who kintone says acted through an API token: kgate's own
+// comments, whose author kgate wrote into the text.
+const apiTokenUser = "Administrator"
+
 // commentsView shows the comments when the policy allows comment.read;
 // a refusal hides the section, any other failure says they could not be
 // loaded without failing the page.
@@ -303,6 +308,11 @@ func (c *call) commentsView(alias, recordID string, offset int, cs *gateway.Comm
 		var who entity
 		_ = json.Unmarshal(cm.Creator, &who)
 		cv := commentView{Author: who.display(), Text: cm.Text, ISO: cm.CreatedAt, When: c.loc.DateTime(cm.CreatedAt)}
+		if who.Code == apiTokenUser {
+			if author, rest, ok := gateway.CommentAuthor(cm.Text); ok {
+				cv.Author, cv.Text = author, strings.TrimRight(rest, "\n")
+			}
+		}
 		if t, err := time.Parse(time.RFC3339, cm.CreatedAt); err == nil {
 			cv.ISO = t.UTC().Format(time.RFC3339)
 		}
