@@ -1,14 +1,18 @@
 package kintone
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Params are a request's parameters however they arrived: from the query
@@ -16,6 +20,17 @@ import (
 // behind X-HTTP-Method-Override), or from a bulkRequest payload. Values are
 // what encoding/json gives with UseNumber, or strings from a query string.
 type Params map[string]any
+
+// BodyError is a request body that could not be read: the member's
+// connection broke off or was too slow, or what reads it refused to go on.
+// It unwraps to the cause.
+type BodyError struct {
+	Err  error
+	Lang string
+}
+
+func (e *BodyError) Error() string { return "reading the request body: " + e.Err.Error() }
+func (e *BodyError) Unwrap() error { return e.Err }
 
 // ErrBodyTooLarge is returned by ReadParams for a body above the limit.
 var ErrBodyTooLarge = errors.New("request body too large")
@@ -39,14 +54,18 @@ func Method(r *http.Request) string {
 func ReadParams(r *http.Request, maxBody int64, lang string) (Params, error) {
 	if JSONBody(r.Header.Get("Content-Type")) && r.Body != nil {
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-		if err != nil {
-			return nil, NewError("CB_IL02", lang)
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			return nil, ErrBodyTooLarge
+		case err != nil:
+			return nil, &BodyError{Err: err, Lang: lang}
 		}
 		if int64(len(body)) > maxBody {
 			return nil, ErrBodyTooLarge
 		}
 		if len(strings.TrimSpace(string(body))) > 0 || r.URL.RawQuery == "" {
-			p, ok := DecodeParams(body)
+			p, ok := decodeLeavingValues(body)
 			if !ok {
 				return nil, NewError("CB_IJ01", lang)
 			}
@@ -54,6 +73,79 @@ func ReadParams(r *http.Request, maxBody int64, lang string) (Params, error) {
 		}
 	}
 	return QueryParams(r.URL.Query()), nil
+}
+
+// decodeLeavingValues is DecodeParams, except that a field value — the
+// object or array under a "value" key, as records carry them — stays the
+// JSON text it was: kgate passes such values on, and a tree of maps of a
+// large table would hold twenty times the bytes of its text.
+func decodeLeavingValues(body []byte) (Params, bool) {
+	dec := jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowDuplicateNames(true))
+	v, err := decodeValue(dec, "")
+	if err != nil {
+		return nil, false
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return nil, false
+	}
+	m, ok := v.(map[string]any)
+	return m, ok
+}
+
+func decodeValue(dec *jsontext.Decoder, key string) (any, error) {
+	switch kind := dec.PeekKind(); {
+	case key == "value" && (kind == '{' || kind == '['):
+		raw, err := dec.ReadValue()
+		return json.RawMessage(bytes.Clone(raw)), err
+	case kind == '{':
+		if _, err := dec.ReadToken(); err != nil {
+			return nil, err
+		}
+		m := map[string]any{}
+		for dec.PeekKind() == '"' {
+			name, err := dec.ReadToken()
+			if err != nil {
+				return nil, err
+			}
+			k := name.String() // the token is void once the decoder reads on
+			v, err := decodeValue(dec, k)
+			if err != nil {
+				return nil, err
+			}
+			m[k] = v
+		}
+		_, err := dec.ReadToken()
+		return m, err
+	case kind == '[':
+		if _, err := dec.ReadToken(); err != nil {
+			return nil, err
+		}
+		a := []any{}
+		for dec.PeekKind() != ']' && dec.PeekKind() != 0 {
+			v, err := decodeValue(dec, "")
+			if err != nil {
+				return nil, err
+			}
+			a = append(a, v)
+		}
+		_, err := dec.ReadToken()
+		return a, err
+	}
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return nil, err
+	}
+	switch tok.Kind() {
+	case '"':
+		return tok.String(), nil
+	case '0':
+		return json.Number(tok.String()), nil
+	case 't', 'f':
+		return tok.Bool(), nil
+	case 'n':
+		return nil, nil
+	}
+	return nil, fmt.Errorf("kintone: unexpected JSON %v", tok.Kind())
 }
 
 // DecodeParams reads one JSON object; anything else (malformed JSON, an
