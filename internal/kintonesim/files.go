@@ -12,6 +12,9 @@ import (
 	"github.com/kgate/kgate/internal/kintone"
 )
 
+// maxFile is kintone's limit on one file.
+const maxFile = 1 << 30
+
 // uploadLife is how long an upload key lives unless a record takes it.
 const uploadLife = 3 * 24 * time.Hour
 
@@ -34,8 +37,8 @@ func (s *Server) upload(c *call, r *http.Request) (any, *kintone.Error) {
 		if part.FormName() != "file" {
 			continue
 		}
-		data, err := io.ReadAll(io.LimitReader(part, s.maxBody+1))
-		if err != nil || int64(len(data)) > s.maxBody {
+		data, err := io.ReadAll(io.LimitReader(part, maxFile+1))
+		if err != nil || int64(len(data)) > maxFile {
 			return nil, kintone.NewError("CB_IL02", c.lang)
 		}
 		name := part.FileName()
