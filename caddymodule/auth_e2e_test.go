@@ -79,7 +79,7 @@ func TestE2EAMemberSetInactiveIsRefusedWithinMemberRecheck(t *testing.T) {
 	for name, c := range map[string]struct {
 		b   *browser
 		hdr []string
-	}{"session": {b, nil}, "bearer token": {newBrowser(t), []string{"Authorization", "Bearer " + token}}} {
+	}{"session": {b, []string{"X-Requested-With", "XMLHttpRequest"}}, "bearer token": {newBrowser(t), []string{"Authorization", "Bearer " + token}}} {
 		var p page
 		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 			if p = c.b.Get(s.base+"/k/v1/records.json?app=2", c.hdr...); p.Status != 200 {

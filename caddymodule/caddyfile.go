@@ -44,7 +44,21 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    members <app alias> { … }  # see Members.unmarshal
 //	    portal { … }               # see unmarshalPortal
 //	    identity <module> { … }
-//	    max_body <size>
+//	    limits {
+//	        max_read_body <size>
+//	        max_body <size>
+//	        max_upload <size>
+//	        memory <size>
+//	        per_member <n>
+//	        per_member_memory <size>
+//	        per_member_bytes <size>
+//	        per_member_rate <size>      # per second
+//	        body_timeout <duration>
+//	        min_body_rate <size>        # per second
+//	    }
+//	    file_token_ttl <duration>
+//	    upload_token_ttl <duration>
+//	    max_body <size>                 # limits.max_body, kept for older configurations
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive's name
@@ -74,16 +88,16 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "portal":
 			h.Portal, err = unmarshalPortal(d)
 		case "max_body":
-			var size uint64
-			if !d.NextArg() {
-				return d.ArgErr()
-			}
-			if size, err = humanize.ParseBytes(d.Val()); err != nil || size == 0 {
-				return d.Errf("max_body %q: want a size such as 16MiB", d.Val())
-			}
-			h.MaxBody = int64(size)
+			err = parseSize(d, "max_body", &h.MaxBody)
+		case "limits":
+			h.Limits = &Limits{}
+			err = h.Limits.unmarshal(d)
+		case "file_token_ttl":
+			err = parseDuration(d, "file_token_ttl", &h.FileTokenTTL)
+		case "upload_token_ttl":
+			err = parseDuration(d, "upload_token_ttl", &h.UploadTokenTTL)
 		default:
-			return d.Errf("unknown kgate setting %q (want kintone, app, policy, oidc, members, portal, identity or max_body)", d.Val())
+			return d.Errf("unknown kgate setting %q (want kintone, app, policy, oidc, members, portal, identity, limits, file_token_ttl, upload_token_ttl or max_body)", d.Val())
 		}
 		if err != nil {
 			return err
@@ -179,6 +193,55 @@ func (h *Handler) unmarshalIdentity(d *caddyfile.Dispenser) error {
 		return err
 	}
 	h.IdentityRaw = caddyconfig.JSONModuleObject(mod, "source", name, nil)
+	return nil
+}
+
+func (l *Limits) unmarshal(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch name := d.Val(); name {
+		case "max_read_body":
+			err = parseSize(d, name, &l.MaxReadBody)
+		case "max_body":
+			err = parseSize(d, name, &l.MaxBody)
+		case "max_upload":
+			err = parseSize(d, name, &l.MaxUpload)
+		case "memory":
+			err = parseSize(d, name, &l.Memory)
+		case "per_member_memory":
+			err = parseSize(d, name, &l.PerMemberMemory)
+		case "per_member_bytes":
+			err = parseSize(d, name, &l.PerMemberBytes)
+		case "per_member_rate":
+			err = parseSize(d, name, &l.PerMemberRate)
+		case "min_body_rate":
+			err = parseSize(d, name, &l.MinBodyRate)
+		case "per_member":
+			err = parseInt(d, name, &l.PerMember, 1, 10000)
+		case "body_timeout":
+			err = parseDuration(d, name, &l.BodyTimeout)
+		default:
+			return d.Errf("unknown limits setting %q (want max_read_body, max_body, max_upload, memory, per_member, per_member_memory, per_member_bytes, per_member_rate, body_timeout or min_body_rate)", name)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func parseSize(d *caddyfile.Dispenser, name string, into *int64) error {
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	size, err := humanize.ParseBytes(d.Val())
+	if err != nil || size == 0 || size > 1<<40 {
+		return d.Errf("%s %q: want a size such as 16MiB", name, d.Val())
+	}
+	*into = int64(size)
 	return nil
 }
 

@@ -315,7 +315,7 @@ func sortedIDs(recs []kintone.Record) []string {
 // given headers; it fails the test unless kgate answers 200.
 func (s *e2eSite) budget(b *browser, header ...string) []kintone.Record {
 	s.t.Helper()
-	p := b.Get(s.base+"/k/v1/records.json?app=2&query="+url.QueryEscape("limit 50"), header...)
+	p := b.Get(s.base+"/k/v1/records.json?app=2&query="+url.QueryEscape("limit 50"), append([]string{"X-Requested-With", "XMLHttpRequest"}, header...)...)
 	if p.Status != 200 {
 		s.t.Fatalf("budget list through kgate: %d %s", p.Status, p.Body)
 	}
@@ -417,7 +417,7 @@ func TestE2ELoginListLogout(t *testing.T) {
 		}
 
 		b.SetCookie(s.base, auth.SessionCookie, old) // the cookie from before logout, replayed
-		p = b.Get(s.base + "/k/v1/records.json?app=2")
+		p = b.Get(s.base+"/k/v1/records.json?app=2", "X-Requested-With", "XMLHttpRequest")
 		if e := kintoneError(t, p); p.Status != http.StatusUnauthorized || e.Code != "CB_AU01" {
 			t.Fatalf("API with the logged-out cookie: %d %s", p.Status, p.Body)
 		}
@@ -491,7 +491,7 @@ func TestE2EAMemberDeactivatedInKintoneIsRefusedAtTheNextRefresh(t *testing.T) {
 	}
 	var p page
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if p = b.Get(s.base + "/k/v1/records.json?app=2"); p.Status != 200 {
+		if p = b.Get(s.base+"/k/v1/records.json?app=2", "X-Requested-With", "XMLHttpRequest"); p.Status != 200 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -594,7 +594,7 @@ func TestE2ERequestsWithoutAValidSession(t *testing.T) {
 	if want := "/kgate/login?return=" + url.QueryEscape("/apps/budget?q="+url.QueryEscape("旅費")); p.Status != http.StatusFound || p.Location != want {
 		t.Fatalf("a page without a session: %d → %q, want 302 → %q", p.Status, p.Location, want)
 	}
-	p = b.Get(s.base + "/k/v1/records.json?app=2")
+	p = b.Get(s.base+"/k/v1/records.json?app=2", "X-Requested-With", "XMLHttpRequest")
 	if e := kintoneError(t, p); p.Status != http.StatusUnauthorized || e.Code != "CB_AU01" || !strings.HasPrefix(p.Header.Get("WWW-Authenticate"), "Bearer") {
 		t.Fatalf("the API without credentials: %d %s (WWW-Authenticate %q)", p.Status, p.Body, p.Header.Get("WWW-Authenticate"))
 	}
@@ -617,7 +617,7 @@ func TestE2ERequestsWithoutAValidSession(t *testing.T) {
 	} {
 		b := newBrowser(t)
 		b.SetCookie(s.base, auth.SessionCookie, v)
-		p := b.Get(s.base + "/k/v1/records.json?app=2")
+		p := b.Get(s.base+"/k/v1/records.json?app=2", "X-Requested-With", "XMLHttpRequest")
 		if e := kintoneError(t, p); p.Status != http.StatusUnauthorized || e.Code != "CB_AU01" {
 			t.Errorf("API with %s: %d %s, want 401 CB_AU01", name, p.Status, p.Body)
 		}
@@ -645,7 +645,7 @@ func TestE2ECrossSiteRequestsWithASessionAreRefused(t *testing.T) {
 		{"Origin", s.base, "Sec-Fetch-Site", "cross-site"},
 		{}, // neither: an old browser's form post from anywhere
 	} {
-		p := b.Send("POST", s.base+"/k/v1/record.json", "application/json", create, hostile...)
+		p := b.Send("POST", s.base+"/k/v1/record.json", "application/json", create, append([]string{"X-Requested-With", "XMLHttpRequest"}, hostile...)...)
 		if e := kintoneError(t, p); p.Status != http.StatusForbidden || e.Code != "CB_NO02" {
 			t.Errorf("API create with %v: %d %s, want 403 CB_NO02", hostile, p.Status, p.Body)
 		}
@@ -663,9 +663,45 @@ func TestE2ECrossSiteRequestsWithASessionAreRefused(t *testing.T) {
 	}
 	// The same request from kgate's own page goes through, and the session
 	// survived the refused logouts.
-	p := b.Send("POST", s.base+"/k/v1/record.json", "application/json", create, "Origin", s.base, "Sec-Fetch-Site", "same-origin")
+	p := b.Send("POST", s.base+"/k/v1/record.json", "application/json", create, "Origin", s.base, "Sec-Fetch-Site", "same-origin", "X-Requested-With", "XMLHttpRequest")
 	if p.Status != 200 || len(s.budgetIDs("acme")) != len(before)+1 {
 		t.Fatalf("a same-origin create: %d %s", p.Status, p.Body)
+	}
+}
+
+func TestE2EACrossSiteNavigationCannotUseTheSessionOnTheAPI(t *testing.T) {
+	s := startE2E(t, startDevIDP, e2eOptions{})
+	b := newBrowser(t)
+	s.login(b, "u-alice", "/")
+	p := b.Get(s.base+"/k/v1/record.json?app=2&id=1", "X-Requested-With", "XMLHttpRequest")
+	var out struct{ Record kintone.Record }
+	if err := json.Unmarshal([]byte(p.Body), &out); err != nil || p.Status != 200 {
+		t.Fatalf("record 1: %d %.200s", p.Status, p.Body)
+	}
+	var files []struct{ FileKey string }
+	json.Unmarshal(out.Record["attachment"].Value, &files)
+	if len(files) == 0 {
+		t.Fatalf("record 1 has no file: %s", out.Record["attachment"].Value)
+	}
+	download := s.base + "/k/v1/file.json?fileKey=" + url.QueryEscape(files[0].FileKey)
+	// A link on another site opens the download with the cookie alone.
+	if p := b.Get(download, "Sec-Fetch-Site", "cross-site", "Sec-Fetch-Mode", "navigate"); p.Status != http.StatusForbidden {
+		t.Fatalf("a cross-site navigation downloaded with the session cookie: %d", p.Status)
+	}
+	if p := b.Get(download); p.Status != http.StatusForbidden {
+		t.Fatalf("a session API call without X-Requested-With: %d", p.Status)
+	}
+	p = b.Get(download, "X-Requested-With", "XMLHttpRequest")
+	if p.Status != 200 {
+		t.Fatalf("kgate's own page downloading: %d %s", p.Status, p.Body)
+	}
+	for k, want := range map[string]string{
+		"Content-Disposition": "attachment; filename=quote-flyers.txt", "X-Content-Type-Options": "nosniff",
+		"Content-Security-Policy": "default-src 'none'; sandbox",
+	} {
+		if got := p.Header.Get(k); got != want {
+			t.Errorf("%s: %q, want %q", k, got, want)
+		}
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/kgate/kgate/internal/admission"
 	"github.com/kgate/kgate/internal/api"
 	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/auth"
@@ -52,8 +55,18 @@ type Handler struct {
 	// Portal is the partner portal; without it kgate serves only the API
 	// and passes other requests on.
 	Portal *portal.Config `json:"portal,omitempty"`
-	// MaxBody caps JSON request bodies (default 16 MiB).
+	// MaxBody caps JSON request bodies of writes (default 16 MiB); the
+	// same as limits.max_body, kept for older configurations.
 	MaxBody int64 `json:"max_body,omitempty"`
+	// Limits bound what requests may hold, per request, per member and in
+	// total.
+	Limits *Limits `json:"limits,omitempty"`
+	// FileTokenTTL is how long the file tokens in records stay valid
+	// (default 1h).
+	FileTokenTTL caddy.Duration `json:"file_token_ttl,omitempty"`
+	// UploadTokenTTL is how long an upload token stays valid (default 1h,
+	// at most 72h: kintone drops unattached uploads after three days).
+	UploadTokenTTL caddy.Duration `json:"upload_token_ttl,omitempty"`
 
 	identity   IdentitySource
 	auth       *auth.Auth
@@ -61,10 +74,26 @@ type Handler struct {
 	engine     *policy.Engine
 	api        *api.Handler
 	portal     *portal.Handler
+	gate       *admission.Gate
 	logger     *zap.Logger
 	// redis is the client of a Redis session store, closed at Cleanup so
 	// that config reloads do not pile up connection pools.
 	redis io.Closer
+}
+
+// Limits bound what requests may hold. Zero values take the defaults of
+// internal/admission (documented in the README's security model).
+type Limits struct {
+	MaxReadBody     int64          `json:"max_read_body,omitempty"`
+	MaxBody         int64          `json:"max_body,omitempty"`
+	MaxUpload       int64          `json:"max_upload,omitempty"`
+	Memory          int64          `json:"memory,omitempty"`
+	PerMember       int            `json:"per_member,omitempty"`
+	PerMemberMemory int64          `json:"per_member_memory,omitempty"`
+	PerMemberBytes  int64          `json:"per_member_bytes,omitempty"`
+	PerMemberRate   int64          `json:"per_member_rate,omitempty"`
+	BodyTimeout     caddy.Duration `json:"body_timeout,omitempty"`
+	MinBodyRate     int64          `json:"min_body_rate,omitempty"`
 }
 
 // Kintone configures the upstream kintone domain. Secrets may be given as
@@ -123,10 +152,21 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.loadIdentityModule(ctx); err != nil {
 		return err
 	}
+	if err := h.admissionLimits().Check(); err != nil {
+		return fmt.Errorf("kgate limits: %w", err)
+	}
+	h.gate = admission.New(h.admissionLimits())
+	lim := h.gate.Limits()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// Keep the heap near what the budget lets requests hold, rather
+		// than letting the collector wait for twice that.
+		debug.SetMemoryLimit(lim.Memory + memoryOverhead)
+	}
 	client, err := kintone.NewClient(kintone.Config{
 		BaseURL: h.Kintone.URL, BasicUser: h.Kintone.BasicUser, BasicPassword: h.Kintone.BasicPassword,
 		Timeout: time.Duration(h.Kintone.Timeout), MaxConcurrent: h.Kintone.MaxConcurrent,
 		MaxQueue: h.Kintone.MaxQueue, CacheTTL: time.Duration(h.Kintone.CacheTTL),
+		Charge: admission.ChargeAnswer,
 	})
 	if err != nil {
 		return err
@@ -145,11 +185,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	gw, err := gateway.New(gateway.Config{
 		Client: client, Policy: h.engine, Apps: apps,
 		Audit: audit.New(h.logger.Named("audit")), Logger: h.logger,
+		FileTokenTTL: time.Duration(h.FileTokenTTL), UploadTokenTTL: time.Duration(h.UploadTokenTTL),
+		MaxUploadSize: lim.MaxUpload,
 	})
 	if err != nil {
 		return err
 	}
-	h.api = &api.Handler{GW: gw, Logger: h.logger, MaxBody: h.MaxBody}
+	h.api = &api.Handler{GW: gw, Logger: h.logger, MaxBody: lim.MaxBody, MaxUpload: lim.MaxUpload}
 	if reg := ctx.GetMetricsRegistry(); reg != nil {
 		if err := reg.Register(newCollector(client, h.engine, h.Apps)); err != nil {
 			h.logger.Warn("kgate's metrics are not registered (is a second kgate handler in this config?)", zap.Error(err))
@@ -178,6 +220,27 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.identity, h.authPrefix = authSource{h.auth}, h.oidcPrefix()
 	}
 	return nil
+}
+
+// memoryOverhead is what kgate holds besides requests: Caddy, the policy
+// engine, caches, the runtime.
+const memoryOverhead = 128 << 20 // measured: about 80 MiB at rest
+
+// admissionLimits gathers the limits from the configuration.
+func (h *Handler) admissionLimits() admission.Limits {
+	var lim admission.Limits
+	if l := h.Limits; l != nil {
+		lim = admission.Limits{MaxReadBody: l.MaxReadBody, MaxBody: l.MaxBody, MaxUpload: l.MaxUpload,
+			Memory: l.Memory, PerMember: l.PerMember, PerMemberMemory: l.PerMemberMemory, PerMemberBytes: l.PerMemberBytes, PerMemberRate: l.PerMemberRate,
+			BodyTimeout: time.Duration(l.BodyTimeout), MinBodyRate: l.MinBodyRate}
+	}
+	if lim.MaxBody == 0 {
+		lim.MaxBody = h.MaxBody
+	}
+	if h.Portal != nil {
+		lim.MaxForm = h.Portal.MaxFormSize
+	}
+	return lim
 }
 
 func (h *Handler) loadIdentityModule(ctx caddy.Context) error {
@@ -276,22 +339,44 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	path := r.URL.Path
 	switch {
 	case h.auth != nil && strings.HasPrefix(path, h.authPrefix):
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		h.auth.ServeHTTP(w, r)
 	case isAPI(path):
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if h.gate.TooLarge(r, apiKind(r)) {
+			h.refuseAPI(w, r, admission.ErrTooLarge) // before the token is even checked
+			return nil
+		}
 		id, err := h.identify(w, r)
-		if err == nil && id.Via == "session" && !safeMethod(r) && !h.sameOrigin(r) {
+		if err == nil && id.Via == "session" && (r.Header.Get("X-Requested-With") == "" || !safeMethod(r) && !h.sameOrigin(r)) {
+			// kintone's own rule for session calls: a page of kgate's
+			// adds the header; a navigation from another site cannot.
 			err = errCrossSite
 		}
 		if err != nil {
 			h.refuseAPI(w, r, err)
 			return nil
 		}
-		h.api.Serve(w, r, id)
+		admitted, done, err := h.gate.Admit(w, r, memberKey(id), apiKind(r))
+		if err != nil {
+			h.refuseAPI(w, r, err)
+			return nil
+		}
+		defer done()
+		h.api.Serve(h.gate.Pace(w, admitted, memberKey(id)), admitted, id)
 	case h.portal == nil:
 		return next.ServeHTTP(w, r)
 	case h.portal.IsPublic(path):
 		h.portal.ServePublic(w, r)
 	default:
+		kind := admission.Read
+		if !safeMethod(r) {
+			kind = admission.Form
+		}
+		if h.gate.TooLarge(r, kind) {
+			h.refusePage(w, r, admission.ErrTooLarge)
+			return nil
+		}
 		id, err := h.identify(w, r)
 		if err == nil && !safeMethod(r) && !h.sameOrigin(r) {
 			err = errCrossSite
@@ -300,9 +385,32 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			h.refusePage(w, r, err)
 			return nil
 		}
-		h.portal.Serve(w, r, id)
+		admitted, done, err := h.gate.Admit(w, r, memberKey(id), kind)
+		if err != nil {
+			h.refusePage(w, r, err)
+			return nil
+		}
+		defer done()
+		h.portal.Serve(w, admitted, id)
 	}
 	return nil
+}
+
+// memberKey names a member for the per-member limits.
+func memberKey(id *gateway.Identity) string { return id.Issuer + "\x00" + id.Subject }
+
+// apiKind is what a kintone call may carry: writes a JSON body, an upload
+// a file, reads a query.
+func apiKind(r *http.Request) admission.Kind {
+	resource, _, _ := api.Match(r.URL.Path)
+	switch kintone.Method(r) {
+	case http.MethodPost, http.MethodPut:
+		if resource == "file.json" {
+			return admission.Upload
+		}
+		return admission.Write
+	}
+	return admission.Read
 }
 
 func isAPI(path string) bool {
@@ -348,6 +456,8 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (*gateway.Ide
 // reached. No refusal may be cached: the same URL answers differently
 // once the person has logged in.
 func (h *Handler) refuseAPI(w http.ResponseWriter, r *http.Request, err error) {
+	unread(w, r)
+	slowDown(r, err)
 	lang := "en"
 	if strings.HasPrefix(r.Header.Get("Accept-Language"), "ja") {
 		lang = "ja"
@@ -362,6 +472,19 @@ func (h *Handler) refuseAPI(w http.ResponseWriter, r *http.Request, err error) {
 		kintone.NewError("CB_NO02", lang).With("member", fe.Reason).Respond(w)
 	case errors.Is(err, errCrossSite):
 		kintone.NewError("CB_NO02", lang).Respond(w)
+	case errors.Is(err, admission.ErrTooLarge):
+		limitError(http.StatusRequestEntityTooLarge, "KGATE_RS01", lang,
+			"リクエストが大きすぎます。", "The request is larger than kgate accepts.").Respond(w)
+	case errors.Is(err, admission.ErrTooMany):
+		w.Header().Set("Retry-After", "1")
+		limitError(http.StatusTooManyRequests, "KGATE_RS02", lang,
+			"同時に送られたリクエストが多すぎます。しばらくしてから再試行してください。",
+			"You have too many requests in progress. Please try again in a moment.").Respond(w)
+	case errors.Is(err, admission.ErrBusy):
+		w.Header().Set("Retry-After", "1")
+		limitError(http.StatusServiceUnavailable, "KGATE_RS03", lang,
+			"現在混み合っています。しばらくしてから再試行してください。",
+			"kgate is busy. Please try again in a moment.").Respond(w)
 	default:
 		h.logger.Warn("identity could not be established", zap.Error(err))
 		e := kintone.NewError("KGATE_ID01", lang)
@@ -374,10 +497,46 @@ func (h *Handler) refuseAPI(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
+// unread closes the connection after a refusal that leaves a body unread:
+// the server would otherwise read the rest of it, however slowly it comes,
+// before letting the connection go.
+func unread(w http.ResponseWriter, r *http.Request) {
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		w.Header().Set("Connection", "close")
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(time.Second))
+	}
+}
+
+// refusalDelay holds back the answer to a request refused for a limit: a
+// client that ignores Retry-After and tries again at once would otherwise
+// turn refusals into load of their own. The refused request holds no body
+// and no memory while it waits.
+const refusalDelay = time.Second
+
+func slowDown(r *http.Request, err error) {
+	if errors.Is(err, admission.ErrTooLarge) || errors.Is(err, admission.ErrTooMany) || errors.Is(err, admission.ErrBusy) {
+		select {
+		case <-time.After(refusalDelay):
+		case <-r.Context().Done():
+		}
+	}
+}
+
+func limitError(status int, code, lang, ja, en string) *kintone.Error {
+	e := kintone.NewError(code, lang)
+	e.Status, e.Message = status, en
+	if lang == "ja" {
+		e.Message = ja
+	}
+	return e
+}
+
 // refusePage answers a page request without a valid identity: to login
 // when there is none, a 403 page for a refused member or a cross-site
 // form, 503 otherwise.
 func (h *Handler) refusePage(w http.ResponseWriter, r *http.Request, err error) {
+	unread(w, r)
+	slowDown(r, err)
 	w.Header().Set("Cache-Control", "no-store")
 	var fe *auth.ForbiddenError
 	switch {
@@ -389,6 +548,14 @@ func (h *Handler) refusePage(w http.ResponseWriter, r *http.Request, err error) 
 		h.portal.ServeError(w, r, http.StatusForbidden, fe.Reason)
 	case errors.Is(err, errCrossSite):
 		h.portal.ServeError(w, r, http.StatusForbidden)
+	case errors.Is(err, admission.ErrTooLarge):
+		h.portal.ServeError(w, r, http.StatusRequestEntityTooLarge)
+	case errors.Is(err, admission.ErrTooMany):
+		w.Header().Set("Retry-After", "1")
+		h.portal.ServeError(w, r, http.StatusTooManyRequests)
+	case errors.Is(err, admission.ErrBusy):
+		w.Header().Set("Retry-After", "1")
+		h.portal.ServeError(w, r, http.StatusServiceUnavailable)
 	default:
 		h.logger.Warn("identity could not be established", zap.Error(err))
 		w.Header().Set("Retry-After", "5")

@@ -88,9 +88,9 @@ func (s *browserSuite) writeScenario(t *testing.T) {
 	comment := "The venue quote is attached. / 会場の見積書を添付しました。"
 	alice.do(chromedp.SendKeys(chromedp.CSS("#comment-text"), comment))
 	alice.click(`form.comment-form button[type="submit"]`)
-	comments := alice.texts(".comment-list .comment p")
-	if len(comments) == 0 || !strings.Contains(comments[0], comment) || !strings.Contains(comments[0], "Alice Sato") {
-		t.Errorf("the comment is not shown with alice's name: %q", comments)
+	comments, authors := alice.texts(".comment-list .comment p"), alice.texts(".comment-list .comment .author")
+	if len(comments) == 0 || !strings.Contains(comments[0], comment) || !strings.Contains(authors[0], "Alice Sato") {
+		t.Errorf("the comment is not shown with alice's name: %q by %q", comments, authors)
 	}
 	alice.screenshot("alice-record-submitted-en")
 

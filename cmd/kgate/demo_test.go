@@ -291,7 +291,7 @@ func (b *demoBrowser) login(d *demo, sub string) demoPage {
 // answers 200.
 func (b *demoBrowser) records(u string, header ...string) []kintone.Record {
 	b.t.Helper()
-	p := b.Get(u, header...)
+	p := b.Get(u, append([]string{"X-Requested-With", "XMLHttpRequest"}, header...)...)
 	var out struct{ Records []kintone.Record }
 	if err := json.Unmarshal([]byte(p.Body), &out); err != nil || p.Status != 200 {
 		b.t.Fatalf("%s: %d %.300s", u, p.Status, p.Body)

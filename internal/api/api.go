@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kgate/kgate/internal/admission"
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
 )
@@ -154,6 +155,11 @@ func (h *Handler) fail(w http.ResponseWriter, id *gateway.Identity, err error) {
 	case errors.Is(err, kintone.ErrBodyTooLarge):
 		ke = kintone.NewError("CB_IL02", id.Lang)
 		ke.Status = http.StatusRequestEntityTooLarge
+	case errors.Is(err, admission.ErrBusy), errors.Is(err, admission.ErrTooMany):
+		ke = kintone.NewError("KGATE_RS03", id.Lang)
+		ke.Status, ke.Message = http.StatusServiceUnavailable, busyMessage(id.Lang)
+	case errors.As(err, new(*kintone.BodyError)):
+		ke = kintone.NewError("CB_IL02", id.Lang) // the body broke off: nothing was done
 	default:
 		if h.Logger != nil {
 			h.Logger.Error("API call failed", zap.Error(err))
@@ -165,6 +171,13 @@ func (h *Handler) fail(w http.ResponseWriter, id *gateway.Identity, err error) {
 		w.Header().Set("Retry-After", "5")
 	}
 	ke.Respond(w)
+}
+
+func busyMessage(lang string) string {
+	if lang == "ja" {
+		return "現在混み合っています。しばらくしてから再試行してください。"
+	}
+	return "kgate is busy. Please try again in a moment."
 }
 
 // reply writes v as kintone's JSON answer.

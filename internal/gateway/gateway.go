@@ -43,8 +43,10 @@ type Config struct {
 	// share it; when nil a random key is made, valid for this process.
 	FileKey []byte
 	// FileTokenTTL is how long a file token stays valid (default 1 hour).
-	// Upload tokens live as long.
 	FileTokenTTL time.Duration
+	// UploadTokenTTL is how long an upload token stays valid (default 1
+	// hour; at most 3 days, as long as kintone keeps an unattached upload).
+	UploadTokenTTL time.Duration
 	// MaxUploadSize caps one uploaded file (default 100 MiB).
 	MaxUploadSize int64
 	// MaxUploadsPerRecord caps the newly uploaded files one record of a
@@ -90,6 +92,10 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.FileTokenTTL <= 0 {
 		cfg.FileTokenTTL = time.Hour
 	}
+	if cfg.UploadTokenTTL <= 0 {
+		cfg.UploadTokenTTL = time.Hour
+	}
+	cfg.UploadTokenTTL = min(cfg.UploadTokenTTL, uploadTTL)
 	if cfg.FileKey == nil {
 		cfg.FileKey = make([]byte, 32)
 		rand.Read(cfg.FileKey)

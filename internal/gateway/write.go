@@ -53,13 +53,14 @@ const NoRevision int64 = -1
 // writeState is what the write path keeps between requests.
 type writeState struct {
 	maxUpload        int64
+	uploadTTL        time.Duration
 	uploadsPerRecord int
 	comments         *commentLedger
 	process          processCache
 }
 
 func newWriteState(cfg Config) *writeState {
-	w := &writeState{maxUpload: cfg.MaxUploadSize, uploadsPerRecord: cfg.MaxUploadsPerRecord,
+	w := &writeState{maxUpload: cfg.MaxUploadSize, uploadTTL: cfg.UploadTokenTTL, uploadsPerRecord: cfg.MaxUploadsPerRecord,
 		comments: newCommentLedger(commentLedgerSize)}
 	if w.maxUpload <= 0 {
 		w.maxUpload = 100 << 20

@@ -45,7 +45,7 @@ type uploadClaim struct {
 var uploadTokenAD = []byte("kgate upload token v1")
 
 func (g *Gateway) sealUpload(c uploadClaim) string {
-	c.Expires = g.now().Add(min(g.files.ttl, uploadTTL)).Unix()
+	c.Expires = g.now().Add(g.writes.uploadTTL).Unix()
 	plain, _ := json.Marshal(c)
 	aead := g.files.aead
 	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
@@ -264,6 +264,6 @@ func (w *writer) resolveFile(c *recordCheck, field, token string, have []fileRef
 	return ref, false, false
 }
 
-// uploadTTL is how long upload tokens stay valid: as long as file tokens,
-// and never longer than kintone keeps an unattached upload.
+// uploadTTL is the longest an upload token stays valid: as long as kintone
+// keeps an unattached upload.
 const uploadTTL = 3 * 24 * time.Hour

@@ -12,7 +12,7 @@ func TestFileAndUploadTokensExpire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &Gateway{files: files, now: func() time.Time { return now }}
+	g := &Gateway{files: files, now: func() time.Time { return now }, writes: &writeState{uploadTTL: time.Hour}}
 	id := &Identity{Issuer: "https://idp.test", Subject: "u-alice"}
 	upload := g.sealUpload(uploadClaim{Issuer: id.Issuer, Subject: id.Subject, App: "20", Key: "upload-key"})
 	keep := files.seal(fileClaim{Issuer: id.Issuer, Subject: id.Subject, App: "20", Record: "1", Field: "attachment", Key: "file-key"}, now)
@@ -35,7 +35,7 @@ func TestFileAndUploadTokensExpire(t *testing.T) {
 func TestTokensAreNotInterchangeable(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	files, _ := newFileSealer(make([]byte, 32), time.Hour)
-	g := &Gateway{files: files, now: func() time.Time { return now }}
+	g := &Gateway{files: files, now: func() time.Time { return now }, writes: &writeState{uploadTTL: time.Hour}}
 	upload := g.sealUpload(uploadClaim{Issuer: "i", Subject: "s", App: "20", Key: "k"})
 	if _, err := files.open(upload, now); err == nil {
 		t.Error("an upload token opened as a download token")

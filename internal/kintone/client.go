@@ -40,6 +40,10 @@ type Config struct {
 	CacheTTL time.Duration
 	// Transport replaces the HTTP transport (tests).
 	Transport http.RoundTripper
+	// Charge, when set, is told of every chunk of a kintone answer as it is
+	// read, for the request of ctx; an error stops the read, and the call
+	// fails as ErrBusy. kgate charges answers to its memory budget so.
+	Charge func(ctx context.Context, n int64) error
 }
 
 // Client calls kintone. It is safe for concurrent use.
@@ -53,6 +57,7 @@ type Client struct {
 	// stalls for as long is cut (see stall).
 	stream  *http.Client
 	timeout time.Duration
+	charge  func(ctx context.Context, n int64) error
 	slots   chan struct{}
 	waiting chan struct{}
 	flight  singleflight.Group
@@ -95,6 +100,7 @@ func NewClient(cfg Config) (*Client, error) {
 		http:    &http.Client{Timeout: cfg.Timeout, Transport: cfg.Transport, CheckRedirect: noRedirects},
 		stream:  &http.Client{Transport: withHeaderTimeout(cfg.Transport, cfg.Timeout), CheckRedirect: noRedirects},
 		timeout: cfg.Timeout,
+		charge:  cfg.Charge,
 		slots:   make(chan struct{}, cfg.MaxConcurrent),
 		waiting: make(chan struct{}, cfg.MaxConcurrent+cfg.MaxQueue), // in flight + waiting
 		cache:   newReadCache(cfg.CacheTTL),
@@ -188,7 +194,15 @@ func (c *Client) do(ctx context.Context, req *Request) (*Response, error) {
 		return nil, err
 	}
 	defer hresp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(hresp.Body, maxBody+1))
+	var answer io.Reader = io.LimitReader(hresp.Body, maxBody+1)
+	if c.charge != nil {
+		answer = &chargedAnswer{r: answer, ctx: ctx, charge: c.charge}
+	}
+	body, err := io.ReadAll(answer)
+	var refused *chargeRefused
+	if errors.As(err, &refused) {
+		return nil, fmt.Errorf("%w: %v", ErrBusy, refused.err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("kintone: reading the answer to %s %s: %w", req.Method, req.Path(), stripURL(err))
 	}
@@ -293,6 +307,27 @@ func (c *Client) Upload(ctx context.Context, req Request, name, contentType stri
 		return "", errors.New("kintone: the upload answer has no fileKey")
 	}
 	return out.FileKey, nil
+}
+
+// chargedAnswer tells Charge of each chunk of an answer as it is read.
+type chargedAnswer struct {
+	r      io.Reader
+	ctx    context.Context
+	charge func(context.Context, int64) error
+}
+
+type chargeRefused struct{ err error }
+
+func (c *chargeRefused) Error() string { return c.err.Error() }
+
+func (c *chargedAnswer) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 {
+		if cerr := c.charge(c.ctx, int64(n)); cerr != nil {
+			return n, &chargeRefused{cerr}
+		}
+	}
+	return n, err
 }
 
 // errUploadEnded stops the copy of an upload kintone has answered.
