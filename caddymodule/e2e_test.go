@@ -48,6 +48,7 @@ type e2eSite struct {
 // e2eOptions are what a test adds to the oidc and members blocks.
 type e2eOptions struct {
 	oidc, members string
+	limits        string // lines of the limits block
 }
 
 // zitadelMember is the members-app row that makes the zitadel example
@@ -120,10 +121,13 @@ func startE2E(t *testing.T, start func(t *testing.T, site string) *provider, o e
 			portal {
 				title "パートナーポータル" "Partner Portal"
 			}
+			limits {
+				%[9]s
+			}
 		}
 	}
 }
-`, base, simSrv.URL, policies, op.issuer, base64.StdEncoding.EncodeToString(key), op.settings, o.oidc, o.members)
+`, base, simSrv.URL, policies, op.issuer, base64.StdEncoding.EncodeToString(key), op.settings, o.oidc, o.members, o.limits)
 	initCaddy(t, port, cfg)
 	return &e2eSite{t: t, base: base, op: op, sim: sim, simURL: simSrv.URL}
 }
@@ -701,6 +705,29 @@ func TestE2EACrossSiteNavigationCannotUseTheSessionOnTheAPI(t *testing.T) {
 	} {
 		if got := p.Header.Get(k); got != want {
 			t.Errorf("%s: %q, want %q", k, got, want)
+		}
+	}
+}
+
+func TestE2ELimitsAnswerInKintonesShapeAndEveryAnswerIsNosniff(t *testing.T) {
+	s := startE2E(t, startDevIDP, e2eOptions{limits: "max_read_body 1KiB\n\t\t\t\tper_member 1"})
+	b := newBrowser(t)
+	s.login(b, "u-alice", "/")
+	xhr := []string{"X-Requested-With", "XMLHttpRequest"}
+	big := `{"app":2,"query":"` + strings.Repeat("a", 2048) + `"}`
+	p := b.Send("GET", s.base+"/k/v1/records.json", "application/json", big, xhr...)
+	if e := kintoneError(t, p); p.Status != http.StatusRequestEntityTooLarge || e.Code != "KGATE_RS01" {
+		t.Fatalf("a 2 KiB body on a read with max_read_body 1KiB: %d %s", p.Status, p.Body)
+	}
+	for name, p := range map[string]page{
+		"an API answer":      b.Get(s.base+"/k/v1/records.json?app=2&query=limit+1", xhr...),
+		"an API refusal":     p,
+		"a portal page":      b.Get(s.base + "/apps/budget"),
+		"a 401":              newBrowser(t).Get(s.base + "/k/v1/records.json?app=2"),
+		"the login redirect": newBrowser(t).Get(s.base + "/kgate/login"),
+	} {
+		if got := p.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("%s (%d): X-Content-Type-Options %q", name, p.Status, got)
 		}
 	}
 }

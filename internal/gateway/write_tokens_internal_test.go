@@ -3,6 +3,9 @@ package gateway
 import (
 	"testing"
 	"time"
+
+	"github.com/kgate/kgate/internal/kintone"
+	"github.com/kgate/kgate/internal/policy"
 )
 
 // Token expiry needs the gateway's clock, so it is pinned down here.
@@ -43,5 +46,32 @@ func TestTokensAreNotInterchangeable(t *testing.T) {
 	download := files.seal(fileClaim{Issuer: "i", Subject: "s", App: "20", Record: "1", Field: "f", Key: "k"}, now)
 	if _, ok := g.openUpload(download); ok {
 		t.Error("a download token opened as an upload token")
+	}
+}
+
+func TestUploadTokensLiveAsLongAsConfigured(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	for _, tc := range []struct {
+		configured, valid, expired time.Duration
+	}{
+		{0, 59 * time.Minute, 61 * time.Minute},               // the default: 1h
+		{2 * time.Hour, 119 * time.Minute, 121 * time.Minute}, // as set
+		{7 * 24 * time.Hour, 71 * time.Hour, 73 * time.Hour},  // never past kintone's 3 days
+	} {
+		g, err := New(Config{Client: &kintone.Client{}, Policy: &policy.Engine{}, UploadTokenTTL: tc.configured})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.now = func() time.Time { return now }
+		token := g.sealUpload(uploadClaim{Issuer: "i", Subject: "s", Key: "k"})
+		for _, after := range []struct {
+			d    time.Duration
+			want bool
+		}{{tc.valid, true}, {tc.expired, false}} {
+			g.now = func() time.Time { return now.Add(after.d) }
+			if _, ok := g.openUpload(token); ok != after.want {
+				t.Errorf("UploadTokenTTL %v: token valid after %v = %v, want %v", tc.configured, after.d, ok, after.want)
+			}
+		}
 	}
 }
