@@ -483,7 +483,7 @@ func (s *e2eSite) memberRow(email string) int64 {
 	return id
 }
 
-func TestE2EAMemberDeactivatedInKintoneIsRefusedAtTheNextRefresh(t *testing.T) {
+func TestE2EAMemberDeactivatedInKintoneIsRefusedByTheRecheck(t *testing.T) {
 	s := startE2E(t, startDevIDP, e2eOptions{oidc: "refresh_interval 1s", members: "cache_ttl 1s"})
 	b := newBrowser(t)
 	s.login(b, "u-bob", "/")

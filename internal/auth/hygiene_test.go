@@ -356,7 +356,7 @@ func TestWithoutAddPendingAnUnknownMemberIsRefused(t *testing.T) {
 	}
 }
 
-func TestAMemberDeactivatedMidSessionIsStoppedAtTheNextRefresh(t *testing.T) {
+func TestAMemberDeactivatedMidSessionIsStoppedByTheRecheck(t *testing.T) {
 	srv := listenTLS(t)
 	op := startDevIDP(t, serverURL(srv)+"/kgate/callback")
 	dir := demoDirectory()
