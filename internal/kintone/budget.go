@@ -56,20 +56,29 @@ type readCache struct {
 	ttl     time.Duration
 	mu      sync.Mutex
 	entries map[string]cacheEntry
+	bytes   int // of the answers in entries
 	gen     map[string]uint64
 	now     func() time.Time
 }
 
 type cacheEntry struct {
+	size    int
 	resp    *Response
 	app     string
 	gen     uint64
 	expires time.Time
 }
 
-// maxCacheEntries bounds the cache's memory; a full cache drops expired
-// entries first and then everything, which only costs upstream calls.
-const maxCacheEntries = 2048
+// The cache's memory is bounded by entries and by bytes; a full cache
+// drops expired entries first and then everything, which only costs
+// upstream calls. An answer larger than maxCachedAnswer is not kept: large
+// pages are rarely asked for twice within a second, and would crowd out
+// the many small ones.
+const (
+	maxCacheEntries = 2048
+	maxCacheBytes   = 32 << 20
+	maxCachedAnswer = 1 << 20
+)
 
 func newReadCache(ttl time.Duration) *readCache {
 	return &readCache{ttl: ttl, entries: map[string]cacheEntry{}, gen: map[string]uint64{}, now: time.Now}
@@ -91,20 +100,30 @@ func (c *readCache) put(key, app string, resp *Response) {
 	if !c.enabled() {
 		return
 	}
+	size := len(resp.Body)
+	if size > maxCachedAnswer {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
-	if len(c.entries) >= maxCacheEntries {
+	if len(c.entries) >= maxCacheEntries || c.bytes+size > maxCacheBytes {
 		for k, e := range c.entries {
 			if now.After(e.expires) || e.gen != c.gen[e.app] {
+				c.bytes -= e.size
 				delete(c.entries, k)
 			}
 		}
-		if len(c.entries) >= maxCacheEntries {
+		if len(c.entries) >= maxCacheEntries || c.bytes+size > maxCacheBytes {
 			clear(c.entries)
+			c.bytes = 0
 		}
 	}
-	c.entries[key] = cacheEntry{resp: resp, app: app, gen: c.gen[app], expires: now.Add(c.ttl)}
+	if old, ok := c.entries[key]; ok {
+		c.bytes -= old.size
+	}
+	c.entries[key] = cacheEntry{resp: resp, app: app, gen: c.gen[app], expires: now.Add(c.ttl), size: size}
+	c.bytes += size
 }
 
 func (c *readCache) invalidate(app string) {
