@@ -46,6 +46,12 @@ http://:%d {
 			}
 			policy %s
 			identity testing
+			# one member drives the whole load here: the limits that keep
+			# members from crowding each other out are opened up
+			limits {
+				per_member 64
+				per_member_rate 1GiB
+			}
 		}
 	}
 }
