@@ -77,15 +77,8 @@ type harness struct {
 
 func runPolicy(t *testing.T, r *rand.Rand, w *world, tl *tally, budget int) {
 	module := genPolicy(r)
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "policy.rego"), []byte(module), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	eng, err := policy.Open(t.Context(), policy.Options{Dir: dir, DefaultLimit: 500})
-	if err != nil {
-		t.Fatalf("kgate refused a generated policy: %v\n%s", err, module)
-	}
-	defer eng.Close()
+	apiH, portalH, stop := kgateOver(t, w, module)
+	defer stop()
 	tr, err := newTruth(module)
 	if err != nil {
 		t.Fatalf("OPA refused a generated policy: %v\n%s", err, module)
@@ -94,6 +87,33 @@ func runPolicy(t *testing.T, r *rand.Rand, w *world, tl *tally, budget int) {
 	o, err := newOracle(tr, w, ms)
 	if err != nil {
 		t.Fatalf("truth: %v\n%s", err, module)
+	}
+	h := &harness{t: t, w: w, o: o, module: module, api: apiH, portal: portalH, ms: ms, tl: tl}
+	for _, m := range ms {
+		h.checkComments(r, m)
+		h.checkFiles(r, m)
+	}
+	for q := 0; q < queriesPerPolicy && budget > 0; q++ {
+		query := genQuery(r)
+		for _, m := range ms {
+			h.checkCase(r, m, query)
+			budget--
+		}
+	}
+}
+
+// kgateOver is kgate — its API and its portal — over the world under the
+// policy module, wired as the Caddy module wires them; stop closes its
+// policy engine.
+func kgateOver(t *testing.T, w *world, module string) (*api.Handler, *portal.Handler, func()) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "policy.rego"), []byte(module), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := policy.Open(t.Context(), policy.Options{Dir: dir, DefaultLimit: 500})
+	if err != nil {
+		t.Fatalf("kgate refused the policy: %v\n%s", err, module)
 	}
 	client, err := kintone.NewClient(kintone.Config{BaseURL: w.url})
 	if err != nil {
@@ -108,18 +128,7 @@ func runPolicy(t *testing.T, r *rand.Rand, w *world, tl *tally, budget int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, w: w, o: o, module: module, api: &api.Handler{GW: gw, Logger: zap.NewNop()}, portal: ph, ms: ms, tl: tl}
-	for _, m := range ms {
-		h.checkComments(r, m)
-		h.checkFiles(r, m)
-	}
-	for q := 0; q < queriesPerPolicy && budget > 0; q++ {
-		query := genQuery(r)
-		for _, m := range ms {
-			h.checkCase(r, m, query)
-			budget--
-		}
-	}
+	return &api.Handler{GW: gw, Logger: zap.NewNop(), MaxBody: 1 << 20}, ph, func() { eng.Close() }
 }
 
 // quietLogger shows kgate's errors only: a translation mismatch or a

@@ -7,19 +7,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
-	"go.uber.org/zap"
-
 	"github.com/kgate/kgate/internal/api"
-	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
-	"github.com/kgate/kgate/internal/policy"
 	"github.com/kgate/kgate/internal/portal"
 )
 
@@ -84,27 +78,10 @@ type hostile struct {
 func newHostile(t *testing.T) *hostile {
 	t.Helper()
 	w := startWorld(t, rand.New(rand.NewPCG(99, 1)), recordsPerWorld)
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "policy.rego"), []byte(hostilePolicy), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	eng, err := policy.Open(t.Context(), policy.Options{Dir: dir, DefaultLimit: 500})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Close() })
-	client, _ := kintone.NewClient(kintone.Config{BaseURL: w.url})
-	gw, err := gateway.New(gateway.Config{Client: client, Policy: eng, Logger: quietLogger(t),
-		Apps: []gateway.App{{ID: appID, Alias: appAlias, Tokens: []string{appToken}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ph, err := portal.New(portal.Config{Gateway: gw, TimeZone: "Asia/Tokyo", DefaultLang: "en", Logger: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	apiH, portalH, stop := kgateOver(t, w, hostilePolicy)
+	t.Cleanup(stop)
 	ms := members()
-	return &hostile{w: w, api: &api.Handler{GW: gw, Logger: zap.NewNop(), MaxBody: 1 << 20}, portal: ph,
+	return &hostile{w: w, api: apiH, portal: portalH,
 		alice: ms[0], bob: ms[1], carol: ms[2]}
 }
 
