@@ -343,7 +343,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.auth.ServeHTTP(w, r)
 	case isAPI(path):
 		w.Header().Set("X-Content-Type-Options", "nosniff")
-		if h.gate.TooLarge(r, apiKind(r)) {
+		kind := apiKind(r)
+		if h.gate.TooLarge(r, kind) {
 			h.refuseAPI(w, r, admission.ErrTooLarge) // before the token is even checked
 			return nil
 		}
@@ -357,13 +358,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			h.refuseAPI(w, r, err)
 			return nil
 		}
-		admitted, done, err := h.gate.Admit(w, r, memberKey(id), apiKind(r))
+		admitted, done, err := h.gate.Admit(w, r, memberKey(id), kind)
 		if err != nil {
 			h.refuseAPI(w, r, err)
 			return nil
 		}
 		defer done()
-		h.api.Serve(h.gate.Pace(w, admitted, memberKey(id)), admitted, id)
+		h.api.Serve(h.gate.Pace(w, admitted), admitted, id)
 	case h.portal == nil:
 		return next.ServeHTTP(w, r)
 	case h.portal.IsPublic(path):

@@ -450,12 +450,10 @@ func (e *env) slowBodies(stop <-chan struct{}) string {
 		wg.Add(1)
 		go func(member string) {
 			defer wg.Done()
-			start := time.Now()
 			d := e.slowBody(member, stop)
 			mu.Lock()
 			held = append(held, d)
 			mu.Unlock()
-			_ = start
 		}(members[i%len(members)])
 	}
 	wg.Wait()

@@ -149,10 +149,11 @@ func (g *Gate) Admit(w http.ResponseWriter, r *http.Request, member string, kind
 	if inFlight < 0 {
 		inFlight = limit // chunked: counted at the most it may grow to
 	}
-	if err := g.enter(member, inFlight); err != nil {
+	l, err := g.enter(member, inFlight)
+	if err != nil {
 		return nil, nil, err
 	}
-	b := &bill{g: g, member: member}
+	b := &bill{g: g, member: member, load: l}
 	end := func() { b.close(); g.leave(member, inFlight) }
 	hasBody := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
 	if hasBody {
@@ -165,7 +166,7 @@ func (g *Gate) Admit(w http.ResponseWriter, r *http.Request, member string, kind
 		if r.ContentLength < 0 && (kind == Read || kind == Write) {
 			body = &charged{rc: body, b: b} // a chunked JSON body is charged as it arrives
 		}
-		body = &paced{rc: body, ctx: r.Context(), pace: g.pace(member)}
+		body = &paced{rc: body, ctx: r.Context(), pace: l.pace}
 		r = r.Clone(r.Context())
 		r.Body = body
 	}
@@ -174,15 +175,14 @@ func (g *Gate) Admit(w http.ResponseWriter, r *http.Request, member string, kind
 
 // Pace returns w with what it writes held to the member's rate: a member
 // reading large pages as fast as it can takes kintone's, kgate's and the
-// network's time from everyone else. r must be the admitted request.
-func (g *Gate) Pace(w http.ResponseWriter, r *http.Request, member string) http.ResponseWriter {
-	g.mu.Lock()
-	l := g.member[member]
-	g.mu.Unlock()
-	if l == nil {
+// network's time from everyone else. r must be the admitted request; any
+// other is not paced.
+func (g *Gate) Pace(w http.ResponseWriter, r *http.Request) http.ResponseWriter {
+	b, ok := r.Context().Value(billKey{}).(*bill)
+	if !ok {
 		return w
 	}
-	return &pacedWriter{ResponseWriter: w, ctx: r.Context(), pace: l.paceOut}
+	return &pacedWriter{ResponseWriter: w, ctx: r.Context(), pace: b.load.paceOut}
 }
 
 type pacedWriter struct {
@@ -218,12 +218,6 @@ func (g *Gate) TooLarge(r *http.Request, kind Kind) bool {
 	return r.ContentLength > g.limit(kind)
 }
 
-func (g *Gate) pace(member string) *rate.Limiter {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.member[member].pace
-}
-
 func (g *Gate) limit(kind Kind) int64 {
 	switch kind {
 	case Write:
@@ -252,8 +246,8 @@ func (g *Gate) upfront(kind Kind, n int64) int64 {
 }
 
 // enter counts a request of member with a body of n bytes in, refusing
-// one too many.
-func (g *Gate) enter(member string, n int64) error {
+// one too many; it returns the member's load.
+func (g *Gate) enter(member string, n int64) (*load, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	l := g.member[member]
@@ -263,11 +257,11 @@ func (g *Gate) enter(member string, n int64) error {
 		g.member[member] = l
 	}
 	if l.requests >= g.lim.PerMember || (l.requests > 0 && l.bytes+n > g.lim.PerMemberBytes) {
-		return ErrTooMany
+		return nil, ErrTooMany
 	}
 	l.requests++
 	l.bytes += n
-	return nil
+	return l, nil
 }
 
 func (g *Gate) leave(member string, n int64) {
@@ -334,6 +328,7 @@ func (g *Gate) InFlight(member string) (requests int, held int64) {
 type bill struct {
 	g      *Gate
 	member string
+	load   *load // the member's, for its rates
 	mu     sync.Mutex
 	held   int64
 	done   bool

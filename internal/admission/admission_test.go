@@ -244,7 +244,7 @@ func TestAnswersArePacedToTheMembersRate(t *testing.T) {
 	}
 	defer done()
 	rec := httptest.NewRecorder()
-	n, err := g.Pace(rec, r, "m").Write(make([]byte, 10<<10))
+	n, err := g.Pace(rec, r).Write(make([]byte, 10<<10))
 	if err == nil || n >= 10<<10 {
 		t.Fatalf("wrote %d bytes (%v): 10 KiB at 1 KiB a second cannot go out within 100 ms", n, err)
 	}

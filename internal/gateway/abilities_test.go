@@ -1,16 +1,12 @@
 package gateway_test
 
 import (
-	"context"
 	"net/http"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
-	"github.com/kgate/kgate/internal/policy"
 	"github.com/kgate/kgate/internal/testworld"
 )
 
@@ -136,7 +132,6 @@ func TestRecordAbilitiesAgreeWithTheWritePath(t *testing.T) {
 }
 
 func TestAbilitiesNeverOfferAMaskedField(t *testing.T) {
-	dir := t.TempDir()
 	rego := `package kgate
 
 allow if input.app.alias == "budget"
@@ -149,14 +144,7 @@ writable contains f if some f in {"title", "amount"}
 
 masks.amount := "0"
 `
-	if err := os.WriteFile(filepath.Join(dir, "masked.rego"), []byte(rego), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	eng, err := policy.Open(context.Background(), policy.Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Close() })
+	eng := regoEngine(t, rego)
 	e := newWriteEnv(t, func(_ *kintone.Config, gc *gateway.Config) { gc.Policy = eng })
 	for _, get := range []func() (*gateway.Abilities, error){
 		func() (*gateway.Abilities, error) { return e.gw.CreateAbilities(e.ctx, alice, budget) },

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -70,19 +71,11 @@ masks["qty"] := "0"
 func exactEnv(t *testing.T, rego string, upstream func(http.Handler) http.Handler) *env {
 	t.Helper()
 	w := testworld.Start(t, 120)
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "policy.rego"), []byte(rego), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	eng, err := policy.Open(t.Context(), policy.Options{Dir: dir, DefaultLimit: 500})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Close() })
+	eng := regoEngine(t, rego)
 	base := w.URL
 	if upstream != nil {
 		target, _ := url.Parse(w.URL)
-		srv := httptest.NewServer(upstream(httputilProxy(target)))
+		srv := httptest.NewServer(upstream(httputil.NewSingleHostReverseProxy(target)))
 		t.Cleanup(srv.Close)
 		base = srv.URL
 	}
@@ -100,26 +93,6 @@ func exactEnv(t *testing.T, rego string, upstream func(http.Handler) http.Handle
 		t.Fatal(err)
 	}
 	return &env{gw: gw, direct: direct, world: w, ctx: t.Context()}
-}
-
-// httputilProxy forwards every request to target unchanged.
-func httputilProxy(target *url.URL) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		out := r.Clone(r.Context())
-		out.RequestURI = ""
-		out.URL.Scheme, out.URL.Host = target.Scheme, target.Host
-		resp, err := http.DefaultTransport.RoundTrip(out)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		for k, v := range resp.Header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(resp.StatusCode)
-		io.Copy(w, resp.Body)
-	})
 }
 
 // setFields changes records in the simulator directly, past kgate.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,6 +95,21 @@ func newWriteEnv(t testing.TB, tune ...func(*kintone.Config, *gateway.Config)) *
 		t.Fatal(err)
 	}
 	return &wenv{gw: gw, world: w, ctx: ctx, audit: logs, up: up}
+}
+
+// regoEngine is a policy engine over one policy file of a test's own.
+func regoEngine(t testing.TB, rego string) *policy.Engine {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "policy.rego"), []byte(rego), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	eng, err := policy.Open(context.Background(), policy.Options{Dir: dir, DefaultLimit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	return eng
 }
 
 var (

@@ -1,17 +1,13 @@
 package gateway_test
 
 import (
-	"context"
 	"net/http"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
-	"github.com/kgate/kgate/internal/policy"
 	"github.com/kgate/kgate/internal/testworld"
 )
 
@@ -161,7 +157,6 @@ func TestAMemberCannotWriteAnotherAuthorsComment(t *testing.T) {
 }
 
 func TestTheNextAssigneeIsThePolicysToAllow(t *testing.T) {
-	dir := t.TempDir()
 	rego := `package kgate
 
 allow if input.action == "read"
@@ -176,14 +171,7 @@ include if input.record.org == "acme"
 
 readable contains "*"
 `
-	if err := os.WriteFile(filepath.Join(dir, "assignee.rego"), []byte(rego), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	eng, err := policy.Open(context.Background(), policy.Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Close() })
+	eng := regoEngine(t, rego)
 	e := newWriteEnv(t, func(_ *kintone.Config, gc *gateway.Config) { gc.Policy = eng })
 	submit := func(assignee string) error {
 		_, err := e.gw.UpdateStatus(e.ctx, alice, gateway.UpdateStatusRequest{App: budget,
