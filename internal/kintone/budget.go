@@ -96,7 +96,15 @@ func (c *readCache) get(key string) (*Response, bool) {
 	return e.resp, true
 }
 
-func (c *readCache) put(key, app string, resp *Response) {
+// generation returns app's generation, to be given back to put: an answer
+// to a read that started before a write is stored as already stale.
+func (c *readCache) generation(app string) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen[app]
+}
+
+func (c *readCache) put(key, app string, gen uint64, resp *Response) {
 	if !c.enabled() {
 		return
 	}
@@ -106,6 +114,9 @@ func (c *readCache) put(key, app string, resp *Response) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen[app] {
+		return // a write came after the read began
+	}
 	now := c.now()
 	if len(c.entries) >= maxCacheEntries || c.bytes+size > maxCacheBytes {
 		for k, e := range c.entries {
@@ -122,14 +133,11 @@ func (c *readCache) put(key, app string, resp *Response) {
 	if old, ok := c.entries[key]; ok {
 		c.bytes -= old.size
 	}
-	c.entries[key] = cacheEntry{resp: resp, app: app, gen: c.gen[app], expires: now.Add(c.ttl), size: size}
+	c.entries[key] = cacheEntry{resp: resp, app: app, gen: gen, expires: now.Add(c.ttl), size: size}
 	c.bytes += size
 }
 
 func (c *readCache) invalidate(app string) {
-	if !c.enabled() {
-		return
-	}
 	c.mu.Lock()
 	c.gen[app]++
 	c.mu.Unlock()

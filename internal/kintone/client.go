@@ -61,6 +61,7 @@ type Client struct {
 	slots   chan struct{}
 	waiting chan struct{}
 	flight  singleflight.Group
+	joined  func() // tests: called once a read has joined or started its flight
 	cache   *readCache
 	budget  *Budget
 }
@@ -158,31 +159,72 @@ const maxBody = 64 << 20
 // Do sends req and returns kintone's 2xx answer. A kintone error body comes
 // back as *Error; anything else (timeouts, broken connections, malformed
 // answers) as a plain error that never contains credentials.
+//
+// Identical reads share one upstream call: a read that finds the same
+// request already in flight waits for its answer instead of sending its
+// own, whether or not the cache is on. Many members whose policies compile
+// to the same request (one organization, one level) then cost kintone one
+// call, and so does a member's burst of the same page. The answer is
+// shared: callers must not modify its Body.
 func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
-	if req.Method == http.MethodGet && c.cache.enabled() && !req.Fresh {
-		key := req.cacheKey()
-		if resp, ok := c.cache.get(key); ok {
-			return resp, nil
-		}
-		v, err, _ := c.flight.Do(key, func() (any, error) {
-			resp, err := c.do(ctx, &req)
+	if req.Method != http.MethodGet {
+		resp, err := c.do(ctx, &req)
+		// Whatever happened, the app's data may have changed.
+		c.cache.invalidate(req.App)
+		return resp, err
+	}
+	if req.Fresh {
+		// A read a write depends on must start after the write: joining
+		// a read already in flight could return what came before it.
+		return c.do(ctx, &req)
+	}
+	key := req.cacheKey()
+	if resp, ok := c.cache.get(key); ok {
+		return resp, nil
+	}
+	return c.shared(ctx, key, &req)
+}
+
+// shared runs one upstream read per request and app generation at a time:
+// a read that starts after a write to the app never joins one that started
+// before it. The read is charged to the caller that started it; when that
+// caller goes away first, the read ends with it and the callers still
+// waiting start another.
+func (c *Client) shared(ctx context.Context, key string, req *Request) (*Response, error) {
+	gen := c.cache.generation(req.App)
+	flightKey := key + "/" + strconv.FormatUint(gen, 10)
+	for {
+		flight := c.flight.DoChan(flightKey, func() (any, error) {
+			resp, err := c.do(ctx, req)
+			if err != nil && ctx.Err() != nil {
+				return nil, errAbandoned
+			}
 			if err == nil {
-				c.cache.put(key, req.App, resp)
+				c.cache.put(key, req.App, gen, resp)
 			}
 			return resp, err
 		})
-		if err != nil {
-			return nil, err
+		if c.joined != nil {
+			c.joined()
 		}
-		return v.(*Response), nil
+		select {
+		case r := <-flight:
+			switch {
+			case r.Err == nil:
+				return r.Val.(*Response), nil
+			case !errors.Is(r.Err, errAbandoned):
+				return nil, r.Err
+			case ctx.Err() != nil:
+				return nil, ctx.Err()
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
-	resp, err := c.do(ctx, &req)
-	if req.Method != http.MethodGet {
-		// Whatever happened, the app's data may have changed.
-		c.cache.invalidate(req.App)
-	}
-	return resp, err
 }
+
+// errAbandoned ends a shared read whose starter went away.
+var errAbandoned = errors.New("kintone: the caller that started this read went away")
 
 func (c *Client) do(ctx context.Context, req *Request) (*Response, error) {
 	hreq, err := c.build(ctx, req)

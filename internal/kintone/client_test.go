@@ -392,12 +392,12 @@ func (zeros) Read(p []byte) (int, error) {
 
 func TestTheReadCacheHoldsNoLargeAnswersAndBoundedBytes(t *testing.T) {
 	c := newReadCache(time.Minute)
-	c.put("big", "1", &Response{Body: make([]byte, maxCachedAnswer+1)})
+	c.put("big", "1", 0, &Response{Body: make([]byte, maxCachedAnswer+1)})
 	if _, ok := c.get("big"); ok {
 		t.Fatal("an answer above maxCachedAnswer was cached")
 	}
 	for i := 0; i < 2*maxCacheBytes/maxCachedAnswer; i++ {
-		c.put(strconv.Itoa(i), "1", &Response{Body: make([]byte, maxCachedAnswer)})
+		c.put(strconv.Itoa(i), "1", 0, &Response{Body: make([]byte, maxCachedAnswer)})
 		if c.bytes > maxCacheBytes {
 			t.Fatalf("after %d answers the cache holds %d bytes, above %d", i+1, c.bytes, maxCacheBytes)
 		}
