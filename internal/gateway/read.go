@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -229,6 +230,11 @@ func (p *readPlan) upstreamFields(requested []string) []string {
 	for _, c := range p.fields {
 		add(c)
 	}
+	// kintone's answer does not depend on the order of fields[], but the
+	// read cache and the coalescing of identical reads are keyed on the
+	// exact request: one order for one set lets every member whose reads
+	// compile alike share one upstream answer.
+	slices.Sort(out[1:])
 	return out
 }
 
