@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/kgate/kgate/internal/gateway"
@@ -149,5 +150,106 @@ func BenchmarkDecodeEncodingJSON(b *testing.B) {
 		if _, err := pg.Decode(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The record benchmarks open one record's page over the write world: as
+// staff on an order (read, comments, files; no writes), and as a gold
+// partner on a budget request in Draft (read, comments, files, edit,
+// delete, a process action). Besides time they report what the page cost
+// upstream: records/op counts the reads of the record (records.json or
+// record.json), upstream/op every kintone request. Their reference,
+// BenchmarkRecordGateway, is the gateway's GetRecord alone for the same
+// record: one read, no comments, no abilities, no page.
+
+var recordBenches = []struct {
+	name, who, alias, id, want string
+}{
+	{"staff order", "sam", "orders", "1", "comment on 1"},
+	{"gold budget draft", "alice", "budget", "1", "Received. We will review it this week."},
+}
+
+// recordBench is a portal over the write world whose upstream requests
+// are counted.
+type recordBench struct {
+	h  *Handler
+	gw *gateway.Gateway
+	up *countingTransport
+}
+
+func newRecordBench(b *testing.B) *recordBench {
+	b.Helper()
+	w := testworld.StartWrites(b, 30)
+	eng, err := policy.Open(context.Background(), policy.Options{Dir: w.PolicyDir, DefaultLimit: 500})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { eng.Close() })
+	up := newCountingTransport()
+	client, err := kintone.NewClient(kintone.Config{BaseURL: w.URL, Transport: up})
+	if err != nil {
+		b.Fatal(err)
+	}
+	gw, err := gateway.New(gateway.Config{Client: client, Policy: eng, Apps: testworld.WriteApps()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, err := New(Config{Gateway: gw})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &recordBench{h: h, gw: gw, up: up}
+}
+
+// loop runs op b.N times and reports the upstream requests per op.
+func (rb *recordBench) loop(b *testing.B, op func()) {
+	rb.up.reset()
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		op()
+		n++
+	}
+	all, records := rb.up.counts()
+	b.ReportMetric(float64(records)/float64(n), "records/op")
+	b.ReportMetric(float64(all)/float64(n), "upstream/op")
+}
+
+func BenchmarkRecordPage(b *testing.B) {
+	for _, bc := range recordBenches {
+		b.Run(bc.name, func(b *testing.B) {
+			rb := newRecordBench(b)
+			id := testworld.Identities[bc.who]
+			page := func() *httptest.ResponseRecorder {
+				r := httptest.NewRequest(http.MethodGet, "/apps/"+bc.alias+"/records/"+bc.id, nil)
+				r.Header.Set("Accept-Language", "en")
+				rec := httptest.NewRecorder()
+				rb.h.Serve(rec, r, id)
+				return rec
+			}
+			if r := page(); r.Code != http.StatusOK || !strings.Contains(r.Body.String(), bc.want) {
+				b.Fatalf("status %d: %.300s", r.Code, r.Body.String())
+			}
+			rb.loop(b, func() {
+				if r := page(); r.Code != http.StatusOK {
+					b.Fatalf("status %d", r.Code)
+				}
+			})
+		})
+	}
+}
+
+func BenchmarkRecordGateway(b *testing.B) {
+	for _, bc := range recordBenches {
+		b.Run(bc.name, func(b *testing.B) {
+			rb := newRecordBench(b)
+			id := testworld.Identities[bc.who]
+			ref, _ := rb.gw.Ref(bc.alias)
+			rb.loop(b, func() {
+				if _, err := rb.gw.GetRecord(context.Background(), id, ref, bc.id); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
 	}
 }
