@@ -298,9 +298,11 @@ func getComments(c *call) error {
 	req := gateway.CommentsRequest{
 		App:    gateway.AppRef{ID: v.positive(c.params, "app"), Space: c.space},
 		Record: v.positive(c.params, "record"),
-		Order:  v.text(c.params, "order"),
-		Offset: int(v.optionalInt(c.params, "offset", 0, 2147483647, 0)),
-		Limit:  int(v.optionalInt(c.params, "limit", 0, 10, 0)),
+		CommentsPage: gateway.CommentsPage{
+			Order:  v.text(c.params, "order"),
+			Offset: int(v.optionalInt(c.params, "offset", 0, 2147483647, 0)),
+			Limit:  int(v.optionalInt(c.params, "limit", 0, 10, 0)),
+		},
 	}
 	if req.Order != "" && req.Order != "asc" && req.Order != "desc" {
 		v.add("order", kintone.MsgEnum, "asc, desc")

@@ -15,6 +15,11 @@ import (
 type CommentsRequest struct {
 	App    AppRef
 	Record string
+	CommentsPage
+}
+
+// CommentsPage is which of a record's comments to read.
+type CommentsPage struct {
 	Order  string // "asc" or "desc" (default)
 	Offset int
 	Limit  int // 0–10, default 10
@@ -64,15 +69,21 @@ func (g *Gateway) listComments(ctx context.Context, id *Identity, req CommentsRe
 	if err := g.visible(ctx, view, id, a, req.Record, "comment.read"); err != nil {
 		return nil, err
 	}
-	params := url.Values{"app": {a.ID}, "record": {req.Record}}
-	if req.Order != "" {
-		params.Set("order", req.Order)
+	return g.commentsOf(ctx, id, a, req.Record, req.CommentsPage, ev)
+}
+
+// commentsOf reads a page of a record's comments from kintone. The caller
+// has made sure the member may read them.
+func (g *Gateway) commentsOf(ctx context.Context, id *Identity, a *app, recordID string, cp CommentsPage, ev *audit.Event) (*Comments, error) {
+	params := url.Values{"app": {a.ID}, "record": {recordID}}
+	if cp.Order != "" {
+		params.Set("order", cp.Order)
 	}
-	if req.Offset > 0 {
-		params.Set("offset", strconv.Itoa(req.Offset))
+	if cp.Offset > 0 {
+		params.Set("offset", strconv.Itoa(cp.Offset))
 	}
-	if req.Limit > 0 {
-		params.Set("limit", strconv.Itoa(req.Limit))
+	if cp.Limit > 0 {
+		params.Set("limit", strconv.Itoa(cp.Limit))
 	}
 	resp, err := g.client.Do(ctx, kintone.Request{Method: "GET", API: "record/comments.json", GuestSpace: a.GuestSpace,
 		App: a.ID, Tokens: a.Tokens, Params: params, Lang: id.Lang})

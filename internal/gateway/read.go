@@ -461,8 +461,20 @@ func (g *Gateway) getRecord(ctx context.Context, id *Identity, ref AppRef, recor
 // else — a record it withholds answers like a missing one (there is no
 // page and no count to betray it) and is reported.
 func (g *Gateway) fetchByID(ctx context.Context, p *readPlan, recordID string, fields []string, f *recordFilter) (*Page, int, error) {
+	body, status, err := g.readByID(ctx, p, recordID, p.upstreamFields(fields))
+	if err != nil {
+		return nil, status, err
+	}
+	page, err := g.filterOne(p, f, body)
+	return page, status, err
+}
+
+// readByID asks kintone for one record under the plan's row rules, with
+// the fields upstream names (nil: every field). Its answer is nil, without
+// a call, when the rules include no record.
+func (g *Gateway) readByID(ctx context.Context, p *readPlan, recordID string, upstream []string) ([]byte, int, error) {
 	if p.never {
-		return emptyPage(false), 0, nil
+		return nil, 0, nil
 	}
 	one := 1
 	byID := &kql.Query{Where: &kql.Cond{Field: "$id", Op: kql.Eq, Values: []kql.Value{{Kind: kql.Number, Text: recordID}}}, Limit: &one}
@@ -471,7 +483,7 @@ func (g *Gateway) fetchByID(ctx context.Context, p *readPlan, recordID string, f
 		return nil, 0, queryError(err, p.id.Lang)
 	}
 	params := url.Values{"app": {p.app.ID}, "query": {q.String()}}
-	for i, c := range p.upstreamFields(fields) {
+	for i, c := range upstream {
 		params.Set("fields["+strconv.Itoa(i)+"]", c)
 	}
 	resp, err := g.client.Do(ctx, kintone.Request{Method: "GET", API: "records.json", GuestSpace: p.app.GuestSpace,
@@ -480,15 +492,24 @@ func (g *Gateway) fetchByID(ctx context.Context, p *readPlan, recordID string, f
 		g.logUpstream(p.app, err)
 		return nil, statusOf(err), upstreamError(err, p.id.Lang, nil)
 	}
-	page, err := f.page(resp.Body)
+	return resp.Body, resp.Status, nil
+}
+
+// filterOne runs readByID's answer through f. A record the re-check
+// withholds is left out, so it answers like a missing one, and reported.
+func (g *Gateway) filterOne(p *readPlan, f *recordFilter, body []byte) (*Page, error) {
+	if body == nil {
+		return emptyPage(false), nil
+	}
+	page, err := f.page(body)
 	if err != nil {
 		g.log.Error("kintone's answer could not be read", zap.String("app", p.app.Alias), zap.Error(err))
-		return nil, resp.Status, upstreamError(err, p.id.Lang, nil)
+		return nil, upstreamError(err, p.id.Lang, nil)
 	}
 	if len(f.dropped) > 0 {
 		g.reportMismatch(p, f)
 	}
-	return page, resp.Status, nil
+	return page, nil
 }
 
 // reasonsOf returns the policy's reasons of a refusal.

@@ -127,8 +127,8 @@ func (c *call) recordPage(alias, recordID string, draft *commentDraft, status in
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		comments, cerr = c.h.gw.ListComments(c.ctx, c.id, gateway.CommentsRequest{
-			App: av.ref, Record: recordID, Order: "desc", Offset: offset, Limit: commentsPerPage})
+		comments, cerr = c.h.gw.ListComments(c.ctx, c.id, gateway.CommentsRequest{App: av.ref, Record: recordID,
+			CommentsPage: gateway.CommentsPage{Order: "desc", Offset: offset, Limit: commentsPerPage}})
 	}()
 	go func() {
 		defer wg.Done()
