@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
+
+	"go.uber.org/zap"
 
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/policy"
@@ -13,14 +16,19 @@ import (
 
 // Abilities is what the policy lets a member do in an app, or to one
 // record, so that a user interface offers exactly that: no button the
-// write path would refuse, no input for a field the member may not set.
-// It grants nothing: every write is checked again when it is made.
+// write path would refuse, no input for a field the member may not set, no
+// link to a file the download would refuse. It grants nothing: every write
+// and every download is checked again when it is made.
 type Abilities struct {
 	Create  bool // may add records (CreateAbilities)
 	Update  bool // may change some field of this record
 	Delete  bool // may delete this record
 	Comment bool // may comment on this record
 	Upload  bool // may upload files to attach
+	// ReadComments: may read this record's comments (comment.read).
+	ReadComments bool
+	// Download: may download this record's files (file.read).
+	Download bool
 	// Writable are the fields the member may set, on create or on this
 	// record, sorted: top-level codes and, for a subtable, its inner codes
 	// too. Only fields the member may read are named, never a masked one
@@ -133,6 +141,128 @@ func (g *Gateway) RecordAbilities(ctx context.Context, id *Identity, ref AppRef,
 		}
 	}
 	return ab, nil
+}
+
+// offer is what a record page could offer, decided before the record is
+// read: the decisions without a record say which actions could hold on it
+// at all, and so which fields the one read of the record must bring for
+// the policy to judge them on it.
+type offer struct {
+	w  *writer
+	wa *writeApp
+	p  *readPlan
+	// comment.read and file.read are allowed and their rules include some
+	// record; rules are the fields those rules read.
+	comments, files bool
+	rules           []string
+	// writes: some write could hold. Their decisions may read any field of
+	// the record (update's writable and presets do), so the read brings
+	// every field, as the write path's own reads do.
+	writes  bool
+	actions []processAction // the process actions the member may run from some state
+}
+
+// pageOffer makes the decisions without a record under p's policy view.
+// Whatever the policy cannot decide is not offered.
+func (g *Gateway) pageOffer(ctx context.Context, id *Identity, p *readPlan) (*offer, error) {
+	w := g.newWriter(ctx, id)
+	w.view = p.view
+	wa, err := w.app(ctx, AppRef{ID: p.app.ID, Space: p.app.GuestSpace})
+	if err != nil {
+		return nil, err
+	}
+	o := &offer{w: w, wa: wa, p: p}
+	for _, r := range []struct {
+		action string
+		to     *bool
+	}{{"comment.read", &o.comments}, {"file.read", &o.files}} {
+		if !o.allowed(ctx, r.action, "") {
+			continue
+		}
+		rr, err := g.rowRule(ctx, p, id.input(p.app, r.action))
+		if err != nil || rr.Never {
+			continue
+		}
+		*r.to = true
+		o.rules = append(o.rules, rr.Fields...)
+	}
+	for _, action := range []string{"update", "delete", "comment.write"} {
+		o.writes = o.writes || o.allowed(ctx, action, "")
+	}
+	if wa.status != "" {
+		for _, a := range g.processActions(ctx, wa) {
+			if o.allowed(ctx, "status", a.Name) {
+				o.actions = append(o.actions, a)
+				o.writes = true
+			}
+		}
+	}
+	return o, nil
+}
+
+// allowed is the decision without a record; a decision that fails (and is
+// logged) allows nothing.
+func (o *offer) allowed(ctx context.Context, action, statusAction string) bool {
+	d, err := o.w.decision(ctx, o.wa, action, statusAction)
+	return err == nil && d.Allow
+}
+
+// upstream is the fields to ask kintone for (nil: every field): what the
+// member may read and read's rule reads, and what the other rules judged
+// on the record read.
+func (o *offer) upstream() []string {
+	if o.writes {
+		return nil
+	}
+	fields := o.p.upstreamFields(nil)
+	if fields == nil {
+		return nil
+	}
+	for _, c := range o.rules {
+		if !slices.Contains(fields, c) {
+			fields = append(fields, c)
+		}
+	}
+	return fields
+}
+
+// abilities judges the offer on rec, the record as kintone holds it (with
+// the fields upstream asked for). Every row rule is evaluated in full; a
+// decision that fails allows nothing.
+func (o *offer) abilities(ctx context.Context, rec kintone.Record) Abilities {
+	w, wa := o.w, o.wa
+	holds := func(action, statusAction string) bool {
+		return o.allowed(ctx, action, statusAction) && w.includes(ctx, wa, action, statusAction, rec)
+	}
+	ab := Abilities{
+		ReadComments: o.comments && w.includes(ctx, wa, "comment.read", "", rec),
+		Download:     o.files && w.includes(ctx, wa, "file.read", "", rec),
+		Upload:       o.allowed(ctx, "file.write", ""),
+	}
+	if !o.writes {
+		return ab
+	}
+	if holds("update", "") {
+		if d, err := w.decideOn(ctx, wa, "update", rec); err != nil {
+			w.g.log.Error("policy decision failed", zap.String("app", wa.Alias), zap.String("action", "update"), zap.Error(err))
+		} else if d.Allow {
+			vis := &visibility{wa: wa, readable: o.p.readable, masks: o.p.dec.Masks}
+			if writable, presets := vis.fields(d.Writable.Has, d.Presets); len(writable) > 0 {
+				ab.Update, ab.Writable, ab.Presets = true, writable, presets
+			}
+		}
+	}
+	ab.Delete = holds("delete", "")
+	ab.Comment = holds("comment.write", "")
+	if wa.status != "" {
+		state := stringValue(rec[wa.status])
+		for _, a := range o.actions {
+			if a.From == state && w.includes(ctx, wa, "status", a.Name, rec) {
+				ab.Actions = append(ab.Actions, a.Name)
+			}
+		}
+	}
+	return ab
 }
 
 // may reports whether the policy allows action (and, with a record, whether
