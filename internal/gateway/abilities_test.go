@@ -42,7 +42,7 @@ func TestCreateAbilitiesNameWhatAFormMayOffer(t *testing.T) {
 	}
 }
 
-func TestRecordAbilitiesFollowThePolicyForThatRecord(t *testing.T) {
+func TestRecordPageAbilitiesFollowThePolicyForThatRecord(t *testing.T) {
 	e := newWriteEnv(t)
 	partnerFields := []string{"amount", "attachment", "category", "cost", "due", "item", "items", "purpose",
 		"receipt", "ref", "starts", "tags", "title", "visibility"}
@@ -53,31 +53,31 @@ func TestRecordAbilitiesFollowThePolicyForThatRecord(t *testing.T) {
 		want   gateway.Abilities
 	}{
 		{"gold partner, own draft: edit, delete, comment, submit", alice, "1", gateway.Abilities{
-			Update: true, Delete: true, Comment: true, Upload: true,
+			Update: true, Delete: true, Comment: true, Upload: true, ReadComments: true, Download: true,
 			Writable: partnerFields, Presets: []string{"org", "requested_by"}, Actions: []string{"Submit"}}},
 		{"gold partner, submitted: no edit, withdraw only", alice, "5", gateway.Abilities{
-			Delete: true, Comment: true, Upload: true, Actions: []string{"Withdraw"}}},
-		{"silver partner: comment only", bob, "1", gateway.Abilities{Comment: true}},
+			Delete: true, Comment: true, Upload: true, ReadComments: true, Download: true, Actions: []string{"Withdraw"}}},
+		{"silver partner: read its comments and files, comment", bob, "1", gateway.Abilities{Comment: true, ReadComments: true, Download: true}},
 		{"staff, submitted: every action of that state", sam, "5", gateway.Abilities{
-			Update: true, Delete: true, Comment: true, Upload: true,
+			Update: true, Delete: true, Comment: true, Upload: true, ReadComments: true, Download: true,
 			Writable: []string{"amount", "approved_amount", "attachment", "category", "cost", "due", "internal_note", "item", "items",
 				"org", "purpose", "receipt", "ref", "requested_by", "starts", "tags", "title", "visibility"},
 			Actions: []string{"Withdraw", "Approve", "Reject"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := e.gw.RecordAbilities(e.ctx, tt.who, budget, tt.record)
+			got, err := e.gw.RecordPage(e.ctx, tt.who, gateway.RecordPageRequest{App: budget, Record: tt.record})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(*got, tt.want) {
-				t.Errorf("got %+v\nwant %+v", *got, tt.want)
+			if !reflect.DeepEqual(got.Abilities, tt.want) {
+				t.Errorf("got %+v\nwant %+v", got.Abilities, tt.want)
 			}
 		})
 	}
 }
 
-func TestRecordAbilitiesOfARecordTheMemberCannotSeeAnswerNotFound(t *testing.T) {
+func TestRecordPageOfARecordTheMemberCannotSeeAnswersNotFound(t *testing.T) {
 	e := newWriteEnv(t)
 	for _, tt := range []struct {
 		name, record string
@@ -87,26 +87,27 @@ func TestRecordAbilitiesOfARecordTheMemberCannotSeeAnswerNotFound(t *testing.T) 
 		{"missing", "999"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := e.gw.RecordAbilities(e.ctx, alice, budget, tt.record)
+			_, err := e.gw.RecordPage(e.ctx, alice, gateway.RecordPageRequest{App: budget, Record: tt.record})
 			refusal(t, err, "GAIA_RE01", http.StatusNotFound)
 		})
 	}
-	_, err := e.gw.RecordAbilities(e.ctx, alice, budget, "1 or 1")
+	_, err := e.gw.RecordPage(e.ctx, alice, gateway.RecordPageRequest{App: budget, Record: "1 or 1"})
 	refusal(t, err, "CB_VA01", http.StatusBadRequest)
 }
 
 // What the abilities offer, the write path accepts; what they withhold, it
 // refuses.
-func TestRecordAbilitiesAgreeWithTheWritePath(t *testing.T) {
+func TestRecordPageAbilitiesAgreeWithTheWritePath(t *testing.T) {
 	e := newWriteEnv(t)
 	for _, tt := range []struct {
 		who    *gateway.Identity
 		record string
 	}{{alice, "2"}, {alice, "5"}, {bob, "2"}} {
-		ab, err := e.gw.RecordAbilities(e.ctx, tt.who, budget, tt.record)
+		page, err := e.gw.RecordPage(e.ctx, tt.who, gateway.RecordPageRequest{App: budget, Record: tt.record})
 		if err != nil {
 			t.Fatal(err)
 		}
+		ab := page.Abilities
 		_, err = e.gw.UpdateRecord(e.ctx, tt.who, gateway.UpdateRecordRequest{App: budget, RecordUpdate: gateway.RecordUpdate{
 			ID: tt.record, Record: values(map[string]any{"title": "changed " + tt.record})}})
 		if (err == nil) != ab.Update {
@@ -148,7 +149,13 @@ masks.amount := "0"
 	e := newWriteEnv(t, func(_ *kintone.Config, gc *gateway.Config) { gc.Policy = eng })
 	for _, get := range []func() (*gateway.Abilities, error){
 		func() (*gateway.Abilities, error) { return e.gw.CreateAbilities(e.ctx, alice, budget) },
-		func() (*gateway.Abilities, error) { return e.gw.RecordAbilities(e.ctx, alice, budget, "1") },
+		func() (*gateway.Abilities, error) {
+			page, err := e.gw.RecordPage(e.ctx, alice, gateway.RecordPageRequest{App: budget, Record: "1"})
+			if err != nil {
+				return nil, err
+			}
+			return &page.Abilities, nil
+		},
 	} {
 		ab, err := get()
 		if err != nil {

@@ -101,18 +101,13 @@ func (c *call) remove(alias, recordID string) {
 }
 
 func (c *call) confirmDelete(av *appView, recordID string) {
-	ab, err := c.h.gw.RecordAbilities(c.ctx, c.id, av.ref, recordID)
+	rec, ab, err := c.readRecord(av, recordID)
 	if err != nil {
 		c.fail(err)
 		return
 	}
 	if !ab.Delete {
 		c.errorPage(http.StatusForbidden, nil, []string{c.loc.T("delete.refused")})
-		return
-	}
-	rec, err := c.readRecord(av, recordID)
-	if err != nil {
-		c.fail(err)
 		return
 	}
 	name, desc := c.appName(av)

@@ -122,18 +122,13 @@ func (c *call) edit(alias, recordID string) {
 		c.editPost(av, recordID)
 		return
 	}
-	ab, err := c.h.gw.RecordAbilities(c.ctx, c.id, av.ref, recordID)
+	rec, ab, err := c.readRecord(av, recordID)
 	if err != nil {
 		c.fail(err)
 		return
 	}
 	if !ab.Update {
 		c.errorPage(http.StatusForbidden, nil, []string{c.loc.T("form.edit.refused")})
-		return
-	}
-	rec, err := c.readRecord(av, recordID)
-	if err != nil {
-		c.fail(err)
 		return
 	}
 	inputs := inputsOf(av, ab.Writable)
@@ -174,10 +169,10 @@ func (c *call) editPost(av *appView, recordID string) {
 	// Shown again with what the member sent, beside the record as it is
 	// now; the revision stays the one the member edited, so a record that
 	// changed meanwhile is never overwritten by sending this form again.
-	rec, _ := c.readRecord(av, recordID)
+	rec, ab, _ := c.readRecord(av, recordID)
 	spec := &formSpec{av: av, inputs: setOf(present), writable: setOf(append(present, innerOf(av, present)...)), readonly: true,
 		data: d, errs: out.errs, record: rec}
-	if ab, err := c.h.gw.RecordAbilities(c.ctx, c.id, av.ref, recordID); err == nil {
+	if ab != nil {
 		spec.upload = ab.Upload
 	}
 	body := &formBody{Revision: strconv.FormatInt(rev, 10), Unknown: out.unknown, Idem: p.form.Get(idemField)}
@@ -187,17 +182,18 @@ func (c *call) editPost(av *appView, recordID string) {
 	c.renderForm(out.status, spec, body, rec)
 }
 
-// readRecord reads a record as the member sees it.
-func (c *call) readRecord(av *appView, recordID string) (kintone.Record, error) {
-	raw, err := c.h.gw.GetRecord(c.ctx, c.id, av.ref, recordID)
+// readRecord reads a record as the member sees it, with what they may do
+// to it, in one read.
+func (c *call) readRecord(av *appView, recordID string) (kintone.Record, *gateway.Abilities, error) {
+	page, err := c.h.gw.RecordPage(c.ctx, c.id, gateway.RecordPageRequest{App: av.ref, Record: recordID})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var rec kintone.Record
-	if err := json.Unmarshal(raw, &rec); err != nil {
-		return nil, err
+	if err := json.Unmarshal(page.Record, &rec); err != nil {
+		return nil, nil, err
 	}
-	return rec, nil
+	return rec, &page.Abilities, nil
 }
 
 // renderForm shows a create form (rec nil) or the edit form of rec.

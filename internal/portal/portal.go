@@ -38,7 +38,6 @@ package portal
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -61,12 +60,10 @@ type backend interface {
 	FormFields(ctx context.Context, id *gateway.Identity, ref gateway.AppRef, lang string) (*gateway.Form, error)
 	FormLayout(ctx context.Context, id *gateway.Identity, ref gateway.AppRef) (*gateway.Layout, error)
 	ListRecords(ctx context.Context, id *gateway.Identity, req gateway.ListRequest) (*gateway.Page, error)
-	GetRecord(ctx context.Context, id *gateway.Identity, ref gateway.AppRef, recordID string) (json.RawMessage, error)
-	ListComments(ctx context.Context, id *gateway.Identity, req gateway.CommentsRequest) (*gateway.Comments, error)
+	RecordPage(ctx context.Context, id *gateway.Identity, req gateway.RecordPageRequest) (*gateway.RecordPage, error)
 	DownloadFile(ctx context.Context, id *gateway.Identity, token string) (*gateway.File, error)
 
 	CreateAbilities(ctx context.Context, id *gateway.Identity, ref gateway.AppRef) (*gateway.Abilities, error)
-	RecordAbilities(ctx context.Context, id *gateway.Identity, ref gateway.AppRef, recordID string) (*gateway.Abilities, error)
 	AddRecord(ctx context.Context, id *gateway.Identity, req gateway.AddRecordRequest) (*gateway.Written, error)
 	UpdateRecord(ctx context.Context, id *gateway.Identity, req gateway.UpdateRecordRequest) (*gateway.Written, error)
 	DeleteRecords(ctx context.Context, id *gateway.Identity, req gateway.DeleteRecordsRequest) error

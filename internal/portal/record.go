@@ -2,15 +2,11 @@ package portal
 
 import (
 	"encoding/json"
-	"errors"
 	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"go.uber.org/zap"
 
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
@@ -116,38 +112,24 @@ func (c *call) recordPage(alias, recordID string, draft *commentDraft, status in
 			return
 		}
 	}
-	var (
-		raw      json.RawMessage
-		comments *gateway.Comments
-		cerr     error
-		ab       *gateway.Abilities
-		aerr     error
-		wg       sync.WaitGroup
-	)
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		comments, cerr = c.h.gw.ListComments(c.ctx, c.id, gateway.CommentsRequest{App: av.ref, Record: recordID,
-			CommentsPage: gateway.CommentsPage{Order: "desc", Offset: offset, Limit: commentsPerPage}})
-	}()
-	go func() {
-		defer wg.Done()
-		ab, aerr = c.h.gw.RecordAbilities(c.ctx, c.id, av.ref, recordID)
-	}()
-	raw, err = c.h.gw.GetRecord(c.ctx, c.id, av.ref, recordID)
-	wg.Wait()
+	page, err := c.h.gw.RecordPage(c.ctx, c.id, gateway.RecordPageRequest{App: av.ref, Record: recordID,
+		Comments: &gateway.CommentsPage{Order: "desc", Offset: offset, Limit: commentsPerPage}})
 	if err != nil {
 		c.fail(err)
 		return
 	}
 	var rec kintone.Record
-	if err := json.Unmarshal(raw, &rec); err != nil {
+	if err := json.Unmarshal(page.Record, &rec); err != nil {
 		c.fail(err)
 		return
 	}
+	ab := &page.Abilities
 	name, desc := c.appName(av)
 	body := &recordBody{App: c.appHeader(av, name, desc, "")}
 	r := c.renderer(av)
+	if !ab.Download {
+		r.files = nil // the files are named, not offered
+	}
 	body.Title = c.recordTitle(av, r, rec)
 	body.Sections = c.sections(av, r, rec)
 	for code, p := range av.props {
@@ -160,14 +142,10 @@ func (c *call) recordPage(alias, recordID string, draft *commentDraft, status in
 			body.Notice = &notice{Text: c.loc.T("notice." + key), Alert: alert}
 		}
 	}
-	if aerr != nil {
-		// The record is shown; what may be done to it is not. The writes
-		// themselves are checked anyway, so offering nothing is safe.
-		c.h.log.Warn("portal could not learn a record's abilities", zap.String("app", alias), zap.Error(aerr))
-		ab = &gateway.Abilities{}
-	}
 	body.Actions = c.recordActions(alias, recordID, stringValue(rec["$revision"]), ab)
-	body.Comments = c.commentsView(alias, recordID, offset, comments, cerr)
+	if ab.ReadComments {
+		body.Comments = c.commentsView(alias, recordID, offset, page.Comments, page.CommentsErr)
+	}
 	if body.Comments != nil && ab.Comment {
 		f := &commentForm{Action: recordPath(alias, recordID) + "/comments", Token: c.formToken(), Idem: newKey()}
 		if draft != nil {
@@ -292,14 +270,9 @@ func (c *call) fieldItem(av *appView, r *renderer, rec kintone.Record, code stri
 // comments, whose author kgate wrote into the text.
 const apiTokenUser = "Administrator"
 
-// commentsView shows the comments when the policy allows comment.read;
-// a refusal hides the section, any other failure says they could not be
-// loaded without failing the page.
+// commentsView shows the comments the member may read; a failure says
+// they could not be loaded without failing the page.
 func (c *call) commentsView(alias, recordID string, offset int, cs *gateway.Comments, err error) *commentsView {
-	var ke *kintone.Error
-	if errors.As(err, &ke) && ke.Code == "CB_NO02" {
-		return nil
-	}
 	if err != nil {
 		return &commentsView{Unavailable: true}
 	}

@@ -53,7 +53,7 @@ const compactRunes = 80
 type renderer struct {
 	loc   *locale
 	rich  *richText
-	files func(token, name string) string // download URL of a file token
+	files func(token, name string) string // download URL of a file token; nil: files are not offered
 	// inner gives the order of a subtable's fields (from the layout).
 	inner map[string][]string
 	// masked fields show that they are hidden, not the policy's stand-in
@@ -277,7 +277,7 @@ func (r *renderer) fileValue(raw json.RawMessage) value {
 		if n, err := strconv.ParseInt(f.Size, 10, 64); err == nil {
 			link.Size = r.loc.Size(n)
 		}
-		if f.FileKey != "" {
+		if f.FileKey != "" && r.files != nil {
 			link.Href = r.files(f.FileKey, f.Name)
 		}
 		v.Files = append(v.Files, link)
