@@ -75,6 +75,7 @@ type world struct {
 	gw  *gateway.Gateway
 	rec *recorder
 	sim *kintonesim.Server
+	up  *countingTransport // every request the gateway sent the simulator
 }
 
 // newWorld starts the demo world; change may adjust the portal config.
@@ -88,6 +89,7 @@ func newWorld(t testing.TB, change ...func(*Config)) *world {
 type worldOptions struct {
 	seed   func(*kintonesim.Seed)
 	policy func(data map[string]any) // changes policies/data.json; nil: the demo policy as is
+	rego   string                    // a policy of the test's own instead of the demo's
 	apps   []gateway.App             // besides the demo apps
 }
 
@@ -111,13 +113,17 @@ func newWorldWith(t testing.TB, wo worldOptions, change ...func(*Config)) *world
 		sim.Close()
 	})
 	eng, err := demoPolicy()
-	if wo.policy != nil {
+	switch {
+	case wo.rego != "":
+		eng, err = regoPolicy(t, wo.rego)
+	case wo.policy != nil:
 		eng, err = variantPolicy(t, wo.policy)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := kintone.NewClient(kintone.Config{BaseURL: srv.URL})
+	up := newCountingTransport()
+	client, err := kintone.NewClient(kintone.Config{BaseURL: srv.URL, Transport: up})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +153,7 @@ func newWorldWith(t testing.TB, wo worldOptions, change ...func(*Config)) *world
 	h.now = func() time.Time { return demoNow }
 	rec := &recorder{backend: h.gw}
 	h.gw = rec
-	return &world{h: h, gw: gw, rec: rec, sim: sim}
+	return &world{h: h, gw: gw, rec: rec, sim: sim, up: up}
 }
 
 // The demo policy is loaded (and its Rego tests run) once per test
@@ -180,6 +186,18 @@ func variantPolicy(t testing.TB, change func(map[string]any)) (*policy.Engine, e
 	}
 	writeFile(t, dir, "kgate.rego", string(rego))
 	writeFile(t, dir, "data.json", string(raw))
+	eng, err := policy.Open(context.Background(), policy.Options{Dir: dir})
+	if err == nil {
+		t.Cleanup(func() { eng.Close() })
+	}
+	return eng, err
+}
+
+// regoPolicy is a policy of the test's own: one Rego file, no data.
+func regoPolicy(t testing.TB, rego string) (*policy.Engine, error) {
+	t.Helper()
+	dir := t.TempDir()
+	writeFile(t, dir, "policy.rego", rego)
 	eng, err := policy.Open(context.Background(), policy.Options{Dir: dir})
 	if err == nil {
 		t.Cleanup(func() { eng.Close() })
