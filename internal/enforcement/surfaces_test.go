@@ -493,7 +493,8 @@ func (h *harness) checkFiles(r *rand.Rand, m member) {
 }
 
 // checkPortalRecord opens a record's page: a record the member may not
-// read is not found, and its comments show only where comment.read holds.
+// read is not found, its comments show only where comment.read holds, and
+// its files are offered only where file.read holds.
 func (h *harness) checkPortalRecord(m member, id string) {
 	h.tl.surfaces["portal record"]++
 	req := httptest.NewRequest("GET", "/apps/"+appAlias+"/records/"+id, nil)
@@ -531,5 +532,14 @@ func (h *harness) checkPortalRecord(m member, id string) {
 		if f, _ := fieldByCode(code); f.table == "" && d.canSee(code) && !strings.Contains(page, `class="masked"`) {
 			h.leak("portal record", "a masked field not shown as hidden", m, fmt.Sprintf("record %s field %s", id, code))
 		}
+	}
+	var files []struct{ Name string }
+	json.Unmarshal(h.w.dump[id]["doc"].Value, &files)
+	offered := strings.Contains(page, `href="/files/`)
+	switch may := h.o.sees(m, id, "read", "file.read"); {
+	case offered && !may:
+		h.leak("portal record", "a download link on a record file.read refuses", m, "record "+id)
+	case !offered && may && len(files) > 0 && d.canSee("doc") && !d.masked("doc"):
+		h.overFilter("portal record", "a file not offered", m, "record "+id)
 	}
 }
