@@ -149,6 +149,7 @@ func (o *offer) upstream() []string {
 			fields = append(fields, c)
 		}
 	}
+	slices.Sort(fields[1:]) // upstreamFields' canonical order: $id, then sorted
 	return fields
 }
 
