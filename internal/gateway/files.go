@@ -2,10 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -17,12 +13,12 @@ import (
 )
 
 // fileSealer makes the file tokens kgate hands out in place of kintone's
-// file keys. A token is sealed with AES-GCM: it names the identity, app,
-// record and field it was issued for, the kintone key, and when it expires;
-// the member learns nothing from it, cannot alter it, and nobody else can
-// use it.
+// file keys. A token is sealed (tokenKeys): it names the identity, app,
+// record and field it was issued for, the kintone key, and when it
+// expires; the member learns nothing from it, cannot alter it, and nobody
+// else can use it.
 type fileSealer struct {
-	aead cipher.AEAD
+	keys *tokenKeys
 	ttl  time.Duration
 }
 
@@ -41,40 +37,26 @@ type fileClaim struct {
 // kgate's can pass for one.
 var fileTokenAD = []byte("kgate file token v1")
 
-func newFileSealer(key []byte, ttl time.Duration) (*fileSealer, error) {
-	if len(key) != 32 {
-		return nil, errors.New("gateway: the file token key must be 32 bytes")
-	}
-	block, err := aes.NewCipher(key)
+func newFileSealer(secrets [][]byte, ttl time.Duration) (*fileSealer, error) {
+	keys, err := newTokenKeys(secrets)
 	if err != nil {
 		return nil, err
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	return &fileSealer{aead: aead, ttl: ttl}, nil
+	return &fileSealer{keys: keys, ttl: ttl}, nil
 }
 
 func (s *fileSealer) seal(c fileClaim, now time.Time) string {
 	c.Expires = now.Add(s.ttl).Unix()
 	plain, _ := json.Marshal(c)
-	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plain)+s.aead.Overhead())
-	rand.Read(nonce)
-	return base64.RawURLEncoding.EncodeToString(s.aead.Seal(nonce, nonce, plain, fileTokenAD))
+	return s.keys.seal(fileTokenAD, plain)
 }
 
 var errFileToken = errors.New("not a valid file token")
 
 // open returns the claim of a token that is authentic and not expired.
 func (s *fileSealer) open(token string, now time.Time) (*fileClaim, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(raw) < s.aead.NonceSize()+s.aead.Overhead() {
-		return nil, errFileToken
-	}
-	n := s.aead.NonceSize()
-	plain, err := s.aead.Open(nil, raw[:n], raw[n:], fileTokenAD)
-	if err != nil {
+	plain, ok := s.keys.open(fileTokenAD, token)
+	if !ok {
 		return nil, errFileToken
 	}
 	var c fileClaim

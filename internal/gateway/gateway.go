@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -38,10 +37,12 @@ type Config struct {
 	// CursorsPerIdentity caps live cursors per identity (default 2):
 	// kintone allows only 10 per domain, shared by everyone.
 	CursorsPerIdentity int
-	// FileKey encrypts the file tokens kgate hands out in place of
-	// kintone's file keys (32 bytes). Instances that share sessions must
-	// share it; when nil a random key is made, valid for this process.
-	FileKey []byte
+	// FileKeys seal the file tokens and upload tokens kgate hands out in
+	// place of kintone's keys, each at least MinTokenKeyLen bytes: the
+	// first seals, every one opens, so a key can be rotated. Instances
+	// behind one site must share them; when empty a random key is made,
+	// and tokens die with the process.
+	FileKeys [][]byte
 	// FileTokenTTL is how long a file token stays valid (default 1 hour).
 	FileTokenTTL time.Duration
 	// UploadTokenTTL is how long an upload token stays valid (default 1
@@ -96,11 +97,10 @@ func New(cfg Config) (*Gateway, error) {
 		cfg.UploadTokenTTL = time.Hour
 	}
 	cfg.UploadTokenTTL = min(cfg.UploadTokenTTL, uploadTTL)
-	if cfg.FileKey == nil {
-		cfg.FileKey = make([]byte, 32)
-		rand.Read(cfg.FileKey)
+	if len(cfg.FileKeys) == 0 {
+		cfg.FileKeys = randomTokenKey()
 	}
-	files, err := newFileSealer(cfg.FileKey, cfg.FileTokenTTL)
+	files, err := newFileSealer(cfg.FileKeys, cfg.FileTokenTTL)
 	if err != nil {
 		return nil, err
 	}

@@ -3,8 +3,6 @@ package gateway
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -18,7 +16,7 @@ import (
 
 // Uploads. kintone's upload key works for anyone who holds it, in any app,
 // for three days; kgate never hands it out. The member gets an upload
-// token instead: kintone's key sealed (AES-GCM, with the file-token key)
+// token instead: kintone's key sealed (tokenKeys, as file tokens are)
 // together with the identity, the app (or, for clients that name no app as
 // kintone's API does, the guest space), the file's name, type and size,
 // and an expiry. A create or update may carry in its FILE fields only
@@ -47,21 +45,12 @@ var uploadTokenAD = []byte("kgate upload token v1")
 func (g *Gateway) sealUpload(c uploadClaim) string {
 	c.Expires = g.now().Add(g.writes.uploadTTL).Unix()
 	plain, _ := json.Marshal(c)
-	aead := g.files.aead
-	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
-	rand.Read(nonce)
-	return base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, plain, uploadTokenAD))
+	return g.files.keys.seal(uploadTokenAD, plain)
 }
 
 func (g *Gateway) openUpload(token string) (*uploadClaim, bool) {
-	aead := g.files.aead
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(raw) < aead.NonceSize()+aead.Overhead() {
-		return nil, false
-	}
-	n := aead.NonceSize()
-	plain, err := aead.Open(nil, raw[:n], raw[n:], uploadTokenAD)
-	if err != nil {
+	plain, ok := g.files.keys.open(uploadTokenAD, token)
+	if !ok {
 		return nil, false
 	}
 	var c uploadClaim

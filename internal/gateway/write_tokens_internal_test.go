@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -11,7 +12,7 @@ import (
 // Token expiry needs the gateway's clock, so it is pinned down here.
 func TestFileAndUploadTokensExpire(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
-	files, err := newFileSealer(make([]byte, 32), time.Hour)
+	files, err := newFileSealer([][]byte{make([]byte, 32)}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +38,7 @@ func TestFileAndUploadTokensExpire(t *testing.T) {
 
 func TestTokensAreNotInterchangeable(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
-	files, _ := newFileSealer(make([]byte, 32), time.Hour)
+	files, _ := newFileSealer([][]byte{make([]byte, 32)}, time.Hour)
 	g := &Gateway{files: files, now: func() time.Time { return now }, writes: &writeState{uploadTTL: time.Hour}}
 	upload := g.sealUpload(uploadClaim{Issuer: "i", Subject: "s", App: "20", Key: "k"})
 	if _, err := files.open(upload, now); err == nil {
@@ -73,5 +74,56 @@ func TestUploadTokensLiveAsLongAsConfigured(t *testing.T) {
 				t.Errorf("UploadTokenTTL %v: token valid after %v = %v, want %v", tc.configured, after.d, ok, after.want)
 			}
 		}
+	}
+}
+
+// Instances behind one site share their keys: a file or upload token made
+// by one gateway opens on another configured with its key, also once a new
+// key is put first (rotation), and nowhere the key is no longer listed.
+func TestTokensOpenWhereverTheirKeyIsListed(t *testing.T) {
+	old, next := []byte("an old key of thirty-two bytes or more"), []byte("the next key of thirty-two bytes or more")
+	gateway := func(keys ...[]byte) *Gateway {
+		g, err := New(Config{Client: &kintone.Client{}, Policy: &policy.Engine{}, FileKeys: keys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	maker := gateway(old)
+	now := maker.now()
+	file := maker.files.seal(fileClaim{Issuer: "i", Subject: "s", App: "20", Record: "1", Field: "f", Key: "k"}, now)
+	upload := maker.sealUpload(uploadClaim{Issuer: "i", Subject: "s", App: "20", Key: "k"})
+	for _, tc := range []struct {
+		name string
+		keys [][]byte
+		want bool
+	}{
+		{"another instance with the same key", [][]byte{old}, true},
+		{"after a rotation that keeps the old key", [][]byte{next, old}, true},
+		{"once the old key is dropped", [][]byte{next}, false},
+		{"an instance without a configured key", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := gateway(tc.keys...)
+			if _, err := g.files.open(file, now); (err == nil) != tc.want {
+				t.Errorf("file token opens: %v, want %v", err == nil, tc.want)
+			}
+			if _, ok := g.openUpload(upload); ok != tc.want {
+				t.Errorf("upload token opens: %v, want %v", ok, tc.want)
+			}
+		})
+	}
+	t.Run("the first key seals", func(t *testing.T) {
+		rotated := gateway(next, old).sealUpload(uploadClaim{Issuer: "i", Subject: "s", Key: "k"})
+		if _, ok := gateway(next).openUpload(rotated); !ok {
+			t.Error("a token sealed after the rotation does not open where only the new key is listed")
+		}
+	})
+}
+
+func TestShortFileKeysAreRefused(t *testing.T) {
+	_, err := New(Config{Client: &kintone.Client{}, Policy: &policy.Engine{}, FileKeys: [][]byte{make([]byte, MinTokenKeyLen-1)}})
+	if err == nil || !strings.Contains(err.Error(), "at least 32") {
+		t.Fatalf("a 31-byte key: %v, want a refusal naming the minimum", err)
 	}
 }
