@@ -54,6 +54,10 @@ type Config struct {
 	// when empty a random key is made, and forms rendered before a restart
 	// ask the member to reload.
 	FormKey string `json:"form_key,omitempty"`
+	// PreviousFormKeys are accepted besides FormKey but make no tokens:
+	// keep the old secret here for a while after a rotation, so that the
+	// forms members have open still submit.
+	PreviousFormKeys []string `json:"previous_form_keys,omitempty"`
 	// MaxFormSize caps a submitted form with its files, in bytes (default
 	// 32 MiB). The gateway caps each uploaded file as well.
 	MaxFormSize int64 `json:"max_form_size,omitempty"`
@@ -145,6 +149,21 @@ type Link struct {
 	URL   string `json:"url"`
 }
 
+// formKeys are the form secrets, the current one first. An empty previous
+// key (an unset environment variable) is none.
+func (c *Config) formKeys() []string {
+	if c.FormKey == "" {
+		return nil
+	}
+	keys := []string{c.FormKey}
+	for _, k := range c.PreviousFormKeys {
+		if k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
 func (c *Config) setDefaults() error {
 	if c.Gateway == nil {
 		return errors.New("portal: a gateway is required")
@@ -168,8 +187,13 @@ func (c *Config) setDefaults() error {
 	default:
 		return fmt.Errorf("portal: default language %q: want ja or en", c.DefaultLang)
 	}
-	if c.FormKey != "" && len(c.FormKey) < 32 {
-		return errors.New("portal: form key: want at least 32 characters")
+	if c.FormKey == "" && len(c.PreviousFormKeys) > 0 {
+		return errors.New("portal: previous form keys without a current form key")
+	}
+	for _, k := range c.formKeys() {
+		if len(k) < 32 {
+			return errors.New("portal: form key: want at least 32 characters")
+		}
 	}
 	if c.MaxFormSize <= 0 {
 		c.MaxFormSize = 32 << 20

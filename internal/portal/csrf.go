@@ -38,36 +38,51 @@ const (
 	idemField  = "_idem"
 )
 
-// formGuard makes and checks form tokens.
-type formGuard struct{ key []byte }
+// formGuard makes and checks form tokens. The first key makes them; every
+// key is accepted, so that the secret can be rotated without refusing the
+// forms members have open.
+type formGuard struct{ keys [][]byte }
 
-// newFormGuard derives the HMAC key from the configured secret, or makes a
-// random one: forms rendered by another process are then refused, with a
-// message that asks the member to reload.
-func newFormGuard(secret string) *formGuard {
-	if secret == "" {
+// newFormGuard derives the HMAC keys from the configured secrets, the
+// current one first, or makes a random one: forms rendered by another
+// process are then refused, with a message that asks the member to reload.
+func newFormGuard(secrets ...string) *formGuard {
+	if len(secrets) == 0 {
 		k := make([]byte, 32)
 		rand.Read(k)
-		return &formGuard{key: k}
+		return &formGuard{keys: [][]byte{k}}
 	}
-	sum := sha256.Sum256([]byte("kgate portal form key\x00" + secret))
-	return &formGuard{key: sum[:]}
+	g := &formGuard{}
+	for _, s := range secrets {
+		sum := sha256.Sum256([]byte("kgate portal form key\x00" + s))
+		g.keys = append(g.keys, sum[:])
+	}
+	return g
 }
 
 func (g *formGuard) mac(id *gateway.Identity, browser string) string {
-	m := hmac.New(sha256.New, g.key)
+	return macWith(g.keys[0], id, browser)
+}
+
+func macWith(key []byte, id *gateway.Identity, browser string) string {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte("kgate form token v1\x00" + id.Issuer + "\x00" + id.Subject + "\x00" + browser))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // check reports whether token was made for this member and this browser
-// session.
+// session, under any of the keys.
 func (g *formGuard) check(r *http.Request, id *gateway.Identity, token string) bool {
 	c, err := r.Cookie(formCookie)
 	if err != nil || len(c.Value) < 32 || token == "" {
 		return false
 	}
-	return hmac.Equal([]byte(token), []byte(g.mac(id, c.Value)))
+	for _, k := range g.keys {
+		if hmac.Equal([]byte(token), []byte(macWith(k, id, c.Value))) {
+			return true
+		}
+	}
+	return false
 }
 
 // formToken returns the token for the page's forms, setting the browser

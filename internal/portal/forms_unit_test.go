@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/kintonesim"
 )
@@ -185,6 +186,55 @@ func TestFormTokensAreBoundToTheMemberAndTheBrowserSession(t *testing.T) {
 	// The same secret gives the same tokens (instances behind one site).
 	if newFormGuard("a secret of at least thirty-two characters").mac(alice, cookie) != token {
 		t.Error("a shared secret does not give shared tokens")
+	}
+}
+
+// After a rotation the previous secret is still accepted, so the forms
+// members have open submit; new forms are made under the current one, and
+// once the previous secret is dropped its forms are refused.
+func TestFormTokensSurviveARotationOfTheSecret(t *testing.T) {
+	old, next := "the old secret of thirty-two characters", "the next secret of thirty-two characters"
+	alice := demoMember("alice")
+	cookie := randomKey(32)
+	r, _ := http.NewRequest(http.MethodPost, "/", nil)
+	r.AddCookie(&http.Cookie{Name: formCookie, Value: cookie})
+	open := newFormGuard(old).mac(alice, cookie)
+	for _, tc := range []struct {
+		name string
+		g    *formGuard
+		want bool
+	}{
+		{"the previous secret still listed", newFormGuard(next, old), true},
+		{"the previous secret dropped", newFormGuard(next), false},
+	} {
+		if got := tc.g.check(r, alice, open); got != tc.want {
+			t.Errorf("%s: a form made under the previous secret submits: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if newFormGuard(next, old).mac(alice, cookie) != newFormGuard(next).mac(alice, cookie) {
+		t.Error("after the rotation new forms are not made under the current secret")
+	}
+}
+
+func TestFormKeysAreLongOrRefused(t *testing.T) {
+	long := "a secret of at least thirty-two characters"
+	for _, tc := range []struct {
+		name     string
+		current  string
+		previous []string
+		ok       bool
+	}{
+		{"none: a random key", "", nil, true},
+		{"current and previous", long, []string{long + " before"}, true},
+		{"an unset previous key is none", long, []string{""}, true},
+		{"a short current key", "short", nil, false},
+		{"a short previous key", long, []string{"short"}, false},
+		{"a previous key without a current one", "", []string{long}, false},
+	} {
+		c := Config{Gateway: &gateway.Gateway{}, FormKey: tc.current, PreviousFormKeys: tc.previous, Brand: Brand{Title: Text{Ja: "t", En: "t"}}}
+		if err := c.setDefaults(); (err == nil) != tc.ok {
+			t.Errorf("%s: %v", tc.name, err)
+		}
 	}
 }
 

@@ -117,7 +117,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{cfg: cfg, gw: cfg.Gateway, log: cfg.Logger, rich: newRichText(), appCache: newTTLCache(time.Minute, 1024),
-		guard: newFormGuard(cfg.FormKey), now: time.Now}
+		guard: newFormGuard(cfg.formKeys()...), now: time.Now}
 	h.subs = newSubmissions(func() time.Time { return h.now() })
 	h.tz, _ = time.LoadLocation(cfg.TimeZone)
 	var err error
