@@ -58,6 +58,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    }
 //	    file_token_ttl <duration>
 //	    upload_token_ttl <duration>
+//	    file_key <base64> [<previous>...]  # first seals, all open
 //	    max_body <size>                 # limits.max_body, kept for older configurations
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
@@ -96,8 +97,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = parseDuration(d, "file_token_ttl", &h.FileTokenTTL)
 		case "upload_token_ttl":
 			err = parseDuration(d, "upload_token_ttl", &h.UploadTokenTTL)
+		case "file_key":
+			if h.FileKeys = d.RemainingArgs(); len(h.FileKeys) == 0 {
+				return d.Errf("file_key needs a key, e.g. `file_key {env.KGATE_FILE_KEY}` (make one with `openssl rand -base64 32`)")
+			}
 		default:
-			return d.Errf("unknown kgate setting %q (want kintone, app, policy, oidc, members, portal, identity, limits, file_token_ttl, upload_token_ttl or max_body)", d.Val())
+			return d.Errf("unknown kgate setting %q (want kintone, app, policy, oidc, members, portal, identity, limits, file_token_ttl, upload_token_ttl, file_key or max_body)", d.Val())
 		}
 		if err != nil {
 			return err

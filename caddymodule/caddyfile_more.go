@@ -221,7 +221,7 @@ func (m *Members) unmarshal(d *caddyfile.Dispenser) error {
 //	    time_zone <IANA zone>
 //	    default_lang ja|en
 //	    page_sizes <n>...
-//	    form_key <secret>          # shared by instances behind one load balancer
+//	    form_key <secret> [<previous>...]  # shared by instances behind one load balancer; first makes, all accepted
 //	    max_form_size <size>
 //	    org <code> <ja> [<en>]
 //	    level <code> <ja> [<en>]
@@ -275,7 +275,12 @@ func unmarshalPortal(d *caddyfile.Dispenser) (*portal.Config, error) {
 				return nil, d.Errf("max_form_size %q: want a size such as 32MiB", args[0])
 			}
 			c.MaxFormSize = int64(size)
-		case "logo", "favicon", "primary_color", "accent_color", "custom_css", "templates", "messages", "time_zone", "default_lang", "form_key":
+		case "form_key":
+			if len(args) == 0 {
+				return nil, d.Errf("form_key needs a secret, e.g. `form_key {env.KGATE_FORM_KEY}` (make one with `openssl rand -base64 32`)")
+			}
+			c.FormKey, c.PreviousFormKeys = args[0], args[1:]
+		case "logo", "favicon", "primary_color", "accent_color", "custom_css", "templates", "messages", "time_zone", "default_lang":
 			if len(args) == 0 && (key == "primary_color" || key == "accent_color") {
 				return nil, d.Errf(`%s needs a quoted colour, e.g. %s "#0b5fff" (an unquoted # starts a comment)`, key, key)
 			}
@@ -284,7 +289,7 @@ func unmarshalPortal(d *caddyfile.Dispenser) (*portal.Config, error) {
 			}
 			*map[string]*string{"logo": &b.Logo, "favicon": &b.Favicon, "primary_color": &b.PrimaryColor,
 				"accent_color": &b.AccentColor, "custom_css": &b.CustomCSS, "templates": &b.TemplateDir,
-				"messages": &c.MessagesDir, "time_zone": &c.TimeZone, "default_lang": &c.DefaultLang, "form_key": &c.FormKey}[key] = args[0]
+				"messages": &c.MessagesDir, "time_zone": &c.TimeZone, "default_lang": &c.DefaultLang}[key] = args[0]
 		case "page_sizes":
 			for _, a := range args {
 				n, convErr := strconv.Atoi(a)

@@ -4,6 +4,7 @@
 package caddymodule
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -67,6 +68,12 @@ type Handler struct {
 	// UploadTokenTTL is how long an upload token stays valid (default 1h,
 	// at most 72h: kintone drops unattached uploads after three days).
 	UploadTokenTTL caddy.Duration `json:"upload_token_ttl,omitempty"`
+	// FileKeys seal file and upload tokens: base64 secrets of 32 bytes or
+	// more (placeholders such as {env.KGATE_FILE_KEY}); the first seals,
+	// every one opens, so a key can be rotated. Without them a random key
+	// is made and tokens die with the process; instances sharing sessions
+	// through Redis must share them, and are refused without them.
+	FileKeys []string `json:"file_keys,omitempty"`
 
 	identity   IdentitySource
 	auth       *auth.Auth
@@ -149,6 +156,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.resolveSecrets(repl); err != nil {
 		return err
 	}
+	if err := h.checkSharedKeys(repl); err != nil {
+		return err
+	}
 	if err := h.loadIdentityModule(ctx); err != nil {
 		return err
 	}
@@ -182,9 +192,14 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	for i, a := range h.Apps {
 		apps[i] = gateway.App{ID: a.ID, Alias: a.Alias, GuestSpace: a.GuestSpace, Tokens: a.Tokens}
 	}
+	fileKeys, err := h.fileKeys(repl)
+	if err != nil {
+		return err
+	}
 	gw, err := gateway.New(gateway.Config{
 		Client: client, Policy: h.engine, Apps: apps,
 		Audit: audit.New(h.logger.Named("audit")), Logger: h.logger,
+		FileKeys:     fileKeys,
 		FileTokenTTL: time.Duration(h.FileTokenTTL), UploadTokenTTL: time.Duration(h.UploadTokenTTL),
 		MaxUploadSize: lim.MaxUpload,
 	})
@@ -201,6 +216,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		cfg := *h.Portal
 		cfg.Gateway, cfg.Logger = gw, h.logger.Named("portal")
 		cfg.FormKey = repl.ReplaceKnown(cfg.FormKey, "")
+		if cfg.FormKey == "" && h.Portal.FormKey != "" {
+			return errors.New("kgate: the portal's form_key is empty after replacing placeholders (is the environment variable set?)")
+		}
+		cfg.PreviousFormKeys = make([]string, len(h.Portal.PreviousFormKeys))
+		for i, k := range h.Portal.PreviousFormKeys {
+			cfg.PreviousFormKeys[i] = repl.ReplaceKnown(k, "")
+		}
 		if h.OIDC != nil {
 			cfg.LogoutURL = h.oidcPrefix() + "logout"
 			// The logout POST is redirected to the provider's end-session
@@ -220,6 +242,65 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.identity, h.authPrefix = authSource{h.auth}, h.oidcPrefix()
 	}
 	return nil
+}
+
+// fileKeys decodes the file token keys. An empty previous key (an unset
+// environment variable) is none; an empty current key is a mistake.
+func (h *Handler) fileKeys(repl *caddy.Replacer) ([][]byte, error) {
+	if len(h.FileKeys) == 0 {
+		return nil, nil
+	}
+	var keys [][]byte
+	for i, k := range h.FileKeys {
+		k = repl.ReplaceKnown(k, "")
+		if k == "" {
+			if i == 0 {
+				return nil, errors.New("kgate: file_key is empty after replacing placeholders (is the environment variable set?)")
+			}
+			continue
+		}
+		b, err := base64.StdEncoding.DecodeString(k)
+		if err != nil {
+			if b, err = base64.RawURLEncoding.DecodeString(k); err != nil {
+				return nil, fmt.Errorf("kgate: file_key %d is not base64 (make one with `openssl rand -base64 32`)", i+1)
+			}
+		}
+		if len(b) < gateway.MinTokenKeyLen {
+			return nil, fmt.Errorf("kgate: file_key %d is %d bytes, want at least %d (make one with `openssl rand -base64 32`)", i+1, len(b), gateway.MinTokenKeyLen)
+		}
+		keys = append(keys, b)
+	}
+	return keys, nil
+}
+
+// checkSharedKeys refuses a configuration whose instances would refuse
+// each other's tokens and forms. Sessions in Redis are how several
+// instances serve one site; their keys must then come from the
+// configuration, not from each process's random ones.
+func (h *Handler) checkSharedKeys(repl *caddy.Replacer) error {
+	if !h.sharedSessions(repl) {
+		return nil
+	}
+	const why = "kgate: sessions are shared through Redis (session_store), so several instances may serve this site, "
+	if len(h.FileKeys) == 0 {
+		return errors.New(why + "but file_key is not set: a file or upload token made by one instance would not open on another, nor after a restart. " +
+			"Add `file_key {env.KGATE_FILE_KEY}` to the kgate block (make a key with `openssl rand -base64 32`)")
+	}
+	if h.Portal != nil && repl.ReplaceKnown(h.Portal.FormKey, "") == "" {
+		return errors.New(why + "but the portal has no form_key: a form rendered by one instance would be refused by another. " +
+			"Add `form_key {env.KGATE_FORM_KEY}` to the portal block (make a key with `openssl rand -base64 32`)")
+	}
+	return nil
+}
+
+// sharedSessions reports whether sessions live in Redis, which is how
+// several instances serve one site.
+func (h *Handler) sharedSessions(repl *caddy.Replacer) bool {
+	if h.OIDC == nil {
+		return false
+	}
+	spec := repl.ReplaceKnown(h.OIDC.SessionStore, "")
+	return spec != "" && spec != "memory"
 }
 
 // memoryOverhead is what kgate holds besides requests: Caddy, the policy
