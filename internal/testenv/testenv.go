@@ -1,7 +1,8 @@
 // Package testenv decides what a test does when a tool it needs (Chromium,
 // Node.js, redis-server) is missing: skip with a message on a developer's
 // machine, fail under KGATE_REQUIRE_ALL=1, which CI sets after installing
-// everything, so that CI never skips silently.
+// everything, so that CI never skips silently. It also starts the
+// redis-server a test needs (StartRedis).
 package testenv
 
 import (
