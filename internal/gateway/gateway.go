@@ -48,6 +48,10 @@ type Config struct {
 	// UploadTokenTTL is how long an upload token stays valid (default 1
 	// hour; at most 3 days, as long as kintone keeps an unattached upload).
 	UploadTokenTTL time.Duration
+	// CommentAuthors remembers who posted which comment, so that members
+	// can delete their own; default the most recent 100,000 in this
+	// process, which suits a single instance.
+	CommentAuthors CommentAuthors
 	// MaxUploadSize caps one uploaded file (default 100 MiB).
 	MaxUploadSize int64
 	// MaxUploadsPerRecord caps the newly uploaded files one record of a

@@ -55,13 +55,16 @@ type writeState struct {
 	maxUpload        int64
 	uploadTTL        time.Duration
 	uploadsPerRecord int
-	comments         *commentLedger
+	comments         CommentAuthors
 	process          processCache
 }
 
 func newWriteState(cfg Config) *writeState {
 	w := &writeState{maxUpload: cfg.MaxUploadSize, uploadTTL: cfg.UploadTokenTTL, uploadsPerRecord: cfg.MaxUploadsPerRecord,
-		comments: newCommentLedger(commentLedgerSize)}
+		comments: cfg.CommentAuthors}
+	if w.comments == nil {
+		w.comments = NewMemoryCommentAuthors(MemoryCommentAuthorsSize)
+	}
 	if w.maxUpload <= 0 {
 		w.maxUpload = 100 << 20
 	}
@@ -364,9 +367,6 @@ func stringValue(fv kintone.FieldValue) string {
 	json.Unmarshal(fv.Value, &s)
 	return s
 }
-
-// commentLedgerSize bounds how many posted comments kgate remembers.
-const commentLedgerSize = 100_000
 
 // processCache keeps each app's initial process state.
 type processCache struct {

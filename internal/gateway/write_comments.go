@@ -7,9 +7,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"go.uber.org/zap"
 
 	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/kintone"
@@ -19,10 +20,10 @@ import (
 // (kintone shows "Administrator"), so kgate writes who posted it into the
 // text, on a line of its own no member can forge: CommentPrefix. Mentions are limited by the policy's mentions rule.
 // A member may delete only comments they posted through kgate: kgate
-// remembers who posted which comment (the most recent 100,000, in this
-// process); for any other comment — someone else's, one posted before a
-// restart or through another kgate instance — the answer is kintone's
-// GAIA_RE03 for a comment posted by another user.
+// remembers who posted which comment (CommentAuthors: in Redis, shared by
+// every instance and kept across restarts, or in this process); for any
+// other comment — someone else's, or one kgate does not know — the answer
+// is kintone's GAIA_RE03 for a comment posted by another user.
 
 // Mention is one mention of a comment: a kintone user, group or
 // organization code and its type (USER, GROUP or ORGANIZATION).
@@ -184,7 +185,11 @@ func (w *writer) addComment(ctx context.Context, ev *audit.Event, req AddComment
 	if json.Unmarshal(resp.Body, &out) != nil || out.ID == "" {
 		return "", resp.Status, w.unknown(errMalformed)
 	}
-	w.g.writes.comments.add(commentKey(wa.ID, req.Record, out.ID), w.id)
+	if err := w.g.writes.comments.Remember(ctx, commentKey(wa.ID, req.Record, out.ID), author(w.id)); err != nil {
+		// The comment stands; only its deletion through kgate is lost.
+		w.g.log.Warn("who posted a comment could not be stored; the member cannot delete it through kgate",
+			zap.String("app", wa.Alias), zap.String("record", req.Record), zap.String("comment", out.ID), zap.Error(err))
+	}
 	ev.Records = 1
 	return out.ID, resp.Status, nil
 }
@@ -290,7 +295,12 @@ func (w *writer) deleteComment(ctx context.Context, ev *audit.Event, req DeleteC
 		return 0, err
 	}
 	key := commentKey(wa.ID, req.Record, req.Comment)
-	if !w.g.writes.comments.owns(key, w.id) {
+	who, err := w.g.writes.comments.Author(ctx, key)
+	if err != nil {
+		w.g.log.Warn("who posted a comment could not be read", zap.Error(err))
+		return 0, storeUnavailable(lang)
+	}
+	if who != author(w.id) {
 		ev.Outcome = "denied"
 		return 0, kintone.NewError("GAIA_RE03", lang)
 	}
@@ -299,49 +309,8 @@ func (w *writer) deleteComment(ctx context.Context, ev *audit.Event, req DeleteC
 	if err != nil {
 		return statusOf(err), w.commentError(ctx, err)
 	}
-	w.g.writes.comments.remove(key)
-	return resp.Status, nil
-}
-
-func commentKey(app, record, comment string) string { return app + "/" + record + "/" + comment }
-
-// commentLedger remembers who posted which comment through kgate, the
-// most recent max of them.
-type commentLedger struct {
-	mu     sync.Mutex
-	max    int
-	owners map[string]string
-	order  []string // keys in the order they were added, oldest first
-}
-
-func newCommentLedger(max int) *commentLedger {
-	return &commentLedger{max: max, owners: map[string]string{}}
-}
-
-func owner(id *Identity) string { return id.Issuer + "\x00" + id.Subject }
-
-func (l *commentLedger) add(key string, id *Identity) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.order) >= l.max {
-		drop := l.order[:len(l.order)-l.max+1]
-		for _, k := range drop {
-			delete(l.owners, k)
-		}
-		l.order = append(l.order[:0], l.order[len(drop):]...)
+	if err := w.g.writes.comments.Forget(ctx, key); err != nil {
+		w.g.log.Warn("a deleted comment's author could not be forgotten", zap.Error(err))
 	}
-	l.owners[key] = owner(id)
-	l.order = append(l.order, key)
-}
-
-func (l *commentLedger) owns(key string, id *Identity) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.owners[key] == owner(id)
-}
-
-func (l *commentLedger) remove(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.owners, key)
+	return resp.Status, nil
 }
