@@ -4,11 +4,9 @@
 package caddymodule
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
 	"github.com/kgate/kgate/internal/admission"
@@ -83,9 +82,10 @@ type Handler struct {
 	portal     *portal.Handler
 	gate       *admission.Gate
 	logger     *zap.Logger
-	// redis is the client of a Redis session store, closed at Cleanup so
-	// that config reloads do not pile up connection pools.
-	redis io.Closer
+	// redis is the client of the Redis that sessions and comment authors
+	// live in, closed at Cleanup so that config reloads do not pile up
+	// connection pools.
+	redis *redis.Client
 }
 
 // Limits bound what requests may hold. Zero values take the defaults of
@@ -196,10 +196,14 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	authors, err := h.commentAuthors(repl)
+	if err != nil {
+		return err
+	}
 	gw, err := gateway.New(gateway.Config{
 		Client: client, Policy: h.engine, Apps: apps,
 		Audit: audit.New(h.logger.Named("audit")), Logger: h.logger,
-		FileKeys:     fileKeys,
+		FileKeys: fileKeys, CommentAuthors: authors,
 		FileTokenTTL: time.Duration(h.FileTokenTTL), UploadTokenTTL: time.Duration(h.UploadTokenTTL),
 		MaxUploadSize: lim.MaxUpload,
 	})
@@ -242,65 +246,6 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.identity, h.authPrefix = authSource{h.auth}, h.oidcPrefix()
 	}
 	return nil
-}
-
-// fileKeys decodes the file token keys. An empty previous key (an unset
-// environment variable) is none; an empty current key is a mistake.
-func (h *Handler) fileKeys(repl *caddy.Replacer) ([][]byte, error) {
-	if len(h.FileKeys) == 0 {
-		return nil, nil
-	}
-	var keys [][]byte
-	for i, k := range h.FileKeys {
-		k = repl.ReplaceKnown(k, "")
-		if k == "" {
-			if i == 0 {
-				return nil, errors.New("kgate: file_key is empty after replacing placeholders (is the environment variable set?)")
-			}
-			continue
-		}
-		b, err := base64.StdEncoding.DecodeString(k)
-		if err != nil {
-			if b, err = base64.RawURLEncoding.DecodeString(k); err != nil {
-				return nil, fmt.Errorf("kgate: file_key %d is not base64 (make one with `openssl rand -base64 32`)", i+1)
-			}
-		}
-		if len(b) < gateway.MinTokenKeyLen {
-			return nil, fmt.Errorf("kgate: file_key %d is %d bytes, want at least %d (make one with `openssl rand -base64 32`)", i+1, len(b), gateway.MinTokenKeyLen)
-		}
-		keys = append(keys, b)
-	}
-	return keys, nil
-}
-
-// checkSharedKeys refuses a configuration whose instances would refuse
-// each other's tokens and forms. Sessions in Redis are how several
-// instances serve one site; their keys must then come from the
-// configuration, not from each process's random ones.
-func (h *Handler) checkSharedKeys(repl *caddy.Replacer) error {
-	if !h.sharedSessions(repl) {
-		return nil
-	}
-	const why = "kgate: sessions are shared through Redis (session_store), so several instances may serve this site, "
-	if len(h.FileKeys) == 0 {
-		return errors.New(why + "but file_key is not set: a file or upload token made by one instance would not open on another, nor after a restart. " +
-			"Add `file_key {env.KGATE_FILE_KEY}` to the kgate block (make a key with `openssl rand -base64 32`)")
-	}
-	if h.Portal != nil && repl.ReplaceKnown(h.Portal.FormKey, "") == "" {
-		return errors.New(why + "but the portal has no form_key: a form rendered by one instance would be refused by another. " +
-			"Add `form_key {env.KGATE_FORM_KEY}` to the portal block (make a key with `openssl rand -base64 32`)")
-	}
-	return nil
-}
-
-// sharedSessions reports whether sessions live in Redis, which is how
-// several instances serve one site.
-func (h *Handler) sharedSessions(repl *caddy.Replacer) bool {
-	if h.OIDC == nil {
-		return false
-	}
-	spec := repl.ReplaceKnown(h.OIDC.SessionStore, "")
-	return spec != "" && spec != "memory"
 }
 
 // memoryOverhead is what kgate holds besides requests: Caddy, the policy
@@ -400,8 +345,7 @@ func (h *Handler) Validate() error {
 	return nil
 }
 
-// Cleanup stops the policy watcher and closes the Redis session store's
-// client.
+// Cleanup stops the policy watcher and closes the Redis client.
 func (h *Handler) Cleanup() error {
 	var errs []error
 	if h.engine != nil {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
 	"github.com/kgate/kgate/internal/audit"
@@ -182,12 +181,10 @@ func (h *Handler) sessionStore(repl *caddy.Replacer) (auth.SessionStore, error) 
 		}
 		return v.(pooledStore).SessionStore, nil
 	}
-	opts, err := redis.ParseURL(spec)
+	client, err := h.redisClient(repl)
 	if err != nil {
-		return nil, fmt.Errorf("oidc: session_store %q is neither memory nor a redis:// URL: %w", h.OIDC.SessionStore, err)
+		return nil, err
 	}
-	client := redis.NewClient(opts)
-	h.redis = client
 	return auth.NewRedisStore(client, "kgate:session:"), nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/portal"
 )
 
@@ -90,5 +91,44 @@ func TestFileKeysAreBase64OfThirtyTwoBytesOrMore(t *testing.T) {
 				t.Fatalf("%d keys, %v; want %d", len(keys), err, tc.n)
 			}
 		})
+	}
+}
+
+// Who posted which comment lives where the sessions do: in their Redis,
+// through the same client, or in this process, where a config reload (a
+// new handler for the same kintone) keeps it.
+func TestCommentAuthorsLiveWhereTheSessionsDo(t *testing.T) {
+	repl := caddy.NewReplacer()
+	shared := &Handler{OIDC: &OIDC{SessionStore: "redis://127.0.0.1:1/0"}, Kintone: Kintone{URL: "https://a.cybozu.com"}}
+	t.Cleanup(func() { shared.Cleanup() })
+	authors, err := shared.commentAuthors(repl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := authors.(*gateway.RedisCommentAuthors); !ok {
+		t.Fatalf("with sessions in Redis the authors are kept in %T", authors)
+	}
+	client := shared.redis
+	if _, err := shared.sessionStore(repl); err != nil || shared.redis != client {
+		t.Fatalf("the session store made a client of its own (%v)", err)
+	}
+
+	single := func(kintoneURL string) gateway.CommentAuthors {
+		h := &Handler{OIDC: &OIDC{}, Kintone: Kintone{URL: kintoneURL}}
+		a, err := h.commentAuthors(repl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	before := single("https://b.cybozu.com")
+	if _, ok := before.(*gateway.MemoryCommentAuthors); !ok {
+		t.Fatalf("without Redis the authors are kept in %T", before)
+	}
+	if single("https://b.cybozu.com") != before {
+		t.Error("a config reload forgets who posted which comment")
+	}
+	if single("https://c.cybozu.com") == before {
+		t.Error("two kintone domains share their comment authors")
 	}
 }
