@@ -10,7 +10,8 @@ import (
 
 // RedisStore is a SessionStore in Redis, for several kgate instances behind
 // one name. Each key lives as a Redis string with Redis's own expiry, so a
-// session vanishes at its absolute lifetime without any sweeping here.
+// session vanishes at its absolute lifetime without any sweeping here; an
+// index is a Redis set whose expiry follows its longest-lived member.
 type RedisStore struct {
 	client redis.UniversalClient
 	prefix string
@@ -59,3 +60,33 @@ func (s *RedisStore) Update(ctx context.Context, key string, value []byte) error
 func (s *RedisStore) Delete(ctx context.Context, key string) error {
 	return s.client.Del(ctx, s.prefix+key).Err()
 }
+
+// addToIndex adds a member to a set and moves the set's expiry (in
+// milliseconds from now) later, never earlier, in one step.
+var addToIndex = redis.NewScript(`
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
+	redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1`)
+
+func (s *RedisStore) AddToIndex(ctx context.Context, key, member string, expires time.Time) error {
+	ttl := time.Until(expires).Milliseconds()
+	if ttl <= 0 {
+		return nil
+	}
+	return addToIndex.Run(ctx, s.client, []string{s.prefix + key}, member, ttl).Err()
+}
+
+func (s *RedisStore) IndexMembers(ctx context.Context, key string) ([]string, error) {
+	return s.client.SMembers(ctx, s.prefix+key).Result()
+}
+
+func (s *RedisStore) RemoveFromIndex(ctx context.Context, key, member string) error {
+	return s.client.SRem(ctx, s.prefix+key, member).Err()
+}
+
+var (
+	_ SessionStore = (*RedisStore)(nil)
+	_ SessionStore = (*MemoryStore)(nil)
+)

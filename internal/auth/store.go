@@ -31,6 +31,20 @@ type SessionStore interface {
 	Update(ctx context.Context, key string, value []byte) error
 	// Delete removes key; deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
+
+	// Indexes are sets of strings (session ids under a subject or a
+	// provider's session id), so that back-channel logout finds every
+	// session to end, whichever instance started it.
+
+	// AddToIndex adds member to the set key and keeps the set at least
+	// until expires: a later expiry extends it, an earlier one does not
+	// shorten it.
+	AddToIndex(ctx context.Context, key, member string, expires time.Time) error
+	// IndexMembers returns the members of the set key (none when it does
+	// not exist or has expired).
+	IndexMembers(ctx context.Context, key string) ([]string, error)
+	// RemoveFromIndex removes member from the set key.
+	RemoveFromIndex(ctx context.Context, key, member string) error
 }
 
 // MemoryStore is a SessionStore for one kgate instance. Expired entries are
@@ -38,8 +52,14 @@ type SessionStore interface {
 type MemoryStore struct {
 	mu      sync.Mutex
 	m       map[string]memEntry
+	sets    map[string]*memSet
 	creates int
 	now     func() time.Time
+}
+
+type memSet struct {
+	members map[string]struct{}
+	expires time.Time
 }
 
 type memEntry struct {
@@ -49,7 +69,7 @@ type memEntry struct {
 
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{m: make(map[string]memEntry), now: time.Now}
+	return &MemoryStore{m: make(map[string]memEntry), sets: make(map[string]*memSet), now: time.Now}
 }
 
 func (s *MemoryStore) Create(_ context.Context, key string, value []byte, expires time.Time) error {
@@ -60,6 +80,11 @@ func (s *MemoryStore) Create(_ context.Context, key string, value []byte, expire
 		for k, e := range s.m {
 			if !now.Before(e.expires) {
 				delete(s.m, k)
+			}
+		}
+		for k, set := range s.sets {
+			if !now.Before(set.expires) {
+				delete(s.sets, k)
 			}
 		}
 	}
@@ -97,6 +122,57 @@ func (s *MemoryStore) Delete(_ context.Context, key string) error {
 	defer s.mu.Unlock()
 	delete(s.m, key)
 	return nil
+}
+
+func (s *MemoryStore) AddToIndex(_ context.Context, key, member string, expires time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	set := s.liveSet(key)
+	if set == nil {
+		set = &memSet{members: map[string]struct{}{}}
+		s.sets[key] = set
+	}
+	set.members[member] = struct{}{}
+	if expires.After(set.expires) {
+		set.expires = expires
+	}
+	return nil
+}
+
+func (s *MemoryStore) IndexMembers(_ context.Context, key string) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	set := s.liveSet(key)
+	if set == nil {
+		return nil, nil
+	}
+	out := make([]string, 0, len(set.members))
+	for m := range set.members {
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func (s *MemoryStore) RemoveFromIndex(_ context.Context, key, member string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if set := s.liveSet(key); set != nil {
+		delete(set.members, member)
+		if len(set.members) == 0 {
+			delete(s.sets, key)
+		}
+	}
+	return nil
+}
+
+// liveSet returns the unexpired set key; the caller holds the lock.
+func (s *MemoryStore) liveSet(key string) *memSet {
+	set := s.sets[key]
+	if set == nil || !s.now().Before(set.expires) {
+		delete(s.sets, key)
+		return nil
+	}
+	return set
 }
 
 // Len reports how many entries the store holds, expired ones included until

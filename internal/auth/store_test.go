@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"slices"
 	"testing"
 	"time"
 
@@ -93,6 +94,53 @@ func TestSessionStores(t *testing.T) {
 			time.Sleep(120 * time.Millisecond)
 			if _, err := s.Get(ctx, "short"); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("Get after expiry: %v", err)
+			}
+		})
+	}
+}
+
+// Indexes are sets that live as long as their longest-lived member: an
+// earlier expiry never cuts a set short, and a set whose members all
+// expired is empty.
+func TestSessionStoreIndexes(t *testing.T) {
+	stores := map[string]func(t *testing.T) SessionStore{
+		"memory": func(t *testing.T) SessionStore { return NewMemoryStore() },
+		"redis":  func(t *testing.T) SessionStore { return NewRedisStore(startRedis(t), "kgate-test:") },
+	}
+	for name, mk := range stores {
+		t.Run(name, func(t *testing.T) {
+			s := mk(t)
+			ctx := context.Background()
+			members := func(key string) []string {
+				t.Helper()
+				m, err := s.IndexMembers(ctx, key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				slices.Sort(m)
+				return m
+			}
+			if got := members("sub/a"); len(got) != 0 {
+				t.Fatalf("a missing index has members %v", got)
+			}
+			s.AddToIndex(ctx, "sub/a", "s1", time.Now().Add(time.Hour))
+			s.AddToIndex(ctx, "sub/a", "s2", time.Now().Add(50*time.Millisecond))
+			s.AddToIndex(ctx, "sub/b", "s3", time.Now().Add(50*time.Millisecond))
+			if got := members("sub/a"); !slices.Equal(got, []string{"s1", "s2"}) {
+				t.Fatalf("members %v, want s1 s2", got)
+			}
+			if err := s.RemoveFromIndex(ctx, "sub/a", "s2"); err != nil {
+				t.Fatal(err)
+			}
+			if got := members("sub/a"); !slices.Equal(got, []string{"s1"}) {
+				t.Fatalf("after removing s2: %v", got)
+			}
+			time.Sleep(120 * time.Millisecond)
+			if got := members("sub/a"); !slices.Equal(got, []string{"s1"}) {
+				t.Fatalf("a shorter expiry cut the index short: %v", got)
+			}
+			if got := members("sub/b"); len(got) != 0 {
+				t.Fatalf("an expired index still has %v", got)
 			}
 		})
 	}
