@@ -165,6 +165,11 @@ type Config struct {
 	// Store keeps the server side of sessions; default a MemoryStore
 	// (one instance). Use a RedisStore for several instances.
 	Store SessionStore
+	// BackchannelLogout answers POST Prefix + "backchannel-logout", where
+	// the provider delivers logout tokens (OpenID Connect Back-Channel
+	// Logout 1.0). Register that URL at the provider; kgate advertises
+	// nothing.
+	BackchannelLogout bool
 	// Demo allows a plain-http BaseURL on localhost. Never on by default.
 	Demo bool
 	// HTTPClient for calls to the provider; default one with a 10s timeout.
@@ -401,7 +406,8 @@ func (a *Auth) LoginURL(returnTo string) string {
 }
 
 // ServeHTTP answers the endpoints under the prefix: GET login, GET
-// callback, POST logout. Anything else under the prefix is 404.
+// callback, POST logout and, when configured, POST backchannel-logout.
+// Anything else under the prefix is 404.
 func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	switch strings.TrimPrefix(r.URL.Path, a.cfg.Prefix) {
@@ -411,6 +417,12 @@ func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.serveCallback(w, r)
 	case "logout":
 		a.serveLogout(w, r)
+	case "backchannel-logout":
+		if !a.cfg.BackchannelLogout {
+			http.NotFound(w, r)
+			return
+		}
+		a.serveBackchannelLogout(w, r)
 	default:
 		http.NotFound(w, r)
 	}

@@ -70,6 +70,9 @@ type record struct {
 	RefreshToken string         `json:"r,omitempty"`
 	IDToken      string         `json:"t,omitempty"`
 	Claims       jsontext.Value `json:"c"`
+	// OPSession is the provider's session id (the ID token's sid), which a
+	// back-channel logout may name.
+	OPSession string `json:"o,omitempty"`
 }
 
 const maxClaimsBytes = 64 << 10
@@ -142,9 +145,16 @@ func (a *Auth) startSession(ctx context.Context, w http.ResponseWriter, r *http.
 		return failed(http.StatusBadRequest, "claims too large", err)
 	}
 	now := a.now()
+	opSession, _ := claims["sid"].(string)
 	rec := &record{Gen: 1, Iss: idt.Issuer, Sub: idt.Subject, Exp: now.Add(a.cfg.SessionLifetime).Unix(),
-		Due: now.Add(a.cfg.RefreshInterval).Unix(), RefreshToken: tok.RefreshToken, IDToken: rawID, Claims: cj}
+		Due: now.Add(a.cfg.RefreshInterval).Unix(), RefreshToken: tok.RefreshToken, IDToken: rawID, Claims: cj,
+		OPSession: opSession}
 	sid := randomString()
+	// Indexed before it exists, so that no back-channel logout can miss a
+	// session that is already in use.
+	if err := a.index(ctx, sid, rec); err != nil {
+		return fmt.Errorf("auth: session store: %w", err)
+	}
 	if err := a.saveRecord(ctx, sid, rec, true); err != nil {
 		return fmt.Errorf("auth: session store: %w", err)
 	}
@@ -352,6 +362,7 @@ func (a *Auth) endSession(ctx context.Context, sid string, rec *record, why stri
 	if err := a.store.Delete(ctx, recordKey(sid)); err != nil {
 		a.log.Warn("ending a session", zap.Error(err))
 	}
+	a.unindex(ctx, sid, rec)
 	a.audit.Log(audit.Event{Kind: "logout", Subject: rec.Sub, Via: "session", Outcome: "ok", Error: why})
 }
 
@@ -474,12 +485,16 @@ func (a *Auth) serveLogout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	var idToken, sub string
 	if sc, err := a.readSessionCookie(r); err == nil {
-		if rec, err := a.loadRecord(ctx, sc.SID); err == nil {
+		rec, err := a.loadRecord(ctx, sc.SID)
+		if err == nil {
 			idToken, sub = rec.IDToken, rec.Sub
 		}
 		if err := a.store.Delete(ctx, recordKey(sc.SID)); err != nil {
 			a.fail(w, r, http.StatusServiceUnavailable, fmt.Errorf("auth: session store: %w", err))
 			return
+		}
+		if rec != nil {
+			a.unindex(ctx, sc.SID, rec)
 		}
 	}
 	a.clearSessionCookie(w)
