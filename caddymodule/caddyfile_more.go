@@ -28,6 +28,7 @@ import (
 //	    idle_timeout <duration>
 //	    refresh_interval <duration>
 //	    session_store memory|<redis://…>
+//	    backchannel_logout
 //	    bearer_audience <aud>...
 //	    bearer_clients <client_id>...
 //	    bearer_require_at_jwt
@@ -100,6 +101,8 @@ func (o *OIDC) unmarshal(d *caddyfile.Dispenser) error {
 				"clock_skew": &o.ClockSkew}[key])
 		case "session_store":
 			err = one(&o.SessionStore)
+		case "backchannel_logout":
+			err = none(&o.BackchannelLogout)
 		case "bearer_audience":
 			err = some(&o.BearerAudiences)
 		case "bearer_clients":

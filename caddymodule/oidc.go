@@ -45,6 +45,10 @@ type OIDC struct {
 	// SessionStore is "memory" (default) or a redis:// URL shared by every
 	// instance.
 	SessionStore string `json:"session_store,omitempty"`
+	// BackchannelLogout answers logout tokens the provider POSTs to
+	// Prefix + "backchannel-logout" (OpenID Connect Back-Channel Logout
+	// 1.0); register that URL at the provider.
+	BackchannelLogout bool `json:"backchannel_logout,omitempty"`
 
 	// BearerAudiences turn on Authorization: Bearer for these audiences.
 	BearerAudiences []string `json:"bearer_audiences,omitempty"`
@@ -131,7 +135,7 @@ func (h *Handler) newAuth(ctx caddy.Context, repl *caddy.Replacer, client *kinto
 		PostLogoutRedirectURL: repl.ReplaceKnown(o.PostLogoutRedirect, ""), LoggedOutURL: o.LoggedOutURL,
 		AllowedReturnHosts: o.AllowedReturnHosts,
 		SessionKeys:        keys, SessionLifetime: time.Duration(o.SessionLifetime), IdleTimeout: time.Duration(o.IdleTimeout),
-		RefreshInterval: time.Duration(o.RefreshInterval), Store: store,
+		RefreshInterval: time.Duration(o.RefreshInterval), Store: store, BackchannelLogout: o.BackchannelLogout,
 		BearerAudiences: o.BearerAudiences, BearerClients: o.BearerClients, BearerRequireATJWT: o.BearerRequireATJWT,
 		Algorithms: o.Algorithms, ClockSkew: time.Duration(o.ClockSkew),
 		Claims: auth.ClaimNames{Email: o.Claims.Email, Name: o.Claims.Name, Level: o.Claims.Level, Org: o.Claims.Org,
