@@ -1,7 +1,9 @@
 // Package devidp is a small OpenID Provider for `kgate demo` and for tests:
 // discovery, JWKS (with key rotation for tests), authorization code with
-// PKCE (S256 only), rotating refresh tokens, userinfo, end_session, and a
-// login page where one picks a demo user — no passwords. The protocol is
+// PKCE (S256 only), rotating refresh tokens, userinfo, end_session,
+// back-channel logout, and a login page where one picks a demo user — no
+// passwords. Each login is a provider session, named by the sid claim of
+// its ID tokens. The protocol is
 // zitadel/oidc's op package; the storage behind it is written here and
 // lives in memory. ID tokens name only the client that logged in; API
 // access tokens come from the client_credentials grant of an ActAsUsers
@@ -51,6 +53,10 @@ type Client struct {
 	// the client's own id. Login clients may not have one: their ID tokens
 	// name only themselves.
 	Audience []string
+	// BackchannelLogoutURI is where the provider POSTs a logout token
+	// (OpenID Connect Back-Channel Logout 1.0) for each session of the
+	// client that ends: at end_session, or through Provider.Logout.
+	BackchannelLogoutURI string
 	// ActAsUsers lets the client use the client_credentials grant with a
 	// scope "user:<sub>" to get an access token (an RFC 9068 JWT, typ
 	// at+jwt) for that demo user:
@@ -78,6 +84,7 @@ type Provider struct {
 	op      *op.Provider
 	store   *storage
 	handler http.Handler
+	client  *http.Client // delivers logout tokens
 }
 
 // New builds a provider. It listens nowhere: serve it with net/http.
@@ -111,7 +118,8 @@ func New(cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Provider{issuer: cfg.Issuer, op: o, store: st}
+	p := &Provider{issuer: cfg.Issuer, op: o, store: st, client: &http.Client{Timeout: 10 * time.Second}}
+	st.loggedOut = p.deliverLogouts
 	st.callbackURL = func(id string) string {
 		return op.AuthCallbackURL(o)(op.ContextWithIssuer(context.Background(), cfg.Issuer), id)
 	}

@@ -22,21 +22,25 @@ import (
 const callback = "https://rp.example/callback"
 
 // start serves a provider with the demo users under issuerPath ("/" or
-// "/idp/").
-func start(t *testing.T, issuerPath string) (*Provider, *http.Client) {
+// "/idp/"); tune may change its configuration first.
+func start(t *testing.T, issuerPath string, tune ...func(*Config)) (*Provider, *http.Client) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(Config{
+	cfg := Config{
 		Issuer: "http://" + l.Addr().String() + issuerPath,
 		Clients: []Client{
 			{ID: "rp", Secret: "rp-secret", RedirectURIs: []string{callback}, PostLogoutRedirectURIs: []string{"https://rp.example/bye"}},
 			{ID: "machine", Secret: "m-secret", ActAsUsers: true, Audience: []string{"api"}},
 		},
 		Users: DemoUsers(),
-	})
+	}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	p, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,8 +30,19 @@ type storage struct {
 	codes    map[string]string // code → auth request id
 	access   map[string]*accessToken
 	refresh  map[string]*refreshToken
-	keys     []*signingKey // published, oldest first
+	sessions map[string]*opSession // by sid
+	keys     []*signingKey         // published, oldest first
 	signing  *signingKey
+
+	// loggedOut is told of the sessions end_session ended (the provider
+	// delivers their logout tokens).
+	loggedOut func(ctx context.Context, ended []opSession) error
+}
+
+// opSession is one login at the provider: its sid is in every ID token
+// issued for it, refreshes included.
+type opSession struct {
+	sid, subject, clientID string
 }
 
 var (
@@ -49,6 +60,7 @@ func newStorage(cfg Config) (*storage, error) {
 		codes:    make(map[string]string),
 		access:   make(map[string]*accessToken),
 		refresh:  make(map[string]*refreshToken),
+		sessions: make(map[string]*opSession),
 	}
 	for _, c := range cfg.Clients {
 		if c.ID == "" || c.Secret == "" {
@@ -137,6 +149,8 @@ func (s *storage) completeLogin(id, sub string) error {
 		return fmt.Errorf("devidp: no such user")
 	}
 	r.subject, r.authTime, r.done = sub, time.Now(), true
+	r.sid = randomID()
+	s.sessions[r.sid] = &opSession{sid: r.sid, subject: sub, clientID: r.clientID}
 	return nil
 }
 
@@ -191,6 +205,7 @@ type accessToken struct {
 
 type refreshToken struct {
 	token, clientID, subject string
+	sid                      string // the provider session it belongs to
 	audience, scopes         []string
 	amr                      []string
 	authTime, expires        time.Time
@@ -237,7 +252,7 @@ func (s *storage) CreateAccessAndRefreshTokens(_ context.Context, req op.TokenRe
 	rt := &refreshToken{token: randomID(), clientID: clientOf(req), subject: req.GetSubject(),
 		audience: req.GetAudience(), scopes: req.GetScopes(), expires: time.Now().Add(s.cfg.RefreshTokenLifetime)}
 	if ar, ok := req.(*authRequest); ok {
-		rt.authTime, rt.amr = ar.authTime, ar.GetAMR()
+		rt.authTime, rt.amr, rt.sid = ar.authTime, ar.GetAMR(), ar.sid
 	}
 	if current != "" {
 		old, ok := s.refresh[current]
@@ -246,7 +261,7 @@ func (s *storage) CreateAccessAndRefreshTokens(_ context.Context, req op.TokenRe
 		}
 		delete(s.refresh, current)
 		delete(s.access, old.accessID)
-		rt.authTime, rt.amr = old.authTime, old.amr
+		rt.authTime, rt.amr, rt.sid = old.authTime, old.amr, old.sid
 	}
 	at := s.newAccess(req, rt.token, time.Now().Add(s.cfg.AccessTokenLifetime))
 	rt.accessID = at.id
@@ -265,11 +280,13 @@ func (s *storage) TokenRequestByRefreshToken(_ context.Context, token string) (o
 	return &refreshRequest{t: &cp}, nil
 }
 
-// TerminateSession ends what the user holds at the client: its access and
-// refresh tokens stop working.
-func (s *storage) TerminateSession(_ context.Context, userID, clientID string) error {
+// TerminateSession answers end_session: what the user holds at the client
+// (its access and refresh tokens) stops working, and every provider
+// session of the user ends, at every client; those that registered a
+// back-channel logout URI are told. A client that cannot be told does not
+// hold up the logout.
+func (s *storage) TerminateSession(ctx context.Context, userID, clientID string) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for id, t := range s.access {
 		if t.subject == userID && t.clientID == clientID {
 			delete(s.access, id)
@@ -280,7 +297,37 @@ func (s *storage) TerminateSession(_ context.Context, userID, clientID string) e
 			delete(s.refresh, tok)
 		}
 	}
+	ended := s.endSessionsLocked(userID)
+	s.mu.Unlock()
+	if s.loggedOut != nil {
+		s.loggedOut(ctx, ended)
+	}
 	return nil
+}
+
+// endSessions ends every provider session of sub and revokes the tokens
+// issued for them.
+func (s *storage) endSessions(sub string) []opSession {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.endSessionsLocked(sub)
+}
+
+func (s *storage) endSessionsLocked(sub string) []opSession {
+	var ended []opSession
+	for sid, o := range s.sessions {
+		if o.subject == sub {
+			ended = append(ended, *o)
+			delete(s.sessions, sid)
+		}
+	}
+	for tok, t := range s.refresh {
+		if t.subject == sub && t.sid != "" {
+			delete(s.refresh, tok)
+			delete(s.access, t.accessID)
+		}
+	}
+	return ended
 }
 
 func (s *storage) RevokeToken(_ context.Context, tokenOrID, _, clientID string) *oidc.Error {
@@ -492,8 +539,23 @@ func (s *storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string,
 	return nil // replaced by SetUserinfoFromRequest
 }
 
+// SetUserinfoFromRequest fills an ID token: the profile claims of the
+// scopes and the sid of the provider session it is issued for.
 func (s *storage) SetUserinfoFromRequest(_ context.Context, info *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
-	return s.setUserinfo(info, req.GetSubject(), scopes)
+	if err := s.setUserinfo(info, req.GetSubject(), scopes); err != nil {
+		return err
+	}
+	var sid string
+	switch r := req.(type) {
+	case *authRequest:
+		sid = r.sid
+	case *refreshRequest:
+		sid = r.t.sid
+	}
+	if sid != "" {
+		info.AppendClaims("sid", sid)
+	}
+	return nil
 }
 
 func (s *storage) SetUserinfoFromToken(_ context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {

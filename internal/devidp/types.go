@@ -13,6 +13,7 @@ import (
 // authRequest is a login in progress (op.AuthRequest).
 type authRequest struct {
 	id, clientID, redirectURI, state, nonce, subject string
+	sid                                              string // the provider session the login starts
 	scopes, audience                                 []string
 	responseType                                     oidc.ResponseType
 	responseMode                                     oidc.ResponseMode
