@@ -97,3 +97,23 @@ func TestE2EAMemberSetInactiveIsRefusedWithinMemberRecheck(t *testing.T) {
 		t.Fatalf("the refused member's session lives on: %d %s", p.Status, p.Body)
 	}
 }
+
+// The member logs out at the demo provider, which delivers a logout token
+// to kgate's back-channel logout URI: the session ends, and the next page
+// leads to login.
+func TestE2EALogoutAtTheProviderEndsTheSession(t *testing.T) {
+	withBackchannel := func(t *testing.T, site string) *provider {
+		return startDevIDPWith(t, site, site+"/kgate/backchannel-logout")
+	}
+	s := startE2E(t, withBackchannel, e2eOptions{oidc: "backchannel_logout"})
+	b := newBrowser(t)
+	s.login(b, "u-alice", "/")
+	s.checkBudget(s.budget(b), "acme", false)
+	if err := s.op.dev.Logout(t.Context(), "u-alice"); err != nil {
+		t.Fatalf("the provider's back-channel logout: %v", err)
+	}
+	p := b.Get(s.base + "/apps/budget")
+	if p.Status != http.StatusFound || !strings.HasPrefix(p.Location, "/kgate/login?") {
+		t.Fatalf("after the logout at the provider: %d → %q, want 302 to login", p.Status, p.Location)
+	}
+}

@@ -176,7 +176,11 @@ func serveOP(t *testing.T, op *provider, build func(issuer string) http.Handler)
 // startDevIDP runs the demo provider with the demo users, kgate as a
 // client that may come back to site/, and a machine client that gets
 // bearer tokens for any demo user.
-func startDevIDP(t *testing.T, site string) *provider {
+func startDevIDP(t *testing.T, site string) *provider { return startDevIDPWith(t, site, "") }
+
+// startDevIDPWith is startDevIDP with kgate's back-channel logout URI
+// registered at the provider ("" for none).
+func startDevIDPWith(t *testing.T, site, backchannelURI string) *provider {
 	op := &provider{name: "devidp", settings: "client_id kgate\n client_secret kgate-secret\n bearer_audience kgate-api\n post_logout_redirect " + site + "/"}
 	serveOP(t, op, func(issuer string) http.Handler {
 		p, err := devidp.New(devidp.Config{
@@ -184,7 +188,7 @@ func startDevIDP(t *testing.T, site string) *provider {
 			Users:  devidp.DemoUsers(),
 			Clients: []devidp.Client{
 				{ID: "kgate", Secret: "kgate-secret", RedirectURIs: []string{site + "/kgate/callback"},
-					PostLogoutRedirectURIs: []string{site + "/"}},
+					PostLogoutRedirectURIs: []string{site + "/"}, BackchannelLogoutURI: backchannelURI},
 				{ID: "machine", Secret: "machine-secret", ActAsUsers: true, Audience: []string{"kgate-api"}},
 			},
 		})
