@@ -18,7 +18,7 @@ import (
 //
 // The ledger lives in this process: with several kgate instances behind
 // one site, a repeated submission that reaches another instance is not
-// recognized (the same holds for the gateway's comment ledger).
+// recognized.
 
 // submissionTTL is how long a submission is remembered.
 const submissionTTL = 24 * time.Hour
