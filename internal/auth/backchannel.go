@@ -286,9 +286,8 @@ func (a *Auth) endSessionsOf(ctx context.Context, lt *logoutToken) error {
 		rec, err := a.loadRecord(ctx, sid)
 		switch {
 		case errors.Is(err, ErrNotFound):
-			if err := a.store.RemoveFromIndex(ctx, key, sid); err != nil {
-				return err
-			}
+			// Ended already, or a login still being completed: left to the
+			// index's expiry, so that a later token still finds it.
 			continue
 		case err != nil:
 			return err

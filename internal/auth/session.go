@@ -150,7 +150,7 @@ func (a *Auth) startSession(ctx context.Context, w http.ResponseWriter, r *http.
 		Due: now.Add(a.cfg.RefreshInterval).Unix(), RefreshToken: tok.RefreshToken, IDToken: rawID, Claims: cj,
 		OPSession: opSession}
 	sid := randomString()
-	// Indexed before it exists, so that no back-channel logout can miss a
+	// Indexed before it exists: a back-channel logout never misses a
 	// session that is already in use.
 	if err := a.index(ctx, sid, rec); err != nil {
 		return fmt.Errorf("auth: session store: %w", err)
