@@ -2,9 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
-	"net/url"
 	"slices"
 	"sort"
 
@@ -277,22 +274,4 @@ type processAction struct {
 	Name string `json:"name"`
 	From string `json:"from"`
 	To   string `json:"to"`
-}
-
-// processActions reads the app's process actions; none when kintone cannot
-// be asked (the record page then offers no action, and says nothing wrong).
-func (g *Gateway) processActions(ctx context.Context, wa *writeApp) []processAction {
-	resp, err := g.client.Do(ctx, kintone.Request{Method: http.MethodGet, API: "app/status.json", GuestSpace: wa.GuestSpace,
-		App: wa.ID, Tokens: wa.Tokens, Params: url.Values{"app": {wa.ID}}})
-	if err != nil {
-		return nil
-	}
-	var body struct {
-		Enable  bool            `json:"enable"`
-		Actions []processAction `json:"actions"`
-	}
-	if json.Unmarshal(resp.Body, &body) != nil || !body.Enable {
-		return nil
-	}
-	return body.Actions
 }

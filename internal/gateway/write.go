@@ -375,7 +375,11 @@ type processCache struct {
 	m   map[string]processEntry
 }
 
+// processEntry is an app's process settings as kgate uses them: the state
+// a new record starts in and the actions, read together from one
+// app/status.json and kept as long as the form.
 type processEntry struct {
 	initial string
+	actions []processAction
 	fetched time.Time
 }

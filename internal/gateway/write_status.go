@@ -235,20 +235,34 @@ func (w *writer) planAssignees(ctx context.Context, r *UpdateAssigneesRequest) (
 	return p, nil
 }
 
-// initialState is the state a new record of wa starts in, from kintone's
-// process settings (kept as long as the form).
+// initialState is the state a new record of wa starts in.
 func (g *Gateway) initialState(ctx context.Context, wa *writeApp) (string, bool) {
+	e, ok := g.processSettings(ctx, wa)
+	return e.initial, ok && e.initial != ""
+}
+
+// processActions are wa's process actions; none when kintone cannot be
+// asked (the record page then offers no action, and says nothing wrong).
+func (g *Gateway) processActions(ctx context.Context, wa *writeApp) []processAction {
+	e, _ := g.processSettings(ctx, wa)
+	return e.actions
+}
+
+// processSettings returns wa's process settings, from kintone at most
+// once per form lifetime: a record page would otherwise cost an extra
+// kintone call on every view of an app with process management.
+func (g *Gateway) processSettings(ctx context.Context, wa *writeApp) (processEntry, bool) {
 	pc := &g.writes.process
 	pc.mu.Lock()
 	e, ok := pc.m[wa.ID]
 	pc.mu.Unlock()
 	if ok && g.now().Sub(e.fetched) < pc.ttl {
-		return e.initial, e.initial != ""
+		return e, true
 	}
 	resp, err := g.client.Do(ctx, kintone.Request{Method: http.MethodGet, API: "app/status.json", GuestSpace: wa.GuestSpace,
 		App: wa.ID, Tokens: wa.Tokens, Params: url.Values{"app": {wa.ID}}})
 	if err != nil {
-		return "", false
+		return processEntry{}, false
 	}
 	var body struct {
 		Enable bool `json:"enable"`
@@ -256,21 +270,26 @@ func (g *Gateway) initialState(ctx context.Context, wa *writeApp) (string, bool)
 			Name  string `json:"name"`
 			Index string `json:"index"`
 		} `json:"states"`
+		Actions []processAction `json:"actions"`
 	}
 	if json.Unmarshal(resp.Body, &body) != nil {
-		return "", false
+		return processEntry{}, false
 	}
-	initial, best := "", -1
-	for _, st := range body.States {
-		if i, err := strconv.Atoi(st.Index); err == nil && body.Enable && (best < 0 || i < best) {
-			initial, best = st.Name, i
+	e = processEntry{fetched: g.now()}
+	if body.Enable {
+		best := -1
+		for _, st := range body.States {
+			if i, err := strconv.Atoi(st.Index); err == nil && (best < 0 || i < best) {
+				e.initial, best = st.Name, i
+			}
 		}
+		e.actions = body.Actions
 	}
 	pc.mu.Lock()
 	if pc.m == nil {
 		pc.m = map[string]processEntry{}
 	}
-	pc.m[wa.ID] = processEntry{initial: initial, fetched: g.now()}
+	pc.m[wa.ID] = e
 	pc.mu.Unlock()
-	return initial, initial != ""
+	return e, true
 }

@@ -9,16 +9,15 @@ import (
 )
 
 // pageReads is what one page view asked kintone for: the reads of the
-// record, the comments reads, and anything else but the app's process
-// (app/status.json, read on every page of an app with process management
-// to know its actions).
+// record, the comments reads, and anything else (the app's form, layout
+// and process settings are kept from the first view).
 type pageReads struct {
 	records, comments int
 	other             []string
 }
 
-// view opens target as who once to warm the app's form and layout caches,
-// then again, and returns what the second view asked kintone for.
+// view opens target as who once to warm the app's form, layout and process
+// caches, then again, and returns what the second view asked kintone for.
 func (w *world) view(t *testing.T, who string, target string) (*response, pageReads) {
 	t.Helper()
 	if r := w.get(t, demoMember(who), target, "Accept-Language", "en"); r.Code != http.StatusOK {
@@ -33,7 +32,6 @@ func (w *world) view(t *testing.T, who string, target string) (*response, pageRe
 			got.records++
 		case "GET record/comments.json":
 			got.comments++
-		case "GET app/status.json":
 		default:
 			got.other = append(got.other, call)
 		}
