@@ -1,5 +1,5 @@
 // Command peers measures kgate side by side with its peers: every target
-// serves the same page of 100 budget requests (about 150 KB) to the same
+// serves the same page of 100 budget requests (about 130 KB) to the same
 // gold member, in front of the same simulated kintone, driven by wrk in
 // alternating rounds.
 //
@@ -57,19 +57,21 @@ var (
 	warmup   = flag.Duration("warmup", 2*time.Second, "an unmeasured run of each target before the rounds; 0 skips it")
 	conns    = flag.Int("connections", 16, "wrk's connections (-c)")
 	threads  = flag.Int("threads", 2, "wrk's threads (-t)")
+	pages    = flag.Int("pages", 1, "1: every request reads the same page; N > 1: requests go round N different pages (offset 0 … N-1), the same ones for every target, so that no two requests in flight are alike")
 	records  = flag.Int("records", 3000, "budget requests generated on top of the demo's (at least 300: the member's organization needs 100)")
 	only     = flag.String("only", "", "comma-separated targets to run (reverse_proxy, oauth2-proxy, kgate-cached, kgate-uncached); default all")
 	kgateBin = flag.String("kgate", "", "kgate binary to use instead of building ./cmd/kgate")
 	o2pBin   = flag.String("oauth2-proxy", "", "oauth2-proxy binary to use instead of finding or installing one")
-	quiet    = flag.Duration("quiet-wait", 0, "before each run, wait up to this long for the rest of the machine to be idle (on a shared machine)")
+	quiet    = flag.Duration("quiet-wait", 0, "on a shared machine: wait up to this long per run for the rest of the machine to be idle, and run again a run it disturbed")
 	keep     = flag.Bool("keep", false, "keep the temporary directory (configurations, seed, every process's log)")
 )
 
 // target is one server under test.
 type target struct {
 	name, desc string
-	url        string            // the page, as wrk asks for it
-	header     map[string]string // what wrk sends with it
+	site       string                  // its base URL
+	path       func(offset int) string // the page the member reads through it: memberPath or directPath
+	header     map[string]string       // what is sent with it
 	proc       *proc
 	results    []wrkResult
 	rss        int64 // peak resident memory after the rounds
@@ -109,6 +111,9 @@ func run() error {
 	if *records < 300 {
 		return fmt.Errorf("--records %d: at least 300, so that the member's organization has a full page of 100", *records)
 	}
+	if *pages < 1 || *pages > *records/3-100 {
+		return fmt.Errorf("--pages %d: between 1 and %d (the member's organization has about %d records)", *pages, *records/3-100, *records/3)
+	}
 	wrkPath, err := exec.LookPath("wrk")
 	if err != nil {
 		return errors.New("wrk is not on PATH: install it (Debian and Ubuntu: apt-get install wrk)")
@@ -132,6 +137,16 @@ func run() error {
 	onInterrupt(cleanup)
 	defer stopAll()
 
+	for _, bin := range []*string{kgateBin, o2pBin} {
+		if *bin != "" {
+			if *bin, err = filepath.Abs(*bin); err != nil {
+				return err
+			}
+			if _, err := os.Stat(*bin); err != nil {
+				return err
+			}
+		}
+	}
 	kgate := *kgateBin
 	if kgate == "" {
 		if _, err := exec.LookPath("go"); err != nil {
@@ -163,12 +178,12 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	sim, err := start(dir, "sim", nil, kgate, "sim", "--data", seedPath, "--listen", simAddr, "--concurrency", "1000")
+	sim, err := start(dir, "sim", nil, kgate, "sim", "--data", seedPath, "--listen", simAddr, "--concurrency", "1000", "--control")
 	if err != nil {
 		return err
 	}
 	simURL := "http://" + simAddr
-	if err := waitHTTP(sim, simURL+directPath(), http.Header{"X-Cybozu-Api-Token": {budgetToken}}, 60*time.Second,
+	if err := waitHTTP(sim, simURL+directPath(-1), http.Header{"X-Cybozu-Api-Token": {budgetToken}}, 60*time.Second,
 		func(status int, _ []byte) bool { return status == 200 }); err != nil {
 		return err
 	}
@@ -212,7 +227,7 @@ func run() error {
 			if err != nil {
 				return err
 			}
-			tg.url = site + directPath()
+			tg.path = directPath
 		case "oauth2-proxy":
 			cfg, err := writeFile(dir, "oauth2-proxy.yaml", o2pConfig(addr, simURL+"/", op.issuer))
 			if err != nil {
@@ -222,7 +237,7 @@ func run() error {
 			if err != nil {
 				return err
 			}
-			tg.url = site + directPath()
+			tg.path = directPath
 			tg.header = map[string]string{"Authorization": "Bearer " + o2pToken}
 		case "kgate-cached", "kgate-uncached":
 			text, err := kgateConfig(t.name == "kgate-cached")
@@ -238,14 +253,15 @@ func run() error {
 			if err != nil {
 				return err
 			}
-			tg.url = site + memberPath
+			tg.path = memberPath
 			tg.header = map[string]string{"Authorization": "Bearer " + kgateToken}
 		}
+		tg.site = site
 		h := http.Header{}
 		for k, v := range tg.header {
 			h.Set(k, v)
 		}
-		if err := waitHTTP(tg.proc, tg.url, h, 60*time.Second, ready); err != nil {
+		if err := waitHTTP(tg.proc, site+tg.path(-1), h, 60*time.Second, ready); err != nil {
 			return err
 		}
 		fmt.Printf("%-15s (pid %d) on %s\n", t.name, tg.proc.pid(), site)
@@ -253,15 +269,11 @@ func run() error {
 	}
 
 	// the same page from every target
-	sizes, err := checkSamePage(targets)
-	if err != nil {
+	if err := checkSamePage(targets); err != nil {
 		return err
 	}
 
-	l := load{wrk: wrkPath, dir: dir, threads: *threads, conns: *conns, duration: *duration}
-	if l.script, err = writeFile(dir, "summary.lua", wrkScript); err != nil {
-		return err
-	}
+	l := load{wrk: wrkPath, dir: dir, sim: simURL, pages: *pages, threads: *threads, conns: *conns, duration: *duration}
 	if *warmup >= time.Second {
 		fmt.Printf("warming up: %v per target\n", *warmup)
 		for _, t := range targets {
@@ -272,27 +284,38 @@ func run() error {
 	}
 	for r := 1; r <= *rounds; r++ {
 		for _, t := range targets {
-			waitQuiet(*quiet)
-			res, err := l.run(t, sim, *duration)
-			if err != nil {
-				return fmt.Errorf("%s, round %d: %w", t.name, r, err)
+			began := time.Now()
+			var res wrkResult
+			for {
+				waitQuiet(*quiet)
+				if res, err = l.run(t, sim, *duration); err != nil {
+					return fmt.Errorf("%s, round %d: %w", t.name, r, err)
+				}
+				if *quiet <= 0 || res.cpuOther < disturbed || time.Since(began) > *quiet {
+					break
+				}
+				fmt.Printf("  %s: other processes used %.2f cores during the run (%.0f req/s): once more\n", t.name, res.cpuOther, res.rps())
 			}
 			t.results = append(t.results, res)
 			note := ""
 			if n := res.errors(); n > 0 {
 				note = fmt.Sprintf("  %d ERRORS (non-2xx or socket)", n)
 			}
-			fmt.Printf("round %d/%d  %-15s %7s req/s  p50 %-8s p99 %-8s CPU (cores): target %.2f  sim %.2f  wrk %.2f  other %.2f%s\n",
-				r, *rounds, t.name, thousands(res.rps()), ms(res.P50US), ms(res.P99US), res.cpuTarget, res.cpuSim, res.cpuWrk, res.cpuOther, note)
+			fmt.Printf("round %d/%d  %-15s %7s req/s  p50 %-8s p99 %-8s CPU (cores): target %.2f  sim %.2f  wrk %.2f  other %.2f  kintone calls/answer %.2f%s\n",
+				r, *rounds, t.name, thousands(res.rps()), ms(res.P50US), ms(res.P99US), res.cpuTarget, res.cpuSim, res.cpuWrk, res.cpuOther, res.callsPerAnswer(), note)
 		}
 	}
 	for _, t := range targets {
 		t.rss = peakRSS(t.proc.pid())
 	}
 	fmt.Println()
-	report(os.Stdout, header, targets, sizes)
+	report(os.Stdout, header, targets)
 	return nil
 }
+
+// disturbed is how much CPU the rest of the machine may use during a run
+// before --quiet-wait runs it again.
+const disturbed = 0.15
 
 // waitQuiet waits up to limit for a second in which the machine is idle
 // (below 0.1 cores busy: the targets are idle between runs).
@@ -349,68 +372,82 @@ func caddyEnv(dir, name string) []string {
 	return []string{"XDG_CONFIG_HOME=" + filepath.Join(dir, name, "config"), "XDG_DATA_HOME=" + filepath.Join(dir, name, "data")}
 }
 
-// checkSamePage asks every target for its page once and checks that each
-// answers 200 with the same 100 records, newest first. It returns each
-// answer's size.
-func checkSamePage(targets []*target) (map[string]int, error) {
-	sizes := map[string]int{}
-	var want, wantFields []string
-	var from string
-	for _, t := range targets {
-		req, _ := http.NewRequest("GET", t.url, nil)
-		for k, v := range t.header {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", t.name, err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", t.name, err)
-		}
-		if resp.StatusCode != 200 {
-			return nil, fmt.Errorf("%s answers the page with %d: %.300s", t.name, resp.StatusCode, body)
-		}
-		var page struct {
-			Records []map[string]struct {
-				Value any `json:"value"`
-			} `json:"records"`
-		}
-		if err := json.Unmarshal(body, &page); err != nil {
-			return nil, fmt.Errorf("%s: the page is not kintone's JSON: %w", t.name, err)
-		}
-		var ids []string
-		for _, r := range page.Records {
-			ids = append(ids, fmt.Sprint(r["$id"].Value))
-		}
-		if len(ids) != 100 {
-			return nil, fmt.Errorf("%s answers %d records, want 100", t.name, len(ids))
-		}
-		var fields []string
-		for code := range page.Records[0] {
-			fields = append(fields, code)
-		}
-		sort.Strings(fields)
-		if want == nil {
-			want, wantFields, from = ids, fields, t.name
-		} else if !slices.Equal(ids, want) {
-			return nil, fmt.Errorf("%s answers other records than %s: $id %s… against %s…", t.name, from, strings.Join(ids[:5], ","), strings.Join(want[:5], ","))
-		} else if !slices.Equal(fields, wantFields) {
-			return nil, fmt.Errorf("%s answers other fields than %s: %s against %s (bench/peers' upstreamFields must be what kgate asks kintone for)",
-				t.name, from, strings.Join(fields, ","), strings.Join(wantFields, ","))
-		}
-		sizes[t.name] = len(body)
+// checkSamePage asks every target for its page once (with --pages, the
+// first and the last) and checks that each answers 200 with the same 100
+// records, newest first, with the same fields.
+func checkSamePage(targets []*target) error {
+	offsets := []int{-1}
+	if *pages > 1 {
+		offsets = []int{0, *pages - 1}
 	}
-	if len(targets) > 0 {
-		fmt.Printf("every target answers the same 100 records ($id %s … %s) with the same %d fields\n", want[0], want[len(want)-1], len(wantFields))
+	for _, offset := range offsets {
+		var want, wantFields, sizes []string
+		var from string
+		for _, t := range targets {
+			ids, fields, size, err := fetchPage(t, offset)
+			if err != nil {
+				return fmt.Errorf("%s: %w", t.name, err)
+			}
+			if want == nil {
+				want, wantFields, from = ids, fields, t.name
+			} else if !slices.Equal(ids, want) {
+				return fmt.Errorf("%s answers other records than %s: $id %s… against %s…", t.name, from, strings.Join(ids[:5], ","), strings.Join(want[:5], ","))
+			} else if !slices.Equal(fields, wantFields) {
+				return fmt.Errorf("%s answers other fields than %s: %s against %s (bench/peers' upstreamFields must be what kgate asks kintone for)",
+					t.name, from, strings.Join(fields, ","), strings.Join(wantFields, ","))
+			}
+			sizes = append(sizes, fmt.Sprintf("%s %d KB", t.name, size/1000))
+		}
+		if len(targets) > 0 {
+			fmt.Printf("every target answers the same 100 records ($id %s … %s) with the same %d fields: %s\n",
+				want[0], want[len(want)-1], len(wantFields), strings.Join(sizes, ", "))
+		}
 	}
-	return sizes, nil
+	return nil
+}
+
+// fetchPage reads a target's page and returns its records' $ids, the
+// fields of its first record and its size.
+func fetchPage(t *target, offset int) (ids, fields []string, size int, err error) {
+	req, _ := http.NewRequest("GET", t.site+t.path(offset), nil)
+	for k, v := range t.header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if resp.StatusCode != 200 {
+		return nil, nil, 0, fmt.Errorf("the page answers %d: %.300s", resp.StatusCode, body)
+	}
+	var page struct {
+		Records []map[string]struct {
+			Value any `json:"value"`
+		} `json:"records"`
+	}
+	if err := json.Unmarshal(body, &page); err != nil {
+		return nil, nil, 0, fmt.Errorf("the page is not kintone's JSON: %w", err)
+	}
+	for _, r := range page.Records {
+		ids = append(ids, fmt.Sprint(r["$id"].Value))
+	}
+	if len(ids) != 100 {
+		return nil, nil, 0, fmt.Errorf("the page has %d records, want 100", len(ids))
+	}
+	for code := range page.Records[0] {
+		fields = append(fields, code)
+	}
+	sort.Strings(fields)
+	return ids, fields, len(body), nil
 }
 
 // report prints the table.
-func report(out io.Writer, header string, targets []*target, sizes map[string]int) {
+func report(out io.Writer, header string, targets []*target) {
 	fmt.Fprintln(out, header)
 	var ref float64
 	for _, t := range targets {
@@ -419,7 +456,7 @@ func report(out io.Writer, header string, targets []*target, sizes map[string]in
 		}
 	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\treq/s by round\tmin–max\tmedian\tp50\tp99\tvs reverse_proxy\tCPU target/sim/wrk/other (cores)\ttarget CPU/req\tpeak RSS\tpage\terrors\t")
+	fmt.Fprintln(tw, "target\treq/s by round\tmin–max\tmedian\tp50\tp99\tvs reverse_proxy\tCPU target/sim/wrk/other (cores)\ttarget CPU/req\tkintone calls/answer\tpeak RSS\terrors\t")
 	for _, t := range targets {
 		var byRound []string
 		lo, hi := 0.0, 0.0
@@ -439,7 +476,7 @@ func report(out io.Writer, header string, targets []*target, sizes map[string]in
 		if ref > 0 {
 			ratio = fmt.Sprintf("%.2f", med/ref)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s–%s\t%s\t%s\t%s\t%s\t%.2f / %.2f / %.2f / %.2f\t%.0f µs\t%d MiB\t%d KB\t%d\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s–%s\t%s\t%s\t%s\t%s\t%.2f / %.2f / %.2f / %.2f\t%.0f µs\t%.2f\t%d MiB\t%d\t\n",
 			t.name, strings.Join(byRound, " "), thousands(lo), thousands(hi), thousands(med),
 			ms(median(t.results, func(r wrkResult) float64 { return r.P50US })),
 			ms(median(t.results, func(r wrkResult) float64 { return r.P99US })),
@@ -449,20 +486,28 @@ func report(out io.Writer, header string, targets []*target, sizes map[string]in
 			median(t.results, func(r wrkResult) float64 { return r.cpuWrk }),
 			median(t.results, func(r wrkResult) float64 { return r.cpuOther }),
 			median(t.results, func(r wrkResult) float64 { return r.cpuTarget * 1e6 / r.rps() }),
-			t.rss>>20, sizes[t.name]/1000, errs)
+			median(t.results, func(r wrkResult) float64 { return r.callsPerAnswer() }),
+			t.rss>>20, errs)
 	}
 	tw.Flush()
 	fmt.Fprintln(out)
 	for _, t := range targets {
 		fmt.Fprintf(out, "  %-15s %s\n", t.name, t.desc)
 	}
-	fmt.Fprintf(out, "  p50, p99 and CPU are medians over the rounds; CPU is in cores (%d here) over each run, \"other\" is the rest of the machine;\n  target CPU/req is the target's CPU time per answer, which a busy neighbour disturbs less than req/s; peak RSS is VmHWM after the rounds.\n", runtime.NumCPU())
+	fmt.Fprintf(out, "  p50, p99 and CPU are medians over the rounds; CPU is in cores (%d here) over each run, \"other\" is the rest of the machine;\n  target CPU/req is the target's CPU time per answer, which a busy neighbour disturbs less than req/s; peak RSS is VmHWM after the rounds;\n  kintone calls/answer counts the simulator's requests for the app per answer (kgate shares identical reads in flight, and its cache answers)\n", runtime.NumCPU())
 	var other []wrkResult
 	for _, t := range targets {
 		other = append(other, t.results...)
 	}
-	if o := median(other, func(r wrkResult) float64 { return r.cpuOther }); o > 0.15 {
-		fmt.Fprintf(out, "  WARNING: other processes used %.2f cores during the runs (median): the machine was not quiet, every figure is low\n", o)
+	n := 0
+	for _, r := range other {
+		if r.cpuOther >= disturbed {
+			n++
+		}
+	}
+	if n > 0 {
+		fmt.Fprintf(out, "  WARNING: in %d of %d runs other processes used %.2f cores or more (median of all runs %.2f): the machine was not quiet, those figures are low (--quiet-wait helps)\n",
+			n, len(other), disturbed, median(other, func(r wrkResult) float64 { return r.cpuOther }))
 	}
 	for _, t := range targets {
 		var errs int64
@@ -501,8 +546,12 @@ func machine(root, kgate, o2p, wrk string, total, perOrg int) string {
 		tools += ", " + o2pVersionOf(root, o2p)
 	}
 	fmt.Fprintf(&b, "tools: %s\n", tools)
-	fmt.Fprintf(&b, "load: wrk -t%d -c%d -d%v × %d round(s), targets in turn; carol (gold, %s) reads the newest 100 of %s budget requests (%s of %s's)\n",
-		*threads, *conns, *duration, *rounds, memberOrg, thousands(float64(total)), thousands(float64(perOrg)), memberOrg)
+	page := "the newest 100"
+	if *pages > 1 {
+		page = fmt.Sprintf("%d different pages of 100 (offset 0 … %d), in turn,", *pages, *pages-1)
+	}
+	fmt.Fprintf(&b, "load: wrk -t%d -c%d -d%v × %d round(s), targets in turn; carol (gold, %s) reads %s of %s budget requests (%s of %s's)\n",
+		*threads, *conns, *duration, *rounds, memberOrg, page, thousands(float64(total)), thousands(float64(perOrg)), memberOrg)
 	fmt.Fprintf(&b, "command: go run ./bench/peers %s", strings.Join(os.Args[1:], " "))
 	return b.String()
 }

@@ -32,24 +32,36 @@ const (
 	portalClient = "kgate-portal"
 )
 
-// memberPath is the page as the member asks kgate for it: the newest 100
-// budget requests the policy lets carol see.
-var memberPath = "/k/v1/records.json?" + url.Values{"app": {budgetApp}, "query": {"order by $id desc limit 100"}}.Encode()
+// memberPath is a page as the member asks kgate for it: the newest 100
+// budget requests the policy lets carol see, or with offset ≥ 0 the 100
+// after the newest offset.
+func memberPath(offset int) string {
+	return "/k/v1/records.json?" + url.Values{"app": {budgetApp}, "query": {"order by $id desc limit 100" + offsetClause(offset)}}.Encode()
+}
+
+func offsetClause(offset int) string {
+	if offset < 0 {
+		return ""
+	}
+	return fmt.Sprintf(" offset %d", offset)
+}
 
 // upstreamFields are the fields kgate asks kintone for on carol's behalf:
-// the gold level's readable fields (policies/data.json), then the system
-// fields every level sees, in the order kgate sends them.
+// the gold level's readable fields (policies/data.json) and the system
+// fields every level sees, $id first and the rest in byte order, as kgate
+// sends them (gateway's upstreamFields).
 var upstreamFields = []string{
-	"title", "org", "amount", "category", "purpose", "requested_by", "attachment", "items", "approved_amount",
-	"$id", "$revision", "Record_number", "Created_by", "Created_datetime", "Updated_by", "Updated_datetime", "Status", "Assignee", "Categories",
+	"$id", "$revision", "Assignee", "Categories", "Created_by", "Created_datetime", "Record_number", "Status",
+	"Updated_by", "Updated_datetime", "amount", "approved_amount", "attachment", "category", "items", "org",
+	"purpose", "requested_by", "title",
 }
 
 // directPath is what kgate sends kintone for memberPath: carol's row rule
 // joined with her query, and only the fields she may read. The peers that
 // do no filtering of their own ask the simulator for exactly this, so every
 // target serves the same records and the simulator does the same work.
-func directPath() string {
-	v := url.Values{"app": {budgetApp}, "query": {`(org in ("` + memberOrg + `")) order by $id desc limit 100`}}
+func directPath(offset int) string {
+	v := url.Values{"app": {budgetApp}, "query": {`org in ("` + memberOrg + `") order by $id desc limit 100` + offsetClause(offset)}}
 	for i, f := range upstreamFields {
 		v.Set(fmt.Sprintf("fields[%d]", i), f)
 	}

@@ -4,21 +4,55 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// wrkScript makes wrk print its summary as one JSON line: the counts, and
+// wrkDone makes wrk print its summary as one JSON line: the counts, and
 // the latency percentiles from its own histogram, in microseconds.
-const wrkScript = `done = function(summary, latency, requests)
+const wrkDone = `done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format('WRK_RESULT {"requests":%.0f,"duration_us":%.0f,"bytes":%.0f,"connect":%.0f,"read":%.0f,"write":%.0f,"status":%.0f,"timeout":%.0f,"p50_us":%.0f,"p90_us":%.0f,"p99_us":%.0f,"max_us":%.0f}\n',
     summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
 end
 `
+
+// wrkScript is the Lua script wrk runs for t: the summary, and with more
+// than one page the paths to go round. Thread k of n asks for pages k,
+// k+n, k+2n, …, so that the requests in flight, at most the connections,
+// are all different while there are more pages than connections.
+func wrkScript(t *target, pages, threads int) string {
+	if pages <= 1 {
+		return wrkDone
+	}
+	var b strings.Builder
+	b.WriteString("local paths = {\n")
+	for i := 0; i < pages; i++ {
+		fmt.Fprintf(&b, "  %q,\n", t.path(i))
+	}
+	fmt.Fprintf(&b, `}
+local threads = %d
+local started = 0
+function setup(thread)
+  thread:set("first", started)
+  started = started + 1
+end
+function init(args)
+  n = first
+end
+function request()
+  local p = paths[(n %% #paths) + 1]
+  n = n + threads
+  return wrk.format(nil, p)
+end
+`, threads)
+	b.WriteString(wrkDone)
+	return b.String()
+}
 
 // wrkResult is one run of wrk, with the CPU every process of the setup
 // used meanwhile.
@@ -41,28 +75,54 @@ type wrkResult struct {
 	// what the rest of the machine used: other processes, the kernel's
 	// own threads; a busy neighbour shows here and lowers every figure
 	cpuOther float64
+	// the simulator's requests for the budget app during the run
+	upstream int64
 }
 
 func (r wrkResult) rps() float64 { return float64(r.Requests) / (r.DurationUS / 1e6) }
+
+// callsPerAnswer is how many requests the simulator served for one answer
+// of the target: 1 for a plain proxy, less where identical reads share one
+// upstream call or a cache answers.
+func (r wrkResult) callsPerAnswer() float64 {
+	if r.Requests == 0 {
+		return 0
+	}
+	return float64(r.upstream) / float64(r.Requests)
+}
 
 func (r wrkResult) errors() int64 { return r.Connect + r.Read + r.Write + r.Status + r.Timeout }
 
 // load is how wrk drives every target.
 type load struct {
-	wrk, script, dir string
-	threads, conns   int
-	duration         time.Duration
+	wrk, dir       string
+	pages          int
+	sim            string // the simulator's URL, for its counters
+	threads, conns int
+	duration       time.Duration
 }
 
 // run drives url with wrk for d and measures the CPU of the target and the
 // simulator over the same time.
 func (l load) run(t *target, sim *proc, d time.Duration) (wrkResult, error) {
+	script, err := writeFile(l.dir, t.name+".lua", wrkScript(t, l.pages, l.threads))
+	if err != nil {
+		return wrkResult{}, err
+	}
 	args := []string{l.wrk, "-t" + strconv.Itoa(l.threads), "-c" + strconv.Itoa(l.conns),
-		"-d" + strconv.Itoa(int(d.Round(time.Second)/time.Second)) + "s", "--timeout", "10s", "-s", l.script}
+		"-d" + strconv.Itoa(int(d.Round(time.Second)/time.Second)) + "s", "--timeout", "10s", "-s", script}
 	for k, v := range t.header {
 		args = append(args, "-H", k+": "+v)
 	}
-	args = append(args, t.url)
+	first := -1
+	if l.pages > 1 {
+		first = 0
+	}
+	args = append(args, t.site+t.path(first))
+	callsBefore, err := budgetCalls(l.sim)
+	if err != nil {
+		return wrkResult{}, err
+	}
 	targetBefore, simBefore, busyBefore := cpuTicks(t.proc.pid()), cpuTicks(sim.pid()), machineBusy()
 	began := time.Now()
 	p, err := start(l.dir, "wrk", nil, args...)
@@ -85,6 +145,11 @@ func (l load) run(t *target, sim *proc, d time.Duration) (wrkResult, error) {
 	if t.proc.exited() {
 		return res, fmt.Errorf("%s exited during the run:\n%s", t.name, indent(t.proc.tail()))
 	}
+	calls, err := budgetCalls(l.sim)
+	if err != nil {
+		return res, err
+	}
+	res.upstream = calls - callsBefore
 	f, err := os.Open(p.log)
 	if err != nil {
 		return res, err
@@ -125,4 +190,21 @@ func machineBusy() int64 {
 		}
 	}
 	return busy
+}
+
+// budgetCalls is how many requests the simulator has served for the budget
+// app today (its /_sim/counters, on with --control).
+func budgetCalls(sim string) (int64, error) {
+	resp, err := http.Get(sim + "/_sim/counters")
+	if err != nil {
+		return 0, fmt.Errorf("the simulator's counters: %w", err)
+	}
+	defer resp.Body.Close()
+	var c struct {
+		Apps map[string]int64 `json:"apps"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil || resp.StatusCode != 200 {
+		return 0, fmt.Errorf("the simulator's counters: status %d, %v", resp.StatusCode, err)
+	}
+	return c.Apps[budgetApp], nil
 }
