@@ -154,9 +154,7 @@ func run() error {
 		}
 		kgate = filepath.Join(dir, "kgate")
 		fmt.Println("building kgate: go build -o", kgate, "./cmd/kgate")
-		build := exec.Command("go", "build", "-o", kgate, "./cmd/kgate")
-		build.Dir, build.Stdout, build.Stderr = root, os.Stdout, os.Stderr
-		if err := build.Run(); err != nil {
+		if err := runStep(root, "go", "build", "-o", kgate, "./cmd/kgate"); err != nil {
 			return fmt.Errorf("building kgate: %w", err)
 		}
 	}
@@ -536,8 +534,8 @@ func machine(root, kgate, o2p, wrk string, total, perOrg int) string {
 	commit := strings.TrimSpace(output(root, "git", "rev-parse", "--short=12", "HEAD"))
 	if commit == "" {
 		commit = "unknown commit"
-	} else if strings.TrimSpace(output(root, "git", "status", "--porcelain", "--untracked-files=no")) != "" {
-		commit += " + uncommitted changes"
+	} else if strings.TrimSpace(output(root, "git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench", ":!*.md")) != "" {
+		commit += " + uncommitted changes" // to kgate: the benchmark and the documentation do not count
 	}
 	fmt.Fprintf(&b, "machine: %d cores (%s), %s/%s, %s; kgate %s (%s)\n", runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH,
 		runtime.Version(), commit, strings.TrimSpace(output(root, kgate, "version")))
@@ -593,8 +591,6 @@ func findOAuth2Proxy(root string) (string, error) {
 		return checkO2PVersion(root, p), nil
 	}
 	fmt.Printf("installing oauth2-proxy %s into %s: go install %s@%s (a few minutes the first time)\n", o2pVersion, bin, o2pModule, o2pVersion)
-	inst := exec.Command("go", "install", o2pModule+"@"+o2pVersion)
-	inst.Dir, inst.Stdout, inst.Stderr = root, os.Stdout, os.Stderr
 	began := time.Now()
 	stop := make(chan struct{})
 	go func() {
@@ -609,7 +605,7 @@ func findOAuth2Proxy(root string) (string, error) {
 			}
 		}
 	}()
-	err := inst.Run()
+	err := runStep(root, "go", "install", o2pModule+"@"+o2pVersion)
 	close(stop)
 	if err != nil {
 		return "", fmt.Errorf("go install %s@%s: %w (or use --only without oauth2-proxy)", o2pModule, o2pVersion, err)

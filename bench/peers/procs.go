@@ -34,10 +34,7 @@ var children struct {
 	stopping bool
 }
 
-// start runs a child in a process group of its own (so that Ctrl-C
-// reaches only this program, which then stops the children in order), with
-// its output in dir/name.log. The kernel kills it should this program die
-// without cleaning up.
+// start runs a child with its output in dir/name.log.
 func start(dir, name string, env []string, args ...string) (*proc, error) {
 	logPath := filepath.Join(dir, name+".log")
 	f, err := os.Create(logPath)
@@ -47,22 +44,50 @@ func start(dir, name string, env []string, args ...string) (*proc, error) {
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.Env = append(os.Environ(), env...)
+	p, err := track(name, cmd, f.Close)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	p.log = logPath
+	return p, nil
+}
+
+// runStep runs a command in workdir with its output on the console (a
+// build, an install) and waits for it; Ctrl-C stops it like the others.
+func runStep(workdir string, args ...string) error {
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = workdir, os.Stdout, os.Stderr
+	p, err := track(args[0], cmd, func() error { return nil })
+	if err != nil {
+		return err
+	}
+	<-p.done
+	if !cmd.ProcessState.Success() {
+		return fmt.Errorf("%s: %v", strings.Join(args, " "), cmd.ProcessState)
+	}
+	return nil
+}
+
+// track starts cmd in a process group of its own (so that Ctrl-C reaches
+// only this program, which then stops the children in order) and keeps it
+// for stopAll. The kernel kills it should this program die without
+// cleaning up. closed runs once it has exited.
+func track(name string, cmd *exec.Cmd, closed func() error) (*proc, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
 	children.mu.Lock()
 	defer children.mu.Unlock()
 	if children.stopping {
-		f.Close()
 		return nil, errors.New("stopping")
 	}
 	if err := cmd.Start(); err != nil {
-		f.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
 	children.list = append(children.list, p)
 	go func() {
 		cmd.Wait()
-		f.Close()
+		closed()
 		close(p.done)
 	}()
 	return p, nil
@@ -95,6 +120,9 @@ func (p *proc) stop() {
 
 // tail is the end of the process's log, for error messages.
 func (p *proc) tail() string {
+	if p.log == "" {
+		return ""
+	}
 	b, _ := os.ReadFile(p.log)
 	if len(b) > 3000 {
 		b = b[len(b)-3000:]
