@@ -4,7 +4,10 @@
 // alternating rounds.
 //
 //	go run ./bench/peers                     # all four targets, 3 rounds of 5 s, wrk -t2 -c16
+//	go run ./bench/peers --pages 200         # requests go round 200 pages: no two in flight alike
 //	go run ./bench/peers --only kgate-uncached,reverse_proxy --rounds 5
+//
+// bench/README.md describes it and its figures.
 //
 // The targets:
 //
@@ -17,8 +20,8 @@
 //   - kgate-cached: kgate with the demo's configuration, whose 1 s read
 //     cache answers repeated pages from memory (still deciding, re-checking
 //     and projecting every record of every answer).
-//   - kgate-uncached: the same without the cache: every request goes to
-//     kintone.
+//   - kgate-uncached: the same without the cache: every answer needs a
+//     kintone call, which only identical reads in flight share.
 //
 // It builds kgate, installs oauth2-proxy when it is not on PATH or in
 // $(go env GOPATH)/bin, starts the simulator with the demo world plus
@@ -271,7 +274,7 @@ func run() error {
 		return err
 	}
 
-	l := load{wrk: wrkPath, dir: dir, sim: simURL, pages: *pages, threads: *threads, conns: *conns, duration: *duration}
+	l := load{wrk: wrkPath, dir: dir, sim: simURL, pages: *pages, threads: *threads, conns: *conns}
 	if *warmup >= time.Second {
 		fmt.Printf("warming up: %v per target\n", *warmup)
 		for _, t := range targets {

@@ -99,10 +99,9 @@ type load struct {
 	pages          int
 	sim            string // the simulator's URL, for its counters
 	threads, conns int
-	duration       time.Duration
 }
 
-// run drives url with wrk for d and measures the CPU of the target and the
+// run drives the target with wrk for d and measures the CPU of the target and the
 // simulator over the same time.
 func (l load) run(t *target, sim *proc, d time.Duration) (wrkResult, error) {
 	script, err := writeFile(l.dir, t.name+".lua", wrkScript(t, l.pages, l.threads))
