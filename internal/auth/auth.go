@@ -215,7 +215,7 @@ type opState struct {
 	provider   *oidc.Provider
 	oauth      oauth2.Config
 	idTokens   *oidc.IDTokenVerifier
-	bearer     *oidc.IDTokenVerifier
+	bearer     *verifiedTokens
 	keys       *keySet
 	endSession string
 }
@@ -479,8 +479,8 @@ func (a *Auth) provider(ctx context.Context) (*opState, error) {
 		// its own; checkTimes applies ClockSkew to both instead.
 		idTokens: oidc.NewVerifier(a.cfg.Issuer, ks, &oidc.Config{ClientID: a.cfg.ClientID,
 			SupportedSigningAlgs: a.algs, SkipExpiryCheck: true}),
-		bearer: oidc.NewVerifier(a.cfg.Issuer, ks, &oidc.Config{SkipClientIDCheck: true,
-			SupportedSigningAlgs: a.algs, SkipExpiryCheck: true}),
+		bearer: newVerifiedTokens(oidc.NewVerifier(a.cfg.Issuer, ks, &oidc.Config{SkipClientIDCheck: true,
+			SupportedSigningAlgs: a.algs, SkipExpiryCheck: true}).Verify),
 		keys:       ks,
 		endSession: meta.EndSession,
 	}

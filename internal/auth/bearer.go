@@ -65,7 +65,7 @@ func (a *Auth) identifyBearer(ctx context.Context, raw string) (*gateway.Identit
 	if err != nil {
 		return nil, err
 	}
-	t, err := op.bearer.Verify(ctx, raw)
+	t, err := op.bearer.Verify(ctx, raw, a.now())
 	if err != nil {
 		return nil, refuseToken("signature, issuer or format not accepted")
 	}
