@@ -21,7 +21,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "sim",
-		Usage: "--data <seed.json> [--listen <addr>] [--persist <file>] [--control] [--concurrency <n>]",
+		Usage: "--data <seed.json> [--listen <addr>] [--persist <file>] [--control] [--concurrency <n>] [--daily-limit <n>]",
 		Short: "Runs the kintone simulator",
 		Long: `
 Runs kgate's kintone simulator: the kintone REST API (/k/v1/... and
@@ -43,12 +43,14 @@ or SIGTERM.
 			cmd.Flags().String("persist", "", "file that keeps the data across restarts")
 			cmd.Flags().Bool("control", false, "enable the /_sim/ control endpoints")
 			cmd.Flags().Int("concurrency", 100, "concurrent requests before 429 GAIA_TO04")
+			cmd.Flags().Int("daily-limit", 10000, "requests per app and day before the app is reported over kintone's limit")
 			cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 				var o simOptions
 				o.data, _ = cmd.Flags().GetString("data")
 				o.persist, _ = cmd.Flags().GetString("persist")
 				o.control, _ = cmd.Flags().GetBool("control")
 				o.concurrency, _ = cmd.Flags().GetInt("concurrency")
+				o.dailyLimit, _ = cmd.Flags().GetInt("daily-limit")
 				listen, _ := cmd.Flags().GetString("listen")
 				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
@@ -66,6 +68,7 @@ type simOptions struct {
 	data, persist string
 	control       bool
 	concurrency   int
+	dailyLimit    int
 }
 
 // runSim serves the simulator on ln until ctx ends, then shuts down and
@@ -94,6 +97,9 @@ func runSim(ctx context.Context, out io.Writer, ln net.Listener, o simOptions) e
 	}
 	if o.concurrency > 0 {
 		opts = append(opts, kintonesim.WithConcurrencyLimit(o.concurrency))
+	}
+	if o.dailyLimit > 0 {
+		opts = append(opts, kintonesim.WithDailyLimit(o.dailyLimit))
 	}
 	sim, err := kintonesim.New(seed, opts...)
 	if err != nil {

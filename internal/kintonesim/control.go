@@ -3,6 +3,7 @@ package kintonesim
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/kgate/kgate/internal/kintone"
@@ -12,7 +13,12 @@ import (
 //
 //	POST   /_sim/faults   a Fault as JSON (latency as "latencyMs")
 //	DELETE /_sim/faults   clear every fault
-//	GET    /_sim/counters {"apps":{"<id>":n}}: today's requests per app
+//	GET    /_sim/counters {"apps":{"<id>":n},"limit":n,"over":["<id>"]}: today's
+//	                      requests per app, the daily limit, the apps past it
+//	POST   /_sim/counters {"apps":{"<id>":n}}: set today's count of these apps
+//	GET    /_sim/load     {"running","peak","refused"}: requests at once now and
+//	                      at most, and the 429s answered (see Load)
+//	DELETE /_sim/load     start the peak and the 429 count afresh
 //	POST   /_sim/clock    {"now":"RFC 3339"} or {"advance":"10m"}
 //	DELETE /_sim/clock    back to the real clock
 //	PUT    /_sim/record   {"app","id","user","record"}: edit as another user
@@ -43,7 +49,34 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		s.ClearFaults()
 		reply(http.StatusOK, map[string]bool{"ok": true})
 	case "GET /_sim/counters":
-		reply(http.StatusOK, map[string]any{"apps": s.requestCounts()})
+		reply(http.StatusOK, s.counters())
+	case "POST /_sim/counters":
+		var in struct {
+			Apps map[string]int `json:"apps"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			bad(err.Error())
+			return
+		}
+		set := map[int64]int{}
+		for id, n := range in.Apps {
+			app, err := strconv.ParseInt(id, 10, 64)
+			if err != nil || app <= 0 || n < 0 {
+				bad(`"apps" maps app ids to counts of zero or more`)
+				return
+			}
+			set[app] = n
+		}
+		for app, n := range set {
+			s.SetRequestCount(app, n)
+		}
+		reply(http.StatusOK, s.counters())
+	case "GET /_sim/load":
+		running, peak, refused := s.Load()
+		reply(http.StatusOK, map[string]int{"running": running, "peak": peak, "refused": refused})
+	case "DELETE /_sim/load":
+		s.ResetLoad()
+		reply(http.StatusOK, map[string]bool{"ok": true})
 	case "POST /_sim/clock":
 		var in struct {
 			Now     string `json:"now"`

@@ -10,8 +10,9 @@
 // For Go tests: LoadSeed (or ParseSeed) and New build a Server, an
 // http.Handler; WithClock/SetClock set the clock that record times, date
 // functions, cursor and upload expiry and daily counters read; InjectFault
-// and ClearFaults arm failures; RequestCount reads the per-app daily
-// counter; Select evaluates a query as kintone would for a user; EditRecord
+// and ClearFaults arm failures; RequestCount and SetRequestCount read and
+// preset the per-app daily counter, OverDailyLimit lists the apps past
+// kintone's daily limit, Load reports the requests at once and the 429s; Select evaluates a query as kintone would for a user; EditRecord
 // changes a record as another kintone user would; Snapshot and
 // WithPersistFile keep the data. SEED.md describes the seed format.
 package kintonesim
@@ -25,7 +26,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +42,7 @@ type Server struct {
 	maxBody int64
 
 	faults  faults
+	traffic traffic
 	counter counter
 	cursors cursors
 	persist persister
@@ -71,6 +72,7 @@ func WithClock(now func() time.Time) Option { return func(s *Server) { s.clock.S
 // the field at fault.
 func New(seed *Seed, opts ...Option) (*Server, error) {
 	s := &Server{limit: 100, maxBody: 64 << 20}
+	s.counter.limit = 10000
 	now := time.Now
 	s.clock.Store(&now)
 	s.rowSeq.Store(1000)
@@ -107,20 +109,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	n := s.running.Add(1)
 	defer s.running.Add(-1)
+	s.traffic.saw(n)
 	h := w.Header()
 	h.Set("X-ConcurrencyLimit-Limit", strconv.FormatInt(s.limit, 10))
 	h.Set("X-ConcurrencyLimit-Running", strconv.FormatInt(n, 10))
+	// kintone refuses a request over the limit at once, before doing any
+	// of its work: a refused request holds no slot for long.
+	if n > s.limit {
+		s.traffic.refused.Add(1)
+		e := kintone.NewError("GAIA_TO04", s.st.requestLang(r, nil))
+		h.Set("X-Cybozu-Error", e.Code)
+		e.Respond(w)
+		return
+	}
 	if f := s.faults.take(r); f != nil {
 		if s.applyFault(w, r, f) {
 			return
 		}
-	}
-	lang := s.st.requestLang(r, nil)
-	if n > s.limit {
-		e := kintone.NewError("GAIA_TO04", lang)
-		h.Set("X-Cybozu-Error", e.Code)
-		e.Respond(w)
-		return
 	}
 	if s.st.basic != nil && !basicOK(r, s.st.basic) {
 		// cybozu.com's Basic-auth front answers before kintone does;
@@ -287,49 +292,6 @@ func basicOK(r *http.Request, b *BasicAuth) bool {
 		}
 	}
 	return false
-}
-
-// counter counts API requests per app and day. kintone's day ends at 09:00
-// JST, which is midnight UTC.
-type counter struct {
-	mu   sync.Mutex
-	day  string
-	apps map[int64]int
-}
-
-func (c *counter) add(app int64, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.roll(now)
-	c.apps[app]++
-}
-
-func (c *counter) roll(now time.Time) {
-	day := now.UTC().Format("2006-01-02")
-	if day != c.day || c.apps == nil {
-		c.day, c.apps = day, map[int64]int{}
-	}
-}
-
-// RequestCount returns how many API requests named app today, kintone's
-// daily count (the day starts at 09:00 JST).
-func (s *Server) RequestCount(app int64) int {
-	s.counter.mu.Lock()
-	defer s.counter.mu.Unlock()
-	s.counter.roll(s.now())
-	return s.counter.apps[app]
-}
-
-// requestCounts returns today's counts of every app.
-func (s *Server) requestCounts() map[string]int {
-	s.counter.mu.Lock()
-	defer s.counter.mu.Unlock()
-	s.counter.roll(s.now())
-	out := map[string]int{}
-	for id, n := range s.counter.apps {
-		out[strconv.FormatInt(id, 10)] = n
-	}
-	return out
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
