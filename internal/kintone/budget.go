@@ -9,43 +9,6 @@ import (
 	"time"
 )
 
-// Budget counts requests sent to kintone per app and day. kintone counts
-// about 10,000 requests per app per day on the standard course and resets
-// at 09:00 JST, which is midnight UTC, so the day here is the UTC date.
-type Budget struct {
-	mu     sync.Mutex
-	day    string
-	counts map[string]int64
-	now    func() time.Time
-}
-
-func newBudget() *Budget { return &Budget{counts: map[string]int64{}, now: time.Now} }
-
-func (b *Budget) count(app string) {
-	b.mu.Lock()
-	b.roll()
-	b.counts[app]++
-	b.mu.Unlock()
-}
-
-func (b *Budget) roll() {
-	if d := b.now().UTC().Format(time.DateOnly); d != b.day {
-		b.day, b.counts = d, map[string]int64{}
-	}
-}
-
-// Today returns today's count per app id ("" for calls tied to no app).
-func (b *Budget) Today() map[string]int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.roll()
-	out := make(map[string]int64, len(b.counts))
-	for k, v := range b.counts {
-		out[k] = v
-	}
-	return out
-}
-
 func basicToken(user, pass string) string {
 	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
 }
@@ -158,6 +121,11 @@ func (r *Request) cacheKey() string {
 	if r.Body != nil {
 		b, _ := json.Marshal(r.Body)
 		h.Write(b)
+	}
+	if r.Priority != PriorityNormal {
+		// A read refused for its priority must not refuse the same read
+		// of another priority that joined it.
+		h.Write([]byte{0, byte(r.Priority)})
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -13,8 +13,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"go.uber.org/zap"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -27,13 +29,42 @@ type Config struct {
 	BasicUser, BasicPassword string
 	// Timeout bounds one upstream request (default 30s).
 	Timeout time.Duration
-	// MaxConcurrent caps requests in flight to kintone (default 20).
-	// kintone allows 100 per domain, shared by every integration of the
-	// company, so kgate keeps well below it.
+	// MaxConcurrent caps requests in flight to kintone (default 20): this
+	// process's, or with Shared every instance's together. kintone allows
+	// 100 per domain, shared by every integration of the company, so kgate
+	// keeps well below it. A request holds its slot until kintone's answer
+	// is read to its end.
 	MaxConcurrent int
-	// MaxQueue caps requests waiting for a slot (default 10×MaxConcurrent);
-	// beyond it kgate answers "busy" at once instead of piling up.
+	// MaxQueue caps the requests of this process waiting for a slot, per
+	// lane (default 10×MaxConcurrent); beyond it kgate answers "busy" at
+	// once instead of piling up. A request waits at most Timeout.
 	MaxQueue int
+	// MemberShare slots of MaxConcurrent are kept for requests of priority
+	// PriorityMember (default none: they wait with the others).
+	MemberShare int
+	// FileShare caps the file transfers holding slots at once (default a
+	// quarter of MaxConcurrent, at least 1): a transfer holds its slot to
+	// its end, and slow members must not hold them all.
+	FileShare int
+	// Shared is a redis:// URL: MaxConcurrent, MemberShare and FileShare
+	// then hold for every instance using it together, and the daily
+	// counters are theirs together.
+	Shared string
+	// Instances is how many instances share Redis (required with Shared).
+	// While Redis does not answer, each keeps to MaxConcurrent/Instances.
+	Instances int
+	// DailyLimit is kintone's requests per app and day (default 10,000,
+	// the standard course; 100,000 on the wide course).
+	DailyLimit int64
+	// DailyWarn are the percentages of DailyLimit at which kgate logs a
+	// warning, once a day each (default 80 and 95).
+	DailyWarn []int
+	// LowPriorityCutoff is the percentage of DailyLimit past which reads of
+	// PriorityLow are refused as busy (default 90; negative: never).
+	LowPriorityCutoff int
+	// Logger receives the shield's warnings: refusals for load (one line
+	// per interval), daily thresholds, Redis going and coming back.
+	Logger *zap.Logger
 	// CacheTTL keeps upstream reads for this long (0 = no cache). The key
 	// is the exact upstream request, which contains the row rule, so one
 	// member's cached page is never served to another whose rule differs.
@@ -55,19 +86,19 @@ type Client struct {
 	// link slow, so there is no deadline on the whole exchange; kintone
 	// must still start answering within the timeout, and a transfer that
 	// stalls for as long is cut (see stall).
-	stream  *http.Client
-	timeout time.Duration
-	charge  func(ctx context.Context, n int64) error
-	slots   chan struct{}
-	waiting chan struct{}
-	flight  singleflight.Group
-	joined  func() // tests: called once a read has joined or started its flight
-	cache   *readCache
-	budget  *Budget
+	stream   *http.Client
+	timeout  time.Duration
+	charge   func(ctx context.Context, n int64) error
+	flight   singleflight.Group
+	joined   func() // tests: called once a read has joined or started its flight
+	cache    *readCache
+	budget   *Budget
+	shield   *shield
+	refusals *refusals
+	stop     context.CancelFunc
+	done     sync.WaitGroup
+	closing  sync.Once
 }
-
-// ErrBusy is returned when kgate's own queue of upstream requests is full.
-var ErrBusy = errors.New("kintone: too many requests waiting for kintone")
 
 // NewClient checks cfg and returns a Client.
 func NewClient(cfg Config) (*Client, error) {
@@ -88,6 +119,10 @@ func NewClient(cfg Config) (*Client, error) {
 	if cfg.MaxQueue <= 0 {
 		cfg.MaxQueue = 10 * cfg.MaxConcurrent
 	}
+	whole, fallback, err := cfg.shares()
+	if err != nil {
+		return nil, err
+	}
 	if cfg.Transport == nil {
 		// Keep a connection per slot: Go's default of two idle connections
 		// per host would make busy moments open and close connections to
@@ -96,21 +131,98 @@ func NewClient(cfg Config) (*Client, error) {
 		t.MaxIdleConnsPerHost = cfg.MaxConcurrent
 		cfg.Transport = t
 	}
-	c := &Client{
-		base:    u,
-		http:    &http.Client{Timeout: cfg.Timeout, Transport: cfg.Transport, CheckRedirect: noRedirects},
-		stream:  &http.Client{Transport: withHeaderTimeout(cfg.Transport, cfg.Timeout), CheckRedirect: noRedirects},
-		timeout: cfg.Timeout,
-		charge:  cfg.Charge,
-		slots:   make(chan struct{}, cfg.MaxConcurrent),
-		waiting: make(chan struct{}, cfg.MaxConcurrent+cfg.MaxQueue), // in flight + waiting
-		cache:   newReadCache(cfg.CacheTTL),
-		budget:  newBudget(),
+	log := cfg.Logger
+	if log == nil {
+		log = zap.NewNop()
 	}
+	var shared *sharedRedis
+	if cfg.Shared != "" {
+		if shared, err = newSharedRedis(cfg.Shared, u, log); err != nil {
+			return nil, err
+		}
+	}
+	c := &Client{
+		base:     u,
+		http:     &http.Client{Timeout: cfg.Timeout, Transport: cfg.Transport, CheckRedirect: noRedirects},
+		stream:   &http.Client{Transport: withHeaderTimeout(cfg.Transport, cfg.Timeout), CheckRedirect: noRedirects},
+		timeout:  cfg.Timeout,
+		charge:   cfg.Charge,
+		cache:    newReadCache(cfg.CacheTTL),
+		shield:   newShield(whole, fallback, cfg.MaxQueue, cfg.Timeout, shared),
+		refusals: &refusals{log: log},
+	}
+	c.budget = newBudget(cfg.budget(), shared, log)
 	if cfg.BasicUser != "" {
 		c.basic = "Basic " + basicToken(cfg.BasicUser, cfg.BasicPassword)
 	}
+	c.start(cfg.Logger != nil)
 	return c, nil
+}
+
+// shares checks the shares of the cap and fills in their defaults.
+func (cfg *Config) shares() (whole, fallback shares, err error) {
+	if cfg.MemberShare < 0 || cfg.FileShare < 0 {
+		return whole, fallback, errors.New("member_share and file_share must not be negative")
+	}
+	if cfg.FileShare == 0 {
+		cfg.FileShare = max(1, cfg.MaxConcurrent/4)
+	}
+	if whole, err = split(cfg.MaxConcurrent, cfg.MemberShare, cfg.FileShare); err != nil {
+		return whole, fallback, err
+	}
+	if cfg.Shared == "" {
+		return whole, whole, nil
+	}
+	if cfg.Instances < 1 || cfg.Instances > cfg.MaxConcurrent {
+		return whole, fallback, fmt.Errorf("shared needs the number of instances sharing it, from 1 to max_concurrent (%d), to know each one's share while Redis does not answer", cfg.MaxConcurrent)
+	}
+	fallback, err = fallbackShares(cfg.MaxConcurrent, cfg.Instances, whole)
+	return whole, fallback, err
+}
+
+func (cfg *Config) budget() budgetConfig {
+	b := budgetConfig{limit: cfg.DailyLimit, warn: cfg.DailyWarn, lowCut: cfg.LowPriorityCutoff}
+	if b.limit <= 0 {
+		b.limit = 10000
+	}
+	if b.warn == nil {
+		b.warn = []int{80, 95}
+	}
+	if b.lowCut == 0 {
+		b.lowCut = 90
+	}
+	return b
+}
+
+// start runs what the client does in the background: the shared cap and
+// counters, and the refusal log.
+func (c *Client) start(logs bool) {
+	ctx, cancel := context.WithCancel(context.Background())
+	c.stop = cancel
+	if sh := c.shield.shared; sh != nil {
+		sh.start(c.shield.lanes(), c.shield.grace)
+		c.done.Add(1)
+		go func() { defer c.done.Done(); c.budget.flushLoop(ctx) }()
+	}
+	if logs {
+		c.done.Add(1)
+		go func() { defer c.done.Done(); c.refusals.reportLoop(ctx) }()
+	}
+}
+
+// Close stops the client's background work: it adds the last requests to
+// the shared daily counters, logs the last refusals and closes its Redis
+// client. Requests in flight are not stopped.
+func (c *Client) Close() error {
+	var err error
+	c.closing.Do(func() {
+		c.stop()
+		c.done.Wait()
+		if sh := c.shield.shared; sh != nil {
+			err = sh.close()
+		}
+	})
+	return err
 }
 
 // kintone never redirects API calls; following one could send the API
@@ -131,6 +243,7 @@ type Request struct {
 	Body       any        // JSON body for POST/PUT (and GET/DELETE when Params is nil)
 	Lang       string     // Accept-Language for kintone's messages
 	Fresh      bool       // bypass the read cache (reads that a write depends on)
+	Priority   Priority   // how the request fares when the quota runs short; PriorityNormal takes the context's (WithPriority)
 }
 
 // Response is kintone's successful answer.
@@ -167,6 +280,7 @@ const maxBody = 64 << 20
 // call, and so does a member's burst of the same page. The answer is
 // shared: callers must not modify its Body.
 func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
+	req.Priority = req.priorityIn(ctx)
 	if req.Method != http.MethodGet {
 		resp, err := c.do(ctx, &req)
 		// Whatever happened, the app's data may have changed.
@@ -231,7 +345,7 @@ func (c *Client) do(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	hresp, err := c.send(ctx, hreq, req.App)
+	hresp, err := c.sendWith(ctx, c.http, hreq, req, false)
 	if err != nil {
 		return nil, err
 	}
@@ -243,6 +357,7 @@ func (c *Client) do(ctx context.Context, req *Request) (*Response, error) {
 	body, err := io.ReadAll(answer)
 	var refused *chargeRefused
 	if errors.As(err, &refused) {
+		c.refusals.add(RefusedMemory)
 		return nil, fmt.Errorf("%w: %v", ErrBusy, refused.err)
 	}
 	if err != nil {
@@ -259,7 +374,9 @@ func (c *Client) do(ctx context.Context, req *Request) (*Response, error) {
 
 // Download fetches a file; the caller must close the returned body. The
 // body streams for as long as it keeps moving: only a stall of the
-// client's timeout ends it.
+// client's timeout ends it. The download holds its slots until the body
+// is read to its end or closed (kintone counts it while it streams); file
+// transfers together hold at most FileShare of them.
 func (c *Client) Download(ctx context.Context, req Request) (*http.Response, error) {
 	req.Method = http.MethodGet
 	ctx, cancel := context.WithCancel(ctx)
@@ -268,7 +385,7 @@ func (c *Client) Download(ctx context.Context, req Request) (*http.Response, err
 		cancel()
 		return nil, err
 	}
-	hresp, err := c.sendWith(ctx, c.stream, hreq, req.App)
+	hresp, err := c.sendWith(ctx, c.stream, hreq, &req, true)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -322,7 +439,7 @@ func (c *Client) Upload(ctx context.Context, req Request, name, contentType stri
 	hreq.ContentLength = -1
 	hreq.GetBody = nil
 	hreq.Header.Set("Content-Type", mw.FormDataContentType())
-	hresp, err := c.sendWith(ctx, c.stream, hreq, req.App)
+	hresp, err := c.sendWith(ctx, c.stream, hreq, &req, true)
 	pr.CloseWithError(errUploadEnded) // unblocks the copy if kintone answered early
 	<-copied
 	if src.err != nil {
@@ -447,40 +564,42 @@ func (c *Client) build(ctx context.Context, req *Request) (*http.Request, error)
 	return hreq, nil
 }
 
-// send waits for a slot under the concurrency cap, counts the request and
-// sends it. Reads kintone refused for load (429, 503) are tried again after
-// a short pause; writes never are, since kgate cannot know whether they
-// took effect.
-func (c *Client) send(ctx context.Context, hreq *http.Request, app string) (*http.Response, error) {
-	return c.sendWith(ctx, c.http, hreq, app)
-}
-
-func (c *Client) sendWith(ctx context.Context, client *http.Client, hreq *http.Request, app string) (*http.Response, error) {
-	select {
-	case c.waiting <- struct{}{}:
-	default:
-		return nil, ErrBusy
+// sendWith waits for the slots of the request (file: a file transfer),
+// counts it against the app's daily budget and sends it. The slots are
+// held until the answer's body is read to its end or closed. Reads kintone
+// refused for load (429, 503) are tried again after a short pause, holding
+// no slot while they wait; a read kintone still refuses with 429 is
+// kgate's busy (ErrBusy), not kintone's error. Writes are never tried
+// again, since kgate cannot know whether they took effect.
+func (c *Client) sendWith(ctx context.Context, client *http.Client, hreq *http.Request, req *Request, file bool) (*http.Response, error) {
+	p := req.priorityIn(ctx)
+	if p == PriorityLow && c.budget.short(req.App) {
+		return nil, c.refuse(ErrDailyBudget)
 	}
-	defer func() { <-c.waiting }()
-	select {
-	case c.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	defer func() { <-c.slots }()
-
 	idempotent := hreq.Method == http.MethodGet || hreq.Header.Get("X-HTTP-Method-Override") == http.MethodGet
-	for attempt := 0; ; attempt++ {
-		c.budget.count(app)
+	for attempt := 1; ; attempt++ {
+		release, err := c.shield.acquire(ctx, p, file)
+		if err != nil {
+			return nil, c.refuse(err)
+		}
+		c.budget.count(req.App)
 		resp, err := client.Do(hreq)
 		if err != nil {
+			release()
 			return nil, fmt.Errorf("kintone: %s %s: %w", hreq.Header.Get("X-HTTP-Method-Override")+hreq.Method, hreq.URL.Path, stripURL(err))
 		}
-		if !idempotent || attempt == 2 || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {
+		overloaded := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable
+		if !idempotent || !overloaded || attempt == attempts && resp.StatusCode != http.StatusTooManyRequests {
+			resp.Body = &heldBody{ReadCloser: resp.Body, release: release}
 			return resp, nil
 		}
-		pause := retryPause(resp.Header.Get("Retry-After"), attempt)
+		pause := retryPause(resp.Header.Get("Retry-After"), attempt-1)
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16)) // keeps the connection for the next request
 		resp.Body.Close()
+		release()
+		if attempt == attempts {
+			return nil, c.refuse(errKintoneBusy)
+		}
 		select {
 		case <-time.After(pause):
 		case <-ctx.Done():
@@ -492,6 +611,14 @@ func (c *Client) sendWith(ctx context.Context, client *http.Client, hreq *http.R
 			}
 		}
 	}
+}
+
+// refuse counts err when it is a refusal for load, and returns it.
+func (c *Client) refuse(err error) error {
+	if reason := reasonOf(err); reason != "" {
+		c.refusals.add(reason)
+	}
+	return err
 }
 
 func retryPause(retryAfter string, attempt int) time.Duration {
@@ -566,8 +693,14 @@ func paramsToJSON(p url.Values) map[string]any {
 	return out
 }
 
-// Load reports kgate's requests to kintone in flight and waiting for a
-// slot, for metrics.
-func (c *Client) Load() (inFlight, waiting int) {
-	return len(c.slots), len(c.waiting) - len(c.slots)
-}
+// Load reports this process's requests to kintone in flight and waiting
+// for a slot, for metrics.
+func (c *Client) Load() (inFlight, waiting int) { return c.shield.load() }
+
+// Refused returns the requests refused for load since the start, per
+// reason (the Refused… constants).
+func (c *Client) Refused() map[string]int64 { return c.refusals.counts() }
+
+// Degraded reports whether the cap is shared through Redis and Redis does
+// not answer, so that this instance keeps to its own share.
+func (c *Client) Degraded() bool { return c.shield.shared != nil && c.shield.shared.isDown() }
