@@ -44,7 +44,8 @@ func (f *Fields) defaults() {
 
 // Directory is a members app, read with the operator's API token through
 // kgate's one upstream client (so lookups count against the same
-// concurrency cap and daily budget as everything else).
+// concurrency cap and daily budget as everything else; lookups use the
+// cap's member share).
 type Directory struct {
 	client *kintone.Client
 	app    string
@@ -72,8 +73,10 @@ func (d *Directory) Lookup(ctx context.Context, by, value string) (*auth.Member,
 	}
 	two := 2
 	q := &kql.Query{Where: &kql.Cond{Field: field, Op: kql.Eq, Values: []kql.Value{{Kind: kql.String, Text: value}}}, Limit: &two}
+	// A lookup decides whether a member gets in at all: it has its own
+	// share of the cap rather than waiting behind everyone's reads.
 	resp, err := d.client.Do(ctx, kintone.Request{Method: "GET", API: "records.json", GuestSpace: d.space, App: d.app,
-		Tokens: d.tokens, Params: url.Values{"app": {d.app}, "query": {q.String()}}})
+		Tokens: d.tokens, Params: url.Values{"app": {d.app}, "query": {q.String()}}, Priority: kintone.PriorityMember})
 	if err != nil {
 		return nil, fmt.Errorf("members app: %w", err)
 	}

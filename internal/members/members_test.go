@@ -3,8 +3,10 @@ package members
 import (
 	"context"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kgate/kgate/internal/auth"
 	"github.com/kgate/kgate/internal/kintone"
@@ -80,5 +82,43 @@ func TestAmbiguousMembersAreAnError(t *testing.T) {
 	}
 	if _, err := d.Lookup(context.Background(), auth.BySubject, "u-alice"); err == nil || !strings.Contains(err.Error(), "more than one") {
 		t.Fatalf("err = %v, want an error naming the ambiguity", err)
+	}
+}
+
+func TestLookupsGetThroughWhileReadsFillTheCap(t *testing.T) {
+	seed, err := kintonesim.LoadSeed("../../examples/partner-portal/seed.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := kintonesim.New(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	hold := make(chan struct{})
+	t.Cleanup(func() { close(hold) })
+	sim.InjectFault(kintonesim.Fault{Path: "/k/v1/record.json", Hold: hold, Times: -1})
+	client, err := kintone.NewClient(kintone.Config{BaseURL: srv.URL, MaxConcurrent: 2, MemberShare: 1, MaxQueue: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for range 2 { // one read in flight, one waiting: the general share and its queue are full
+		go client.Do(ctx, kintone.Request{Method: "GET", API: "record.json", App: "2", Tokens: []string{"demo-token-budget"},
+			Params: url.Values{"app": {"2"}, "id": {"1"}}})
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if in, waiting := client.Load(); in == 1 && waiting == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the reads did not fill the cap")
+		}
+	}
+	d := New(client, "1", "", []string{"demo-token-members"}, Fields{})
+	m, err := d.Lookup(ctx, auth.ByEmail, "alice@acme.example")
+	if err != nil || m == nil || m.State != "active" {
+		t.Fatalf("a lookup while reads fill the cap: %+v, %v; want alice, from the member share", m, err)
 	}
 }
