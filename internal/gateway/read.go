@@ -379,8 +379,13 @@ func emptyPage(withCount bool) *Page {
 
 // logUpstream records kintone's refusal of a read: the member's part of
 // the query was checked before, so kintone refusing it points at the row
-// rule or at kgate.
+// rule or at kgate. Refusals for load are not logged here: they come by
+// the thousand in an overload, and the client logs them counted, one line
+// per interval.
 func (g *Gateway) logUpstream(a *app, err error) {
+	if errors.Is(err, kintone.ErrBusy) {
+		return
+	}
 	var ke *kintone.Error
 	if errors.As(err, &ke) && ke.Status < 500 && ke.Status != http.StatusTooManyRequests {
 		g.log.Error("kintone refused a read kgate composed", zap.String("app", a.Alias), zap.String("code", ke.Code), zap.Error(err))
