@@ -23,6 +23,9 @@ type CommentsPage struct {
 	Order  string // "asc" or "desc" (default)
 	Offset int
 	Limit  int // 0–10, default 10
+	// Priority of the comments' read when they come with a record page
+	// (RecordPage): a page that stands without them marks them low.
+	Priority kintone.Priority
 }
 
 // Comment is one comment of a record, as kintone returns it.

@@ -59,7 +59,7 @@ func (g *Gateway) RecordPage(ctx context.Context, id *Identity, req RecordPageRe
 	cev := audit.Event{Kind: "read", Action: "comment.read", App: a.Alias, RecordIDs: []string{req.Record},
 		PolicyVersion: ev.PolicyVersion}
 	start = g.now()
-	page.Comments, page.CommentsErr = g.commentsOf(ctx, id, a, req.Record, *req.Comments, &cev)
+	page.Comments, page.CommentsErr = g.commentsOf(kintone.WithPriority(ctx, req.Comments.Priority), id, a, req.Record, *req.Comments, &cev)
 	if page.Comments != nil {
 		cev.Records = len(page.Comments.Comments)
 	}

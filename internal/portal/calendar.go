@@ -160,10 +160,14 @@ func (c *call) calendarRecords(av *appView, field string, first, last time.Time)
 		}
 		sizes = []int{min(limit, 500)}
 	}
+	// The calendar is a view of what the list shows too, and reads up to
+	// 500 records: it is the first to go when the app's daily budget runs
+	// short.
+	ctx := kintone.WithPriority(c.ctx, kintone.PriorityLow)
 	for i, size := range sizes {
 		q := &kql.Query{Where: &kql.And{Terms: cond}, Limit: &size,
 			OrderBy: []kql.SortKey{{Field: field, Dir: kql.Asc}, {Field: "$id", Dir: kql.Asc}}}
-		pg, err := c.h.gw.ListRecords(c.ctx, c.id, gateway.ListRequest{App: av.ref, Fields: fields, Query: q.String(), TotalCount: true})
+		pg, err := c.h.gw.ListRecords(ctx, c.id, gateway.ListRequest{App: av.ref, Fields: fields, Query: q.String(), TotalCount: true})
 		if limitRefused(err) && i+1 < len(sizes) {
 			continue
 		}

@@ -91,6 +91,7 @@ type worldOptions struct {
 	policy func(data map[string]any) // changes policies/data.json; nil: the demo policy as is
 	rego   string                    // a policy of the test's own instead of the demo's
 	apps   []gateway.App             // besides the demo apps
+	client func(*kintone.Config)     // changes the kintone client's configuration
 }
 
 func newWorldWith(t testing.TB, wo worldOptions, change ...func(*Config)) *world {
@@ -123,7 +124,11 @@ func newWorldWith(t testing.TB, wo worldOptions, change ...func(*Config)) *world
 		t.Fatal(err)
 	}
 	up := newCountingTransport()
-	client, err := kintone.NewClient(kintone.Config{BaseURL: srv.URL, Transport: up})
+	kc := kintone.Config{BaseURL: srv.URL, Transport: up}
+	if wo.client != nil {
+		wo.client(&kc)
+	}
+	client, err := kintone.NewClient(kc)
 	if err != nil {
 		t.Fatal(err)
 	}

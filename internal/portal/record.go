@@ -112,8 +112,10 @@ func (c *call) recordPage(alias, recordID string, draft *commentDraft, status in
 			return
 		}
 	}
+	// The page stands without its comments: they go first when the app's
+	// daily budget runs short.
 	page, err := c.h.gw.RecordPage(c.ctx, c.id, gateway.RecordPageRequest{App: av.ref, Record: recordID,
-		Comments: &gateway.CommentsPage{Order: "desc", Offset: offset, Limit: commentsPerPage}})
+		Comments: &gateway.CommentsPage{Order: "desc", Offset: offset, Limit: commentsPerPage, Priority: kintone.PriorityLow}})
 	if err != nil {
 		c.fail(err)
 		return
