@@ -287,3 +287,46 @@ func TestRefusalsAreLoggedAsOneLinePerInterval(t *testing.T) {
 		t.Errorf("the metric's count is %d, want 1000", got)
 	}
 }
+
+func TestTheSharesOfTheCapAreCheckedAndTheFallbackNeverExceedsIt(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     Config
+		wantErr string
+	}{
+		{"alone", Config{MaxConcurrent: 20, MemberShare: 2}, ""},
+		{"no slot left for reads", Config{MaxConcurrent: 2, MemberShare: 2}, "leaves no slot"},
+		{"negative share", Config{MaxConcurrent: 20, FileShare: -1}, "must not be negative"},
+		{"shared without instances", Config{MaxConcurrent: 20, Shared: "redis://127.0.0.1:1"}, "number of instances"},
+		{"more instances than slots", Config{MaxConcurrent: 20, Shared: "redis://127.0.0.1:1", Instances: 21}, "number of instances"},
+		{"too many instances for a member share each", Config{MaxConcurrent: 20, MemberShare: 2, Shared: "redis://127.0.0.1:1", Instances: 11}, "too few slots"},
+		{"six instances", Config{MaxConcurrent: 20, MemberShare: 2, Shared: "redis://127.0.0.1:1", Instances: 6}, ""},
+		{"ten instances", Config{MaxConcurrent: 20, MemberShare: 2, Shared: "redis://127.0.0.1:1", Instances: 10}, ""},
+		{"twenty instances, no member share", Config{MaxConcurrent: 20, Shared: "redis://127.0.0.1:1", Instances: 20}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			whole, fallback, err := cfg.shares()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if whole.general+whole.members != cfg.MaxConcurrent || whole.files > whole.general {
+				t.Errorf("shares %+v of a cap of %d", whole, cfg.MaxConcurrent)
+			}
+			instances := max(1, cfg.Instances)
+			if total := instances * (fallback.general + fallback.members); total > cfg.MaxConcurrent {
+				t.Errorf("%d instances on their fallback shares %+v hold %d, above the cap of %d", instances, fallback, total, cfg.MaxConcurrent)
+			}
+			if fallback.general < 1 || fallback.files < 1 || fallback.files > fallback.general || (whole.members > 0) != (fallback.members > 0) {
+				t.Errorf("fallback shares %+v: every lane in use needs a slot", fallback)
+			}
+		})
+	}
+}
