@@ -31,6 +31,14 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	        max_concurrent <n>
 //	        max_queue <n>
 //	        cache_ttl <duration>
+//	        member_share <n>            # the quota shield: see quota.go
+//	        file_share <n>
+//	        shared <redis-url> {
+//	            instances <n>
+//	        }
+//	        daily_limit <n>
+//	        daily_warn <percent>...
+//	        low_priority_cutoff <percent>|off
 //	    }
 //	    app <alias> <id> {
 //	        guest_space <id>
@@ -131,7 +139,10 @@ func (k *Kintone) unmarshal(d *caddyfile.Dispenser) error {
 		case "max_queue":
 			err = parseInt(d, "max_queue", &k.MaxQueue, 1, 100000)
 		default:
-			return d.Errf("unknown kintone setting %q (want basic_auth, timeout, max_concurrent, max_queue or cache_ttl)", d.Val())
+			var known bool
+			if known, err = k.unmarshalShield(d); !known {
+				return d.Errf("unknown kintone setting %q (want basic_auth, timeout, max_concurrent, max_queue, cache_ttl, member_share, file_share, shared, daily_limit, daily_warn or low_priority_cutoff)", d.Val())
+			}
 		}
 		if err != nil {
 			return err

@@ -86,6 +86,9 @@ type Handler struct {
 	// live in, closed at Cleanup so that config reloads do not pile up
 	// connection pools.
 	redis *redis.Client
+	// client is kgate's one kintone client; Cleanup stops its background
+	// work (the shared cap, the counters, the refusal log).
+	client *kintone.Client
 }
 
 // Limits bound what requests may hold. Zero values take the defaults of
@@ -114,6 +117,13 @@ type Kintone struct {
 	MaxConcurrent int            `json:"max_concurrent,omitempty"`
 	MaxQueue      int            `json:"max_queue,omitempty"`
 	CacheTTL      caddy.Duration `json:"cache_ttl,omitempty"`
+	// The quota shield (quota.go).
+	MemberShare       int          `json:"member_share,omitempty"`
+	FileShare         int          `json:"file_share,omitempty"`
+	Shared            *SharedQuota `json:"shared,omitempty"`
+	DailyLimit        int64        `json:"daily_limit,omitempty"`
+	DailyWarn         []int        `json:"daily_warn,omitempty"`
+	LowPriorityCutoff int          `json:"low_priority_cutoff,omitempty"`
 }
 
 // App is one kintone app kgate opens.
@@ -172,15 +182,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		// than letting the collector wait for twice that.
 		debug.SetMemoryLimit(lim.Memory + memoryOverhead)
 	}
-	client, err := kintone.NewClient(kintone.Config{
-		BaseURL: h.Kintone.URL, BasicUser: h.Kintone.BasicUser, BasicPassword: h.Kintone.BasicPassword,
-		Timeout: time.Duration(h.Kintone.Timeout), MaxConcurrent: h.Kintone.MaxConcurrent,
-		MaxQueue: h.Kintone.MaxQueue, CacheTTL: time.Duration(h.Kintone.CacheTTL),
-		Charge: admission.ChargeAnswer,
-	})
+	client, err := kintone.NewClient(h.clientConfig(repl))
 	if err != nil {
-		return err
+		return fmt.Errorf("kintone: %w", err)
 	}
+	h.client = client
 	h.engine, err = policy.Open(ctx, policy.Options{
 		Dir: h.Policy.Dir, Package: h.Policy.Package, Watch: h.Policy.Watch, Logger: h.logger.Named("policy"),
 		DefaultLimit: 500, // without a limit rule, kintone's own cap
@@ -345,7 +351,8 @@ func (h *Handler) Validate() error {
 	return nil
 }
 
-// Cleanup stops the policy watcher and closes the Redis client.
+// Cleanup stops the policy watcher, closes the Redis client and stops the
+// kintone client's background work.
 func (h *Handler) Cleanup() error {
 	var errs []error
 	if h.engine != nil {
@@ -353,6 +360,9 @@ func (h *Handler) Cleanup() error {
 	}
 	if h.redis != nil {
 		errs = append(errs, h.redis.Close())
+	}
+	if h.client != nil {
+		errs = append(errs, h.client.Close())
 	}
 	return errors.Join(errs...)
 }
@@ -511,6 +521,13 @@ func (h *Handler) refuseAPI(w http.ResponseWriter, r *http.Request, err error) {
 		limitError(http.StatusServiceUnavailable, "KGATE_RS03", lang,
 			"現在混み合っています。しばらくしてから再試行してください。",
 			"kgate is busy. Please try again in a moment.").Respond(w)
+	case errors.Is(err, kintone.ErrBusy):
+		// The members app could not be asked for load: busy, like any
+		// request held back to spare kintone (the client logs those).
+		w.Header().Set("Retry-After", "5")
+		limitError(http.StatusServiceUnavailable, "KGATE_UP03", lang,
+			"現在混み合っています。しばらくしてから再試行してください。",
+			"kgate is busy. Please try again in a moment.").Respond(w)
 	default:
 		h.logger.Warn("identity could not be established", zap.Error(err))
 		e := kintone.NewError("KGATE_ID01", lang)
@@ -581,6 +598,8 @@ func (h *Handler) refusePage(w http.ResponseWriter, r *http.Request, err error) 
 		h.portal.ServeError(w, r, http.StatusTooManyRequests)
 	case errors.Is(err, admission.ErrBusy):
 		w.Header().Set("Retry-After", "1")
+		h.portal.ServeError(w, r, http.StatusServiceUnavailable)
+	case errors.Is(err, kintone.ErrBusy):
 		h.portal.ServeError(w, r, http.StatusServiceUnavailable)
 	default:
 		h.logger.Warn("identity could not be established", zap.Error(err))
