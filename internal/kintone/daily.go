@@ -254,7 +254,7 @@ func (b *Budget) flushLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			if err := b.flush(); err != nil {
-				b.shared.degrade(err)
+				b.shared.failed(err)
 			}
 		}
 	}

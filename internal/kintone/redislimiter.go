@@ -23,7 +23,8 @@ import (
 // their slots every few milliseconds — at a random moment, so that no
 // instance is always first to find a slot freed.
 //
-// When Redis does not answer, each instance keeps to its fallback share
+// When Redis does not answer (three calls in a row fail: one slow answer
+// is no reason), each instance keeps to its fallback share
 // (the cap divided by the instances), counting its requests still in
 // flight from before. Other instances' requests sent under the shared cap
 // are still in flight too, and nobody knows how many: for a grace period
@@ -112,10 +113,16 @@ type sharedRedis struct {
 	stop    chan struct{}
 	wg      sync.WaitGroup
 
-	mu      sync.Mutex // orders the switches
-	down    atomic.Bool
-	healthy int // keep's successful renewals in a row while down
+	mu       sync.Mutex // orders the switches
+	down     atomic.Bool
+	healthy  int          // keep's successful renewals in a row while down
+	failures atomic.Int32 // calls that failed in a row while up
 }
+
+// failuresToDegrade is how many calls in a row must fail before an
+// instance gives up on Redis: one slow answer on a busy machine is no
+// reason to. A Redis that is gone fails them all within milliseconds.
+const failuresToDegrade = 3
 
 type drop struct {
 	lane *slots
@@ -192,9 +199,11 @@ func (r *sharedRedis) dispatch(s *slots) {
 			}
 			got, err := r.acquire(s, ids)
 			if err != nil {
-				r.degrade(err)
+				r.failed(err)
+				poll.Reset(pollInterval())
 				break
 			}
+			r.failures.Store(0)
 			s.grantIDs(ids[:got])
 			if got < len(ids) {
 				poll.Reset(pollInterval())
@@ -236,9 +245,10 @@ func (r *sharedRedis) keep() {
 		case <-t.C:
 		}
 		if err := r.renew(); err != nil {
-			r.degrade(err)
+			r.failed(err)
 			continue
 		}
+		r.failures.Store(0)
 		r.recover()
 	}
 }
@@ -255,6 +265,7 @@ func (r *sharedRedis) recover() {
 		return
 	}
 	r.down.Store(false)
+	r.failures.Store(0)
 	r.log.Info("kintone quota shield: Redis answers again; the cap is shared by every instance again")
 	for _, s := range r.lanes {
 		s.kick()
@@ -294,6 +305,20 @@ func (r *sharedRedis) renew() error {
 		return r.rdb.Ping(ctx).Err()
 	}
 	return nil
+}
+
+// failed notes a call to Redis that failed, and degrades after
+// failuresToDegrade of them in a row.
+func (r *sharedRedis) failed(err error) {
+	if r.isDown() {
+		r.mu.Lock()
+		r.healthy = 0
+		r.mu.Unlock()
+		return
+	}
+	if r.failures.Add(1) >= failuresToDegrade {
+		r.degrade(err)
+	}
 }
 
 // degrade switches to the fallback shares, and says so once.
@@ -360,7 +385,7 @@ func (r *sharedRedis) giveBack() {
 		_, err := pipe.Exec(ctx)
 		cancel()
 		if err != nil {
-			r.degrade(err)
+			r.failed(err)
 		}
 		// The freed slots are not offered to this instance's waiters
 		// first: every instance finds them at its next poll.
