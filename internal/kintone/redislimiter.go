@@ -20,8 +20,9 @@ import (
 // instance that crashed expire within holdLease. Slots are taken by a
 // script, atomically, in Redis's own clock; they are given back when the
 // request ends. Waiters queue in their own instance, which asks Redis for
-// their slots every few milliseconds — at a random moment, so that no
-// instance is always first to find a slot freed.
+// their slots when one of its own requests ends and otherwise every few
+// milliseconds, at a random moment; while several instances have waiters,
+// each takes at most its fair share of the cap, so none is starved.
 //
 // When Redis does not answer (three calls in a row fail: one slow answer
 // is no reason), each instance keeps to its fallback share
@@ -386,8 +387,13 @@ func (r *sharedRedis) giveBack() {
 		cancel()
 		if err != nil {
 			r.failed(err)
+			continue
 		}
-		// The freed slots are not offered to this instance's waiters
-		// first: every instance finds them at its next poll.
+		// This instance's waiters ask at once; the script keeps it to
+		// its fair share, so the others still find their part of the
+		// freed slots at their next poll.
+		for _, s := range r.lanes {
+			s.kick()
+		}
 	}
 }
