@@ -348,7 +348,7 @@ func TestSixKgateProcessesSharingRedisKeepKintoneUnderTheCap(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	rs.Stop()
+	rs.Kill()
 	check("Redis killed during the burst", <-done)
 	f.alive(t)
 	waitLogged(t, f, "Redis does not answer")

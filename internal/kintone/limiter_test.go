@@ -50,14 +50,14 @@ func TestASlotIsHeldUntilTheAnswerIsReadToItsEnd(t *testing.T) {
 	h := newHalfway()
 	c := newTestClient(t, h.ServeHTTP, func(cfg *Config) { cfg.MaxConcurrent = 1 })
 	t.Cleanup(h.done)
-	read := func() error {
-		_, err := c.Do(context.Background(), Request{Method: "GET", API: "records.json", App: "1", Params: url.Values{"app": {"1"}}})
+	read := func(query string) error { // reads of their own: identical ones would share one request
+		_, err := c.Do(context.Background(), Request{Method: "GET", API: "records.json", App: "1", Params: url.Values{"app": {"1"}, "query": {query}}})
 		return err
 	}
 	errs := make(chan error, 2)
-	go func() { errs <- read() }()
+	go func() { errs <- read("limit 1") }()
 	<-h.started // the first answer's headers are out; its body is not
-	go func() { errs <- read() }()
+	go func() { errs <- read("limit 2") }()
 	waitFor(t, func() bool { _, waiting := c.Load(); return waiting == 1 })
 	if h.running.Load() != 1 {
 		t.Fatalf("kintone serves %d requests while the first answer is still being read, want 1", h.running.Load())
@@ -186,20 +186,21 @@ func TestMemberLookupsHaveTheirOwnShareOfTheCap(t *testing.T) {
 	}, func(cfg *Config) { cfg.MaxConcurrent, cfg.MemberShare, cfg.MaxQueue = 3, 1, 1 })
 	t.Cleanup(h.done)
 	ctx := context.Background()
-	read := func(p Priority, app string) error {
-		_, err := c.Do(ctx, Request{Method: "GET", API: "records.json", App: app, Params: url.Values{"app": {app}}, Priority: p})
+	read := func(p Priority, app string, i int) error { // reads of their own: identical ones would share one request
+		_, err := c.Do(ctx, Request{Method: "GET", API: "records.json", App: app, Priority: p,
+			Params: url.Values{"app": {app}, "query": {fmt.Sprint("limit ", i)}}})
 		return err
 	}
 	var wg sync.WaitGroup
-	for range 3 { // two in flight, one waiting
+	for i := range 3 { // two in flight, one waiting
 		wg.Add(1)
-		go func() { defer wg.Done(); read(PriorityNormal, "1") }()
+		go func() { defer wg.Done(); read(PriorityNormal, "1", i+1) }()
 	}
 	waitFor(t, func() bool { in, waiting := c.Load(); return in == 2 && waiting == 1 })
-	if err := read(PriorityNormal, "1"); !errors.Is(err, ErrBusy) {
+	if err := read(PriorityNormal, "1", 4); !errors.Is(err, ErrBusy) {
 		t.Fatalf("a read with the general share taken and its queue full: %v, want ErrBusy", err)
 	}
-	if err := read(PriorityMember, "9"); err != nil {
+	if err := read(PriorityMember, "9", 5); err != nil {
 		t.Fatalf("a member lookup while reads fill the cap: %v, want it served from its own share", err)
 	}
 	h.done()

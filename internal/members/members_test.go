@@ -104,9 +104,9 @@ func TestLookupsGetThroughWhileReadsFillTheCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	for range 2 { // one read in flight, one waiting: the general share and its queue are full
+	for _, id := range []string{"1", "2"} { // one read in flight, one waiting: the general share and its queue are full
 		go client.Do(ctx, kintone.Request{Method: "GET", API: "record.json", App: "2", Tokens: []string{"demo-token-budget"},
-			Params: url.Values{"app": {"2"}, "id": {"1"}}})
+			Params: url.Values{"app": {"2"}, "id": {id}}})
 	}
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		if in, waiting := client.Load(); in == 1 && waiting == 1 {
