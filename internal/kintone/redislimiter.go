@@ -175,6 +175,15 @@ func (r *sharedRedis) start(lanes []*slots, grace func() time.Duration) {
 func (r *sharedRedis) close() error {
 	close(r.stop)
 	r.wg.Wait()
+	// Requests still waiting here (the old configuration of a reload)
+	// go on within this instance's fallback share: nobody asks Redis for
+	// them any more.
+	r.down.Store(true)
+	for _, s := range r.lanes {
+		s.mu.Lock()
+		s.grantLocked()
+		s.mu.Unlock()
+	}
 	return r.rdb.Close()
 }
 

@@ -314,3 +314,26 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestRequestsStillWaitingWhenAClientClosesGoOnWithItsShare(t *testing.T) {
+	rs := testenv.StartRedis(t)
+	sim, base := startSim(t)
+	sim.ClearFaults()
+	hold := make(chan struct{})
+	sim.InjectFault(kintonesim.Fault{Path: "/k/v1/records.json", Hold: hold, Times: 1})
+	c := newInstances(t, 1, base, rs.URL(), func(cfg *kintone.Config) { cfg.MaxConcurrent, cfg.Timeout = 1, 5*time.Second })[0]
+	ctx := context.Background()
+	first, second := make(chan error, 1), make(chan error, 1)
+	go func() { first <- read(ctx, c, 1, kintone.PriorityNormal) }()
+	waitFor(t, func() bool { in, _ := c.Load(); return in == 1 })
+	go func() { second <- read(ctx, c, 2, kintone.PriorityNormal) }()
+	waitFor(t, func() bool { _, waiting := c.Load(); return waiting == 1 })
+	c.Close() // a configuration reload: this client is the old one
+	close(hold)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-second; err != nil {
+		t.Fatalf("a read waiting when its client closed: %v, want it served", err)
+	}
+}
