@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -177,5 +178,21 @@ func TestFreshReadsNeverJoinAReadInFlight(t *testing.T) {
 	<-done
 	if n := k.reads.Load(); n != 2 {
 		t.Errorf("kintone saw %d reads, want the fresh one on its own", n)
+	}
+}
+
+// Answers are read into lent buffers; what a caller gets is its own.
+func TestAnAnswerIsNotOverwrittenByTheNextOne(t *testing.T) {
+	first, err := readAnswer(strings.NewReader(`{"records":[1]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		if _, err := readAnswer(strings.NewReader(`{"records":[2,3,4,5,6,7,8]}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if string(first) != `{"records":[1]}` {
+		t.Errorf("the first answer became %s", first)
 	}
 }
