@@ -91,5 +91,9 @@ func TestMembersWhoseReadsCompileAlikeShareUpstreamAnswers(t *testing.T) {
 	if got := count.reads.Load(); got != 3 {
 		t.Errorf("%d reads by %d members cost %d kintone calls, want 3: one per distinct request", total, members, got)
 	}
+	// What the simulator itself counted for the app, the form included.
+	if app := int64(w.Sim.RequestCount(10)); app*10 > total {
+		t.Errorf("the simulator counted %d requests for the app, above 10 %% of %d reads", app, total)
+	}
 	t.Logf("%d reads by %d members cost %d kintone calls", total, members, count.reads.Load())
 }
