@@ -64,7 +64,12 @@ type recordFilter struct {
 
 	dropped []string // ids of records the re-check refused
 
-	plan map[string]fieldPlan // keep, rule, masks and types in one lookup per field
+	plan map[string]*fieldPlan // keep, rule, masks and types in one lookup per field
+	// order is the plan of each field by its place in the last record:
+	// kintone sends every record's fields in the same order, so a field
+	// is recognized by comparing its name with the one seen there before,
+	// without hashing it.
+	order []placedField
 
 	// scratch space reused from record to record
 	name    []byte
@@ -90,7 +95,7 @@ func (f *recordFilter) prepare() {
 	if f.plan != nil {
 		return
 	}
-	f.plan = make(map[string]fieldPlan, len(f.form.types)+2)
+	f.plan = make(map[string]*fieldPlan, len(f.form.types)+2)
 	add := func(code string) {
 		typ := f.form.types[code]
 		fp := fieldPlan{keep: f.keep[code], typ: typ, files: typ == "FILE" || (typ == "SUBTABLE" && f.tableHasFiles(code)),
@@ -101,7 +106,7 @@ func (f *recordFilter) prepare() {
 		if m, ok := f.masks[code]; ok && fp.keep {
 			fp.mask = m
 		}
-		f.plan[code] = fp
+		f.plan[code] = &fp
 	}
 	for code := range f.form.types {
 		add(code)
@@ -262,7 +267,7 @@ func (f *recordFilter) record(dec *jsontext.Decoder, dst []byte) ([]byte, bool, 
 	var files []deferredFile
 	var recordID string
 	dst = append(dst, '{')
-	first := true
+	first, place := true, 0
 	for dec.PeekKind() == '"' {
 		name, err := dec.ReadValue()
 		if err != nil {
@@ -277,7 +282,8 @@ func (f *recordFilter) record(dec *jsontext.Decoder, dst []byte) ([]byte, bool, 
 		if err != nil {
 			return dst, false, err
 		}
-		fp := f.plan[string(code)]
+		fp := f.placed(place, code)
+		place++
 		if string(code) == "$id" {
 			recordID = fieldValueString(raw)
 		}
@@ -317,6 +323,33 @@ func (f *recordFilter) record(dec *jsontext.Decoder, dst []byte) ([]byte, bool, 
 		dst = append(dst, v...)
 	}
 	return append(dst, '}'), true, nil
+}
+
+// placedField is a field's name at a place in a record and its plan.
+type placedField struct {
+	code string
+	plan *fieldPlan
+}
+
+// noPlan is the plan of a field the form does not know: dropped.
+var noPlan = &fieldPlan{}
+
+// placed returns the plan of code, found at place in the record.
+func (f *recordFilter) placed(place int, code []byte) *fieldPlan {
+	if place < len(f.order) && f.order[place].code == string(code) {
+		return f.order[place].plan
+	}
+	fp := f.plan[string(code)]
+	if fp == nil {
+		fp = noPlan
+	}
+	pf := placedField{code: string(code), plan: fp}
+	if place < len(f.order) && f.order[place].code == string(code) {
+		f.order[place] = pf
+	} else if place == len(f.order) {
+		f.order = append(f.order, pf)
+	}
+	return fp
 }
 
 // ruleField is the raw value of a field the row rule reads, in ruleBuf.
