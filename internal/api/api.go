@@ -110,6 +110,14 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, id *gateway.Iden
 		c.params = p
 	}
 	if err := ep(c); err != nil {
+		if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
+			// The member closed the connection first: nobody is left to
+			// answer, and nothing went wrong in kgate.
+			if h.Logger != nil {
+				h.Logger.Debug("the caller went away before the answer", zap.Error(err))
+			}
+			return
+		}
 		h.fail(w, &who, err)
 	}
 }
