@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
 	"github.com/kgate/kgate/internal/audit"
@@ -144,6 +145,11 @@ func (h *Handler) newAuth(ctx caddy.Context, repl *caddy.Replacer, client *kinto
 		Demo:   o.Demo,
 		Audit:  audit.New(h.logger.Named("audit")),
 		Logger: h.logger.Named("auth"),
+		// Caddy's client address honours the server's trusted_proxies.
+		ClientIP: func(r *http.Request) string {
+			ip, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
+			return ip
+		},
 	}
 	for group, level := range o.GroupLevels {
 		cfg.GroupLevels = append(cfg.GroupLevels, auth.GroupLevel{Group: group, Level: level})

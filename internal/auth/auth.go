@@ -176,6 +176,11 @@ type Config struct {
 	HTTPClient *http.Client
 	Audit      *audit.Logger
 	Logger     *zap.Logger
+	// ClientIP names the member's address in audit events; default the
+	// connection's. Behind a load balancer the connection is the
+	// balancer's, and only the server knows which forwarded address it
+	// trusts (Caddy's trusted_proxies).
+	ClientIP func(r *http.Request) string
 	// ErrorPage renders login, callback and logout failures (status 400,
 	// 403, 405 or 503; err is a *ForbiddenError for refused members). The
 	// default writes a short plain-text page.
@@ -516,6 +521,16 @@ func randomString() string {
 	b := make([]byte, 32)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// clientIP is the member's address for audit events.
+func (a *Auth) clientIP(r *http.Request) string {
+	if a.cfg.ClientIP != nil {
+		if ip := a.cfg.ClientIP(r); ip != "" {
+			return ip
+		}
+	}
+	return remoteIP(r)
 }
 
 func remoteIP(r *http.Request) string {

@@ -104,7 +104,7 @@ func (a *Auth) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	ev := audit.Event{Kind: "logout", Via: "backchannel", RemoteIP: remoteIP(r)}
+	ev := audit.Event{Kind: "logout", Via: "backchannel", RemoteIP: a.clientIP(r)}
 	lt, err := a.verifyLogoutToken(ctx, r.PostForm.Get("logout_token"))
 	if err == nil {
 		ev.Subject = lt.sub

@@ -131,7 +131,7 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	id, ret, err := a.completeLogin(w, r)
 	if err != nil {
-		ev := audit.Event{Kind: "login_failure", Via: "session", Outcome: "denied", RemoteIP: remoteIP(r)}
+		ev := audit.Event{Kind: "login_failure", Via: "session", Outcome: "denied", RemoteIP: a.clientIP(r)}
 		status := http.StatusBadRequest
 		var fe *ForbiddenError
 		var ce *callbackError
@@ -149,7 +149,7 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.audit.Log(audit.Event{Kind: "login", Subject: id.Subject, Email: id.Email, Org: id.Org, Level: id.Level,
-		Via: "session", Allowed: true, Outcome: "ok", RemoteIP: remoteIP(r)})
+		Via: "session", Allowed: true, Outcome: "ok", RemoteIP: a.clientIP(r)})
 	http.Redirect(w, r, ret, http.StatusSeeOther)
 }
 

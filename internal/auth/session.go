@@ -478,7 +478,7 @@ func (a *Auth) serveLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !SameOrigin(r, a.origin) {
-		a.audit.Log(audit.Event{Kind: "logout", Outcome: "denied", Error: "cross-origin logout refused", RemoteIP: remoteIP(r)})
+		a.audit.Log(audit.Event{Kind: "logout", Outcome: "denied", Error: "cross-origin logout refused", RemoteIP: a.clientIP(r)})
 		a.fail(w, r, http.StatusForbidden, errors.New("cross-origin logout refused"))
 		return
 	}
@@ -498,7 +498,7 @@ func (a *Auth) serveLogout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	a.clearSessionCookie(w)
-	a.audit.Log(audit.Event{Kind: "logout", Subject: sub, Via: "session", Outcome: "ok", RemoteIP: remoteIP(r)})
+	a.audit.Log(audit.Event{Kind: "logout", Subject: sub, Via: "session", Outcome: "ok", RemoteIP: a.clientIP(r)})
 	http.Redirect(w, r, a.afterLogout(ctx, idToken), http.StatusSeeOther)
 }
 
