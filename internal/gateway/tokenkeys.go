@@ -1,64 +1,34 @@
 package gateway
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hkdf"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
-	"slices"
+
+	"github.com/kgate/kgate/internal/seal"
 )
 
 // MinTokenKeyLen is the shortest secret accepted in Config.FileKeys.
-const MinTokenKeyLen = 32
+const MinTokenKeyLen = seal.MinSecretLen
 
 // tokenKeys seal the tokens kgate hands out in place of kintone's keys
-// (file tokens and upload tokens) with AES-256-GCM. The first key seals,
-// every key opens: an operator rotates by putting a new secret first and
-// dropping the old one once the tokens it sealed have expired. Each sealed
-// value names its key, so opening costs one attempt whatever the number of
-// keys.
+// (file tokens and upload tokens). The first key seals, every key opens:
+// an operator rotates by putting a new secret first and dropping the old
+// one once the tokens it sealed have expired.
 type tokenKeys struct {
-	keys []tokenKey
+	keys *seal.Keys
 }
 
-type tokenKey struct {
-	id   [4]byte
-	aead cipher.AEAD
-}
-
-// newTokenKeys derives one AES key from each secret. The derivation keeps
-// these keys apart from anything else the operator may have made from the
-// same secret.
+// newTokenKeys derives one key from each secret, apart from anything else
+// the operator may have made from the same secret.
 func newTokenKeys(secrets [][]byte) (*tokenKeys, error) {
 	if len(secrets) == 0 {
 		return nil, fmt.Errorf("gateway: no file token key")
 	}
-	k := &tokenKeys{}
-	for i, secret := range secrets {
-		if len(secret) < MinTokenKeyLen {
-			return nil, fmt.Errorf("gateway: file token key %d is %d bytes, want at least %d", i+1, len(secret), MinTokenKeyLen)
-		}
-		derived, err := hkdf.Key(sha256.New, secret, nil, "kgate file and upload tokens", 32)
-		if err != nil {
-			return nil, err
-		}
-		block, err := aes.NewCipher(derived)
-		if err != nil {
-			return nil, err
-		}
-		aead, err := cipher.NewGCM(block)
-		if err != nil {
-			return nil, err
-		}
-		key := tokenKey{aead: aead}
-		sum := sha256.Sum256(derived)
-		copy(key.id[:], sum[:])
-		k.keys = append(k.keys, key)
+	k, err := seal.New(secrets, "file and upload tokens")
+	if err != nil {
+		return nil, fmt.Errorf("gateway: file token key: %w", err)
 	}
-	return k, nil
+	return &tokenKeys{keys: k}, nil
 }
 
 // randomTokenKey is the key of a gateway configured without one: what it
@@ -69,34 +39,11 @@ func randomTokenKey() [][]byte {
 	return [][]byte{b}
 }
 
-// seal returns base64url(key id ‖ nonce ‖ ciphertext); ad binds the value
-// to its purpose.
-func (k *tokenKeys) seal(ad, plain []byte) string {
-	key := k.keys[0]
-	ns := key.aead.NonceSize()
-	buf := make([]byte, 4+ns, 4+ns+len(plain)+key.aead.Overhead())
-	copy(buf, key.id[:])
-	rand.Read(buf[4:])
-	buf = key.aead.Seal(buf, buf[4:4+ns], plain, slices.Concat(ad, buf[:4]))
-	return base64.RawURLEncoding.EncodeToString(buf)
-}
+// seal returns the sealed token; ad binds it to its purpose.
+func (k *tokenKeys) seal(ad, plain []byte) string { return k.keys.Seal(ad, plain) }
 
 // open reverses seal under any of the keys.
 func (k *tokenKeys) open(ad []byte, token string) ([]byte, bool) {
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(raw) < 4 {
-		return nil, false
-	}
-	for _, key := range k.keys {
-		if [4]byte(raw[:4]) != key.id {
-			continue
-		}
-		ns := key.aead.NonceSize()
-		if len(raw) < 4+ns+key.aead.Overhead() {
-			return nil, false
-		}
-		plain, err := key.aead.Open(nil, raw[4:4+ns], raw[4+ns:], slices.Concat(ad, raw[:4]))
-		return plain, err == nil
-	}
-	return nil, false
+	plain, err := k.keys.Open(ad, token)
+	return plain, err == nil
 }
