@@ -27,8 +27,26 @@ func TestMetricsCountKintoneRequestsPerAppAndNameThePolicyVersion(t *testing.T) 
 		client.Do(context.Background(), kintone.Request{Method: "GET", API: "records.json", App: testworld.OrdersApp,
 			Tokens: []string{testworld.OrdersToken}, Params: url.Values{"app": {testworld.OrdersApp}}})
 	}
+	got := gather(t, newCollector(client, eng, []App{{ID: testworld.OrdersApp, Alias: "orders"}}))
+	want := map[string]float64{
+		"kgate_kintone_requests_today,app=orders":                        3,
+		"kgate_kintone_requests_in_flight":                               0,
+		"kgate_kintone_requests_waiting":                                 0,
+		"kgate_policy_info,reload_failed=false,version=" + eng.Version(): 1,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v (all: %v)", k, got[k], v, got)
+		}
+	}
+}
+
+// gather registers collector and returns each metric's value by its name
+// and labels ("name,label=value,…"), gauges and counters alike.
+func gather(t *testing.T, collector prometheus.Collector) map[string]float64 {
+	t.Helper()
 	reg := prometheus.NewRegistry()
-	if err := reg.Register(newCollector(client, eng, []App{{ID: testworld.OrdersApp, Alias: "orders"}})); err != nil {
+	if err := reg.Register(collector); err != nil {
 		t.Fatal(err)
 	}
 	families, err := reg.Gather()
@@ -42,18 +60,8 @@ func TestMetricsCountKintoneRequestsPerAppAndNameThePolicyVersion(t *testing.T) 
 			for _, l := range m.GetLabel() {
 				key += "," + l.GetName() + "=" + l.GetValue()
 			}
-			got[key] = m.GetGauge().GetValue()
+			got[key] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
 		}
 	}
-	want := map[string]float64{
-		"kgate_kintone_requests_today,app=orders":                        3,
-		"kgate_kintone_requests_in_flight":                               0,
-		"kgate_kintone_requests_waiting":                                 0,
-		"kgate_policy_info,reload_failed=false,version=" + eng.Version(): 1,
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s = %v, want %v (all: %v)", k, got[k], v, got)
-		}
-	}
+	return got
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -157,24 +156,7 @@ func TestMetricsTellTheDailyBudgetAndTheRefusals(t *testing.T) {
 	}
 	client.Do(kintone.WithPriority(ctx, kintone.PriorityLow), kintone.Request{Method: "GET", API: "records.json", App: testworld.OrdersApp,
 		Tokens: []string{testworld.OrdersToken}, Params: url.Values{"app": {testworld.OrdersApp}, "query": {"limit 1"}}})
-	reg := prometheus.NewRegistry()
-	if err := reg.Register(newCollector(client, eng, []App{{ID: testworld.OrdersApp, Alias: "orders"}})); err != nil {
-		t.Fatal(err)
-	}
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]float64{}
-	for _, f := range families {
-		for _, m := range f.GetMetric() {
-			key := f.GetName()
-			for _, l := range m.GetLabel() {
-				key += "," + l.GetName() + "=" + l.GetValue()
-			}
-			got[key] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
-		}
-	}
+	got := gather(t, newCollector(client, eng, []App{{ID: testworld.OrdersApp, Alias: "orders"}}))
 	want := map[string]float64{
 		"kgate_kintone_daily_budget_used_ratio,app=orders":                     0.75,
 		"kgate_kintone_daily_budget_threshold_crossed,app=orders,threshold=50": 1,
