@@ -238,6 +238,14 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		for i, k := range h.Portal.PreviousFormKeys {
 			cfg.PreviousFormKeys[i] = repl.ReplaceKnown(k, "")
 		}
+		// Instances sharing sessions share the memory of submitted forms.
+		redisClient, err := h.redisClient(repl)
+		if err != nil {
+			return err
+		}
+		if redisClient != nil {
+			cfg.Submissions = portal.NewRedisLedger(redisClient, "kgate:form:")
+		}
 		if h.OIDC != nil {
 			cfg.LogoutURL = h.oidcPrefix() + "logout"
 			// The logout POST is redirected to the provider's end-session

@@ -56,6 +56,20 @@ func TestThreeInstancesBehindOneBalancer(t *testing.T) {
 		}
 	})
 
+	t.Run("a form sent twice through two instances is written once", func(t *testing.T) {
+		action, form := alice.commentForm("a", record)
+		form.Set("text", "sent twice, through b and c")
+		first, again := alice.submit("b", action, form), alice.submit("c", action, form)
+		if first.Status != http.StatusSeeOther || again.Status != http.StatusSeeOther || again.Location != first.Location {
+			t.Fatalf("the two submissions: %d → %q and %d → %q, want the second sent where the first went",
+				first.Status, first.Location, again.Status, again.Location)
+		}
+		p := alice.api("a", "GET", "/k/v1/record/comments.json?app=2&record="+record, "")
+		if n := strings.Count(string(p.Body), "sent twice, through b and c"); p.Status != 200 || n != 1 {
+			t.Fatalf("the record has %d such comments (%d), want 1", n, p.Status)
+		}
+	})
+
 	t.Run("a file token made by one instance downloads on another", func(t *testing.T) {
 		_, fromA := alice.recordWithFile("a")
 		for _, on := range []string{"b", "c"} {

@@ -58,6 +58,10 @@ type Config struct {
 	// keep the old secret here for a while after a rotation, so that the
 	// forms members have open still submit.
 	PreviousFormKeys []string `json:"previous_form_keys,omitempty"`
+	// Submissions, when set, shares the memory of submitted forms among
+	// the instances that share it (Redis), so that a form sent twice is
+	// written once whichever instances the two reach.
+	Submissions Ledger `json:"-"`
 	// MaxFormSize caps a submitted form with its files, in bytes (default
 	// 32 MiB). The gateway caps each uploaded file as well.
 	MaxFormSize int64 `json:"max_form_size,omitempty"`

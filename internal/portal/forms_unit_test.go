@@ -240,7 +240,7 @@ func TestFormKeysAreLongOrRefused(t *testing.T) {
 
 func TestARepeatedSubmissionWaitsForTheFirstAndGetsItsResult(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := newSubmissions(func() time.Time { return now })
+	s := newSubmissions(func() time.Time { return now }, nil)
 	ctx := context.Background()
 	first, isFirst, _ := s.begin(ctx, "k")
 	if !isFirst {

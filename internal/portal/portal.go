@@ -118,7 +118,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h := &Handler{cfg: cfg, gw: cfg.Gateway, log: cfg.Logger, rich: newRichText(), appCache: newTTLCache(time.Minute, 1024),
 		guard: newFormGuard(cfg.formKeys()...), now: time.Now}
-	h.subs = newSubmissions(func() time.Time { return h.now() })
+	h.subs = newSubmissions(func() time.Time { return h.now() }, cfg.Submissions)
 	h.tz, _ = time.LoadLocation(cfg.TimeZone)
 	var err error
 	if h.cats, err = loadCatalogs(cfg.MessagesDir); err != nil {
