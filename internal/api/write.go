@@ -290,13 +290,15 @@ func deleteRecordsRequest(p kintone.Params, space, lang string) (*gateway.Delete
 		req.IDs = append(req.IDs, strconv.FormatInt(n, 10))
 	}
 	if x, ok := p["revisions"]; ok && x != nil {
-		revs, _, ok := p.Strings("revisions")
-		if !ok {
+		// kintone takes null (or -1) for "any revision" at any place:
+		// the official client's deleteAllRecords sends a null for each.
+		items, isList := x.([]any)
+		if m, isMap := x.(map[string]any); !isList && !(isMap && len(m) == 0) {
 			return nil, errJSON(lang)
 		}
-		for i, s := range revs {
+		for i, item := range items {
 			key := "revisions[" + strconv.Itoa(i) + "]"
-			req.Revisions = append(req.Revisions, revision(kintone.Params{key: s}, key, r.v))
+			req.Revisions = append(req.Revisions, revision(kintone.Params{key: item}, key, r.v))
 		}
 	}
 	if err := r.v.done(); err != nil {

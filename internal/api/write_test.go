@@ -297,3 +297,41 @@ func TestOversizedJSONBodiesAreRefused(t *testing.T) {
 		t.Errorf("%d %s", got.status, got.raw)
 	}
 }
+
+// kintone takes null (or -1) for "any revision" at any place of revisions,
+// as the official client's deleteAllRecords sends; anything that is no
+// revision is refused and deletes nothing.
+func TestDeleteRecordsTakesTheRevisionsKintoneTakes(t *testing.T) {
+	tests := []struct {
+		name      string
+		revisions string // the JSON of revisions for the records 1 and 2
+		status    int
+	}{
+		{"null for each", `[null, null]`, 200},
+		{"-1 and null", `[-1, null]`, 200},
+		{"numbers as strings", `["1", "1"]`, 200},
+		{"a revision that is no number", `["x", null]`, 400},
+		{"a revision below -1", `[-2, null]`, 400},
+		{"an object for a revision", `[{}, null]`, 400},
+		{"revisions that are no list", `"1"`, 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newAPIEnv(t, nil)
+			add := e.do(t, alice, "POST", "/k/v1/records.json", `{"app": 20, "records": [{"title": {"value": "a"}}, {"title": {"value": "b"}}]}`)
+			ids, _ := add.body["ids"].([]any)
+			if add.status != 200 || len(ids) != 2 {
+				t.Fatalf("add: %d %s", add.status, add.raw)
+			}
+			del := e.do(t, alice, "DELETE", "/k/v1/records.json",
+				`{"app": 20, "ids": ["`+ids[0].(string)+`", "`+ids[1].(string)+`"], "revisions": `+tt.revisions+`}`)
+			if del.status != tt.status {
+				t.Fatalf("delete: %d %s, want %d", del.status, del.raw, tt.status)
+			}
+			left := e.do(t, alice, "GET", "/k/v1/record.json?app=20&id="+ids[0].(string), "")
+			if gone := left.status == 404; gone != (tt.status == 200) {
+				t.Errorf("after the delete answered %d, reading the record answers %d", del.status, left.status)
+			}
+		})
+	}
+}
