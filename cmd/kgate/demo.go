@@ -105,6 +105,9 @@ func startDemo(o demoOptions, out io.Writer) (_ *demo, err error) {
 	if err != nil || (host != "localhost" && host != "127.0.0.1") {
 		return nil, fmt.Errorf("--listen %q: the demo serves plain HTTP and only on localhost (e.g. localhost:8080)", o.Listen)
 	}
+	if err := portFree(port); err != nil {
+		return nil, fmt.Errorf("--listen %s: %w; is another kgate demo running? Stop it or choose another port (e.g. --listen localhost:8081)", o.Listen, err)
+	}
 	d := &demo{URL: "http://" + net.JoinHostPort(host, port)}
 	defer func() {
 		if err != nil {
@@ -129,6 +132,21 @@ func startDemo(o demoOptions, out io.Writer) (_ *demo, err error) {
 	}
 	d.describe(out, policyDir)
 	return d, nil
+}
+
+// portFree reports an error when port is taken on the loopback address.
+// Caddy listens with SO_REUSEPORT, so a second demo on the same port would
+// start without a word and the two would take turns answering; a plain
+// listen, which the option does not cover, finds the port taken.
+func portFree(port string) error {
+	if port == "0" {
+		return nil
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", port))
+	if err != nil {
+		return errors.New("the port is in use")
+	}
+	return l.Close()
 }
 
 // serve runs h on a free loopback port and returns its base URL.

@@ -298,3 +298,23 @@ func (b *demoBrowser) records(u string, header ...string) []kintone.Record {
 	}
 	return out.Records
 }
+
+// A second demo on a port the first still serves is refused at once:
+// Caddy's listeners share ports (SO_REUSEPORT), and the two would take
+// turns answering the same browser.
+func TestASecondDemoOnAPortInUseIsRefused(t *testing.T) {
+	addr := freeLoopbackAddr(t)
+	first, err := startDemo(demoOptions{Listen: addr}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Stop()
+	second, err := startDemo(demoOptions{Listen: addr}, io.Discard)
+	if err == nil {
+		second.Stop()
+		t.Fatal("a second demo started on a port the first serves")
+	}
+	if !strings.Contains(err.Error(), "in use") || !strings.Contains(err.Error(), "--listen") {
+		t.Errorf("the refusal does not say what to do: %v", err)
+	}
+}
