@@ -276,7 +276,7 @@ func getStatus(c *call) (any, *kintone.Error) {
 	if sp == nil {
 		return map[string]any{"enable": false, "states": nil, "actions": nil, "revision": appRevision}, nil
 	}
-	states := map[string]any{}
+	states := make(inIndexOrder, 0, len(sp.States))
 	for i, st := range sp.States {
 		ents := []any{}
 		for _, e := range st.Assignee.Entities {
@@ -290,8 +290,8 @@ func getStatus(c *call) (any, *kintone.Error) {
 		if typ == "" {
 			typ = "ONE"
 		}
-		states[st.Name] = map[string]any{"name": st.Name, "index": strconv.Itoa(i),
-			"assignee": map[string]any{"type": typ, "entities": ents}}
+		states = append(states, member{st.Name, map[string]any{"name": st.Name, "index": strconv.Itoa(i),
+			"assignee": map[string]any{"type": typ, "entities": ents}}})
 	}
 	actions := []any{}
 	for _, ac := range sp.Actions {
@@ -302,4 +302,33 @@ func getStatus(c *call) (any, *kintone.Error) {
 		actions = append(actions, map[string]any{"name": ac.Name, "from": ac.From, "to": ac.To, "filterCond": ac.FilterCond, "type": typ})
 	}
 	return map[string]any{"enable": sp.Enable, "states": states, "actions": actions, "revision": appRevision}, nil
+}
+
+// inIndexOrder is a JSON object whose members come in their slice order:
+// kintone lists an app's states by index, where a map would sort them by
+// name.
+type inIndexOrder []member
+
+type member struct {
+	name  string
+	value any
+}
+
+func (o inIndexOrder) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, m := range o {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		k, err := json.Marshal(m.name)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(m.value)
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(append(b, k...), ':'), v...)
+	}
+	return append(b, '}'), nil
 }

@@ -492,3 +492,18 @@ func TestPersistence(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// app/status.json lists the states by index, as kintone does, not by name.
+func TestStatusListsStatesInIndexOrder(t *testing.T) {
+	s := newSim(t)
+	r := must(t, do(t, s, req{method: "GET", path: "/k/v1/app/status.json?app=2", token: "tok-orders"}))
+	body := string(r.body)
+	last := -1
+	for _, name := range []string{`"Draft":`, `"Submitted":`, `"Approved":`, `"Rejected":`} {
+		at := strings.Index(body, name)
+		if at < last {
+			t.Fatalf("%s comes before the state of a lower index: %s", name, body)
+		}
+		last = at
+	}
+}
