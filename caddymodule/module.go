@@ -553,13 +553,30 @@ func (h *Handler) refuseAPI(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		h.logger.Warn("identity could not be established", zap.Error(err))
 		e := kintone.NewError("KGATE_ID01", lang)
-		e.Status, e.Message = http.StatusServiceUnavailable, "The sign-in service is unavailable. Please try again in a moment."
-		if lang == "ja" {
-			e.Message = "認証サービスに接続できません。しばらくしてから再試行してください。"
-		}
+		e.Status, e.Message = http.StatusServiceUnavailable, unavailableMessage(err, lang)
 		w.Header().Set("Retry-After", "5")
 		e.Respond(w)
 	}
+}
+
+// unavailableMessage names what kgate could not reach to know who is
+// asking, so that an operator reading a partner's report knows where to
+// look: the members app in kintone, the OpenID Provider, or the session
+// store.
+func unavailableMessage(err error, lang string) string {
+	var en, ja string
+	switch {
+	case errors.Is(err, auth.ErrDirectoryUnavailable):
+		en, ja = "kintone (the members app) cannot be reached to check your membership.", "メンバー情報を確認するための kintone(メンバーアプリ)に接続できません。"
+	case errors.Is(err, auth.ErrProviderUnavailable):
+		en, ja = "The sign-in service (OpenID Provider) cannot be reached.", "認証サービス(OpenID Provider)に接続できません。"
+	default:
+		en, ja = "kgate cannot check your sign-in just now (its session store cannot be reached).", "現在ログイン状態を確認できません(セッションストアに接続できません)。"
+	}
+	if lang == "ja" {
+		return ja + "しばらくしてから再試行してください。"
+	}
+	return en + " Please try again in a moment."
 }
 
 // unread closes the connection after a refusal that leaves a body unread:

@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/kgate/kgate/internal/auth"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/policy"
 	"github.com/kgate/kgate/internal/testworld"
@@ -169,5 +171,34 @@ func TestMetricsTellTheDailyBudgetAndTheRefusals(t *testing.T) {
 		if g, ok := got[k]; !ok || g != v {
 			t.Errorf("%s = %v (present %v), want %v", k, g, ok, v)
 		}
+	}
+}
+
+// When who is asking cannot be established, the 503 says what kgate could
+// not reach, in the member's language.
+func TestAnUnreachableServiceIsNamedInTheRefusal(t *testing.T) {
+	tests := []struct {
+		name, lang string
+		err        error
+		want       string
+	}{
+		{"the members app", "en", fmt.Errorf("%w: %w", auth.ErrDirectoryUnavailable, errors.New("dial tcp: refused")), "kintone (the members app)"},
+		{"the members app, in Japanese", "ja", fmt.Errorf("%w: %w", auth.ErrDirectoryUnavailable, errors.New("dial tcp: refused")), "kintone(メンバーアプリ)"},
+		{"the OpenID Provider", "en", fmt.Errorf("%w: discovery: timeout", auth.ErrProviderUnavailable), "OpenID Provider"},
+		{"the session store", "en", errors.New("redis: connection refused"), "session store"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &Handler{logger: zap.NewNop()}
+			w := httptest.NewRecorder()
+			r := httptest.NewRequest("GET", "/k/v1/records.json?app=1", nil)
+			r.Header.Set("Accept-Language", tt.lang)
+			h.refuseAPI(w, r, tt.err)
+			var body struct{ Code, Message string }
+			json.Unmarshal(w.Body.Bytes(), &body)
+			if w.Code != http.StatusServiceUnavailable || body.Code != "KGATE_ID01" || !strings.Contains(body.Message, tt.want) {
+				t.Errorf("answer: %d %s %q, want 503 KGATE_ID01 naming %q", w.Code, body.Code, body.Message, tt.want)
+			}
+		})
 	}
 }

@@ -46,6 +46,10 @@ var ErrNoIdentity = errors.New("auth: no identity")
 // caller answers 503.
 var ErrProviderUnavailable = errors.New("auth: OpenID Provider unavailable")
 
+// ErrDirectoryUnavailable wraps failures to ask the members directory
+// (the members app in kintone); the caller answers 503.
+var ErrDirectoryUnavailable = errors.New("auth: members directory unavailable")
+
 func noIdentity(why string) error { return fmt.Errorf("%w: %s", ErrNoIdentity, why) }
 
 // Config configures an Auth. Zero durations take the documented defaults.

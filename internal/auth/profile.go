@@ -277,7 +277,7 @@ func (p *profiles) lookup(ctx context.Context, key string) (*Member, time.Time, 
 	v, err, _ := p.group.Do(key, func() (any, error) {
 		m, err := p.dir.Lookup(ctx, p.lookupBy, key)
 		if err != nil {
-			return nil, fmt.Errorf("auth: members directory: %w", err)
+			return nil, fmt.Errorf("%w: %w", ErrDirectoryUnavailable, err)
 		}
 		return cached[*Member]{v: m, fetched: p.cache.put(key, m)}, nil
 	})
