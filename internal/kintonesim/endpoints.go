@@ -44,6 +44,7 @@ func init() {
 		"app/form/layout":  {"GET": {fn: getLayout, preview: true}},
 		"app/status":       {"GET": {fn: getStatus, preview: true}},
 		"app/settings":     {"GET": {fn: getSettings, preview: true}},
+		"app/views":        {"GET": {fn: getViews, preview: true}},
 		"file":             {"POST": {upload: true}, "GET": {download: true}},
 		"record/comments":  {"GET": {fn: getComments}},
 		"record/comment":   {"POST": {fn: postComment, write: true}, "DELETE": {fn: deleteComment, write: true}},

@@ -210,6 +210,11 @@ func (st *state) link(seed *Seed, sa *SeedApp) error {
 			}
 		}
 	}
+	views, err := buildViews(a, sa.Views)
+	if err != nil {
+		return seedError(seed, sa, "views", "%v", err)
+	}
+	a.views = views
 	return nil
 }
 

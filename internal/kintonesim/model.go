@@ -25,6 +25,7 @@ type app struct {
 	fields   []*field                // fields that carry record data, in form order, then $id and $revision
 	byCode   map[string]*field       // every data field, subtable inner fields included
 	layout   []byte                  // layout.json's "layout" value
+	views    []SeedView              // the record list views, in order, defaults filled in
 	process  *process                // nil when process management is off
 	comments bool                    // the comment feature is on
 	prec     precision               // number and calculation precision

@@ -65,6 +65,7 @@ type SeedApp struct {
 	Fields           []json.RawMessage            `json:"fields"`                    // kintone form-field properties, in form order
 	Layout           json.RawMessage              `json:"layout,omitempty"`
 	Process          *SeedProcess                 `json:"process,omitempty"`
+	Views            []SeedView                   `json:"views,omitempty"` // absent or empty: kintone's default list view
 	Tokens           []SeedToken                  `json:"tokens,omitempty"`
 	Rights           map[string][]string          `json:"rights,omitempty"` // user code → view/add/edit/delete/manage; absent = all users, all rights
 	Records          []map[string]json.RawMessage `json:"records,omitempty"`
