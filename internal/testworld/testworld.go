@@ -104,6 +104,20 @@ func raw(v any) json.RawMessage {
 	return b
 }
 
+// OrdersViews are the orders app's record list views: one of each type,
+// with conditions, sorts, columns and calendar fields on fields some
+// members may not read. Their names name no field.
+var OrdersViews = []kintonesim.SeedView{
+	{Name: "Everything", Fields: []string{"レコード番号", "title", "org", "amount", "cost", "secret", "due", "items"}},
+	{Name: "Expensive", Fields: []string{"title", "amount"}, FilterCond: "cost > 1000", Sort: "amount desc"},
+	{Name: "Classified order", Fields: []string{"title"}, Sort: "secret asc"},
+	{Name: "Urgent", Fields: []string{"title", "priority"}, FilterCond: `priority in ("high")`},
+	{Name: "Big baskets", Fields: []string{"title"}, FilterCond: "qty > 5"},
+	{Name: "Calendar", Type: "CALENDAR", Date: "due", Title: "title"},
+	{Name: "Classified calendar", Type: "CALENDAR", Date: "due", Title: "secret"},
+	{Name: "Board", Type: "CUSTOM", HTML: `<div id="board" data-source="amount"></div>`},
+}
+
 func ordersApp(r *rand.Rand, n int) kintonesim.SeedApp {
 	fields := []any{
 		map[string]any{"type": "RECORD_NUMBER", "code": "レコード番号", "label": "Record number"},
@@ -126,6 +140,7 @@ func ordersApp(r *rand.Rand, n int) kintonesim.SeedApp {
 	app := kintonesim.SeedApp{
 		ID: 10, Code: "ORD", Name: "Orders", Description: "Orders of every partner",
 		Tokens: []kintonesim.SeedToken{{Token: OrdersToken, View: true, Add: true, Edit: true, Delete: true}},
+		Views:  OrdersViews,
 	}
 	for _, f := range fields {
 		app.Fields = append(app.Fields, raw(f))
