@@ -83,6 +83,7 @@ var endpoints = map[string]endpoint{
 	"GET apps.json":              getApps,
 	"GET app/form/fields.json":   getFormFields,
 	"GET app/form/layout.json":   getFormLayout,
+	"GET app/views.json":         getViews,
 	"GET record/comments.json":   getComments,
 	"GET file.json":              downloadFile,
 }

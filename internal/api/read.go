@@ -246,12 +246,7 @@ func getApps(c *call) error {
 func getFormFields(c *call) error {
 	v := c.validate()
 	app := v.positive(c.params, "app")
-	lang := v.text(c.params, "lang")
-	switch lang {
-	case "", "default", "en", "ja", "zh", "user":
-	default:
-		v.add("lang", kintone.MsgEnum, "default, en, zh, ja, user")
-	}
+	lang := labelLang(v, c.params)
 	if err := v.done(); err != nil {
 		return err
 	}
@@ -260,6 +255,31 @@ func getFormFields(c *call) error {
 		return err
 	}
 	return c.reply(form)
+}
+
+// labelLang reads the lang parameter of the settings APIs.
+func labelLang(v *validation, p kintone.Params) string {
+	lang := v.text(p, "lang")
+	switch lang {
+	case "", "default", "en", "ja", "zh", "user":
+	default:
+		v.add("lang", kintone.MsgEnum, "default, en, zh, ja, user")
+	}
+	return lang
+}
+
+func getViews(c *call) error {
+	v := c.validate()
+	app := v.positive(c.params, "app")
+	lang := labelLang(v, c.params)
+	if err := v.done(); err != nil {
+		return err
+	}
+	views, err := c.h.GW.Views(c.r.Context(), c.id, gateway.AppRef{ID: app, Space: c.space}, lang)
+	if err != nil {
+		return err
+	}
+	return c.reply(views)
 }
 
 func getFormLayout(c *call) error {
