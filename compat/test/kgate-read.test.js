@@ -201,6 +201,26 @@ test("getFormFields lists only the fields the member may read", async () => {
   assert.ok("internal_note" in staff.properties);
 });
 
+test("getViews shows only views of fields the member may read, and never the preview", async () => {
+  const { views: all } = await demo.upstream(BUDGET).app.getViews({ app: BUDGET });
+  const review = "Internal review / 社内確認"; // filtered on internal_note
+  assert.match(all[review].filterCond, /internal_note/);
+  for (const m of partners) {
+    const client = await demo.client(m.sub);
+    const readable = Object.keys((await client.app.getFormFields({ app: BUDGET })).properties);
+    const { views } = await client.app.getViews({ app: BUDGET, lang: "en" });
+    assert.deepEqual(Object.keys(views).sort(), Object.keys(all).filter((name) => name !== review).sort(), m.sub);
+    assert.ok(!JSON.stringify(views).includes("internal_note"), `${m.sub}: ${JSON.stringify(views)}`);
+    for (const [name, v] of Object.entries(views)) {
+      assert.equal(v.type, all[name].type, name);
+      if (v.type === "LIST") assert.deepEqual(v.fields, all[name].fields.filter((c) => readable.includes(c)), name);
+    }
+    await refused(() => client.app.getViews({ app: BUDGET, preview: true }), 403, "CB_NO02");
+  }
+  const staff = await (await demo.client(sam.sub)).app.getViews({ app: BUDGET });
+  assert.deepEqual(Object.keys(staff.views).sort(), Object.keys(all).sort());
+});
+
 test("getApps lists the apps the member may read and getApp shows one", async () => {
   const listed = async (m) => (await (await demo.client(m.sub)).app.getApps({})).apps.map((a) => a.appId);
   for (const m of partners) assert.deepEqual(await listed(m), ["2", "3", "4", "5"], m.sub);
