@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kgate/kgate/internal/kintone"
+	"github.com/kgate/kgate/internal/policy"
 )
 
 // AppInfo is app.json as the member sees it. The creator and modifier are
@@ -161,17 +162,9 @@ func (f *Form) MarshalJSON() ([]byte, error) {
 // Settings that name the company's own users, groups and organizations
 // (entities, default users) stay out.
 func (g *Gateway) FormFields(ctx context.Context, id *Identity, ref AppRef, lang string) (*Form, error) {
-	a, err := g.resolve(id, ref)
+	_, d, f, err := g.readSettings(ctx, id, ref, lang)
 	if err != nil {
 		return nil, err
-	}
-	d, err := g.decide(ctx, g.view(ctx), id, a, id.input(a, "read"))
-	if err != nil {
-		return nil, err
-	}
-	f, err := a.forms.get(ctx, lang)
-	if err != nil {
-		return nil, upstreamError(err, id.Lang, nil)
 	}
 	readable := newFieldSet(d.Readable)
 	out := &Form{Properties: map[string]kintone.FieldProperty{}, Revision: f.revision, raw: map[string]json.RawMessage{},
@@ -248,6 +241,24 @@ func scrub(p map[string]any) {
 	}
 }
 
+// readSettings is the start of every read of an app's settings: the app,
+// the member's decision to read it, and its form with labels in lang.
+func (g *Gateway) readSettings(ctx context.Context, id *Identity, ref AppRef, lang string) (*app, *policy.Decision, *form, error) {
+	a, err := g.resolve(id, ref)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	d, err := g.decide(ctx, g.view(ctx), id, a, id.input(a, "read"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	f, err := a.forms.get(ctx, lang)
+	if err != nil {
+		return nil, nil, nil, upstreamError(err, id.Lang, nil)
+	}
+	return a, d, f, nil
+}
+
 // Layout is app/form/layout.json as the member sees it.
 type Layout struct {
 	Layout   []json.RawMessage `json:"layout"`
@@ -257,17 +268,9 @@ type Layout struct {
 // FormLayout returns the app's layout without the fields the member may
 // not read; rows left empty disappear.
 func (g *Gateway) FormLayout(ctx context.Context, id *Identity, ref AppRef) (*Layout, error) {
-	a, err := g.resolve(id, ref)
+	a, d, f, err := g.readSettings(ctx, id, ref, "")
 	if err != nil {
 		return nil, err
-	}
-	d, err := g.decide(ctx, g.view(ctx), id, a, id.input(a, "read"))
-	if err != nil {
-		return nil, err
-	}
-	f, err := a.forms.get(ctx, "")
-	if err != nil {
-		return nil, upstreamError(err, id.Lang, nil)
 	}
 	resp, err := g.client.Do(ctx, kintone.Request{Method: "GET", API: "app/form/layout.json", GuestSpace: a.GuestSpace,
 		App: a.ID, Tokens: a.Tokens, Params: url.Values{"app": {a.ID}}, Lang: id.Lang})

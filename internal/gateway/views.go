@@ -42,17 +42,9 @@ type View struct {
 // a custom view, whose HTML is the operator's own page. The views left are
 // numbered again from 0, so the gaps do not count the hidden ones.
 func (g *Gateway) Views(ctx context.Context, id *Identity, ref AppRef, lang string) (*Views, error) {
-	a, err := g.resolve(id, ref)
+	a, d, f, err := g.readSettings(ctx, id, ref, "")
 	if err != nil {
 		return nil, err
-	}
-	d, err := g.decide(ctx, g.view(ctx), id, a, id.input(a, "read"))
-	if err != nil {
-		return nil, err
-	}
-	f, err := a.forms.get(ctx, "")
-	if err != nil {
-		return nil, upstreamError(err, id.Lang, nil)
 	}
 	params := url.Values{"app": {a.ID}}
 	if lang != "" {
