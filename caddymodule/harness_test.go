@@ -15,7 +15,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddytest"
 
-	"github.com/kgate/kgate/internal/gateway"
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/testenv"
 	"github.com/kgate/kgate/internal/testworld"
 )
@@ -31,7 +31,7 @@ func (testIdentity) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{ID: "kgate.identity.testing", New: func() caddy.Module { return new(testIdentity) }}
 }
 
-func (testIdentity) Identify(_ http.ResponseWriter, r *http.Request) (*gateway.Identity, error) {
+func (testIdentity) Identify(_ http.ResponseWriter, r *http.Request) (*identity.Identity, error) {
 	id := testworld.Identities[r.Header.Get("X-Test-Member")]
 	if id == nil {
 		return nil, ErrNoIdentity

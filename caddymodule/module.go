@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/admission"
 	"github.com/kgate/kgate/internal/api"
 	"github.com/kgate/kgate/internal/audit"
@@ -147,7 +148,7 @@ type Policy struct {
 // the request carries no identity at all; it may set cookies on w (a
 // refreshed session), so it runs before anything is written.
 type IdentitySource interface {
-	Identify(w http.ResponseWriter, r *http.Request) (*gateway.Identity, error)
+	Identify(w http.ResponseWriter, r *http.Request) (*identity.Identity, error)
 }
 
 // ErrNoIdentity is what an IdentitySource returns for a request that
@@ -455,7 +456,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 }
 
 // memberKey names a member for the per-member limits.
-func memberKey(id *gateway.Identity) string { return id.Issuer + "\x00" + id.Subject }
+func memberKey(id *identity.Identity) string { return id.Issuer + "\x00" + id.Subject }
 
 // apiKind is what a kintone call may carry: writes a JSON body, an upload
 // a file, reads a query.
@@ -493,7 +494,7 @@ var errCrossSite = errors.New("kgate: a cross-site request with a session cookie
 
 // identify asks the identity source and records the subject for Caddy's
 // access log.
-func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (*gateway.Identity, error) {
+func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (*identity.Identity, error) {
 	if h.identity == nil {
 		return nil, ErrNoIdentity
 	}

@@ -11,9 +11,9 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/auth"
-	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/members"
 )
@@ -222,7 +222,7 @@ func forbiddenReason(err error) []string {
 // authSource adapts auth to the IdentitySource the handler uses.
 type authSource struct{ a *auth.Auth }
 
-func (s authSource) Identify(w http.ResponseWriter, r *http.Request) (*gateway.Identity, error) {
+func (s authSource) Identify(w http.ResponseWriter, r *http.Request) (*identity.Identity, error) {
 	id, err := s.a.Identify(w, r)
 	if errors.Is(err, auth.ErrNoIdentity) {
 		// Keep auth's error beside ours: it says whether a bearer token

@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/admission"
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
@@ -65,7 +66,7 @@ type call struct {
 	h      *Handler
 	w      http.ResponseWriter
 	r      *http.Request
-	id     *gateway.Identity
+	id     *identity.Identity
 	space  string
 	params kintone.Params
 }
@@ -89,7 +90,7 @@ var endpoints = map[string]endpoint{
 }
 
 // Serve answers one API request for id. The request must have matched.
-func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, id *gateway.Identity) {
+func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, id *identity.Identity) {
 	r = r.WithContext(h.GW.Pin(r.Context())) // one policy version for the whole request, a bulkRequest's parts included
 	resource, space, _ := Match(r.URL.Path)
 	who := *id
@@ -132,7 +133,7 @@ func (h *Handler) maxBody() int64 {
 
 // language picks the language of kintone's messages: the member's own
 // setting, else the request's Accept-Language, else English.
-func language(id *gateway.Identity, r *http.Request) string {
+func language(id *identity.Identity, r *http.Request) string {
 	if id.Lang != "" {
 		return id.Lang
 	}
@@ -148,7 +149,7 @@ func language(id *gateway.Identity, r *http.Request) string {
 	return "en"
 }
 
-func unknownAPI(id *gateway.Identity, resource string) error {
+func unknownAPI(id *identity.Identity, resource string) error {
 	if strings.HasPrefix(resource, "preview/") || strings.HasPrefix(resource, "app/") || resource == "space.json" {
 		return kintone.NewError("CB_NO02", id.Lang) // settings are the operator's, never a partner's
 	}
@@ -157,7 +158,7 @@ func unknownAPI(id *gateway.Identity, resource string) error {
 
 // fail writes err in kintone's error shape. Anything that is not already a
 // kintone error is kgate's fault and is logged, not shown.
-func (h *Handler) fail(w http.ResponseWriter, id *gateway.Identity, err error) {
+func (h *Handler) fail(w http.ResponseWriter, id *identity.Identity, err error) {
 	var ke *kintone.Error
 	switch {
 	case errors.As(err, &ke):

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kgate/kgate/internal/gateway"
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/testworld"
 )
 
@@ -19,7 +19,7 @@ func TestViewsAnswerInKintonesShapeWithoutHiddenFields(t *testing.T) {
 	bob, sam, nolvl := testworld.Identities["bob"], testworld.Identities["sam"], testworld.Identities["nolvl"]
 	tests := []struct {
 		name   string
-		who    *gateway.Identity
+		who    *identity.Identity
 		path   string
 		views  []string // by index
 		hidden []string // field codes that must not appear
@@ -72,7 +72,7 @@ func TestViewsAnswerInKintonesShapeWithoutHiddenFields(t *testing.T) {
 
 	refusals := []struct {
 		name         string
-		who          *gateway.Identity
+		who          *identity.Identity
 		method, path string
 		status       int
 		code         string

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/api"
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
@@ -58,7 +59,7 @@ type answer struct {
 }
 
 // do sends one API request as id.
-func (e *apiEnv) do(t testing.TB, id *gateway.Identity, method, path, body string, header ...string) answer {
+func (e *apiEnv) do(t testing.TB, id *identity.Identity, method, path, body string, header ...string) answer {
 	t.Helper()
 	r := httptest.NewRequest(method, path, strings.NewReader(body))
 	if body != "" {
@@ -250,7 +251,7 @@ func multipartBody(t testing.TB, name, content string) (string, *bytes.Buffer) {
 	return mw.FormDataContentType(), &buf
 }
 
-func (e *apiEnv) upload(t testing.TB, id *gateway.Identity, path, name, content string) answer {
+func (e *apiEnv) upload(t testing.TB, id *identity.Identity, path, name, content string) answer {
 	t.Helper()
 	ct, body := multipartBody(t, name, content)
 	r := httptest.NewRequest("POST", path, body)

@@ -2,7 +2,7 @@
 // (authorization code + PKCE) with encrypted cookie sessions backed by a
 // SessionStore, bearer JWTs checked against the provider's keys, and member
 // profiles from claims and/or the operator's members directory. It hands
-// the rest of kgate a *gateway.Identity, or says why there is none.
+// the rest of kgate a *identity.Identity, or says why there is none.
 //
 // Provisioning is cheap and offline: New checks the configuration and
 // builds everything that needs no network. The provider's discovery

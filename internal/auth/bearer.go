@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/kgate/kgate/internal/gateway"
+	"github.com/kgate/kgate/identity"
 )
 
 // maxBearerLen refuses absurd tokens before any parsing.
@@ -54,7 +54,7 @@ func refuseToken(format string, args ...any) error {
 // token for a client allowed to call the API (checkAccessToken), and maps
 // its claims to the same member profile a session would get. Nothing from
 // an unverified token is used.
-func (a *Auth) identifyBearer(ctx context.Context, raw string) (*gateway.Identity, error) {
+func (a *Auth) identifyBearer(ctx context.Context, raw string) (*identity.Identity, error) {
 	if len(a.cfg.BearerAudiences) == 0 {
 		return nil, refuseToken("bearer tokens are not accepted here")
 	}

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/devidp"
-	"github.com/kgate/kgate/internal/gateway"
 )
 
 // Run with: go test -run '^$' -bench . ./internal/auth/
@@ -36,7 +36,7 @@ func benchSession(b *testing.B) (*Auth, *http.Request, int) {
 	if err := a.saveRecord(context.Background(), "sid-1", rec, true); err != nil {
 		b.Fatal(err)
 	}
-	id := &gateway.Identity{Subject: "u-alice", Issuer: rec.Iss, Email: "alice@acme.example", Name: "Alice Sato",
+	id := &identity.Identity{Subject: "u-alice", Issuer: rec.Iss, Email: "alice@acme.example", Name: "Alice Sato",
 		Level: "gold", Org: "acme", Groups: []string{"partners", "budget-editors"}, Lang: "ja"}
 	w := httptest.NewRecorder()
 	a.writeSessionCookie(w, &sessionCookie{SID: "sid-1", Gen: 1, Iat: now.Unix(), Exp: rec.Exp, Seen: now.Unix(),

@@ -16,8 +16,8 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/oauth2"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/audit"
-	"github.com/kgate/kgate/internal/gateway"
 )
 
 // loginState is one login in progress, kept in the login cookie: it binds
@@ -156,7 +156,7 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
 // completeLogin checks the callback against the login it answers, redeems
 // the code, verifies what comes back, resolves the member and starts a new
 // session. The login state is used up whatever happens.
-func (a *Auth) completeLogin(w http.ResponseWriter, r *http.Request) (*gateway.Identity, string, error) {
+func (a *Auth) completeLogin(w http.ResponseWriter, r *http.Request) (*identity.Identity, string, error) {
 	q := r.URL.Query()
 	logins := a.readLogins(r)
 	i := slices.IndexFunc(logins, func(s loginState) bool {

@@ -10,8 +10,8 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/audit"
-	"github.com/kgate/kgate/internal/gateway"
 )
 
 // Member is one entry of the operator's members directory (in kgate's
@@ -130,8 +130,8 @@ type profiles struct {
 // person who may not use kgate gets a *ForbiddenError; a directory or
 // store failure is returned as it is (the caller answers 503 rather than
 // 403).
-func (p *profiles) resolve(ctx context.Context, via, issuer string, claims map[string]any) (_ *gateway.Identity, checked time.Time, _ error) {
-	id := &gateway.Identity{Issuer: issuer}
+func (p *profiles) resolve(ctx context.Context, via, issuer string, claims map[string]any) (_ *identity.Identity, checked time.Time, _ error) {
+	id := &identity.Identity{Issuer: issuer}
 	id.Subject, _ = claims["sub"].(string)
 	if id.Subject == "" {
 		return nil, checked, &ForbiddenError{Reason: ReasonMissingSubject}
@@ -179,7 +179,7 @@ func (p *profiles) resolve(ctx context.Context, via, issuer string, claims map[s
 // second account with the same address — re-created at the provider, or
 // one whose address the provider let someone claim — is refused rather
 // than taken for the first.
-func (p *profiles) checkBinding(ctx context.Context, via string, id *gateway.Identity, bound string) error {
+func (p *profiles) checkBinding(ctx context.Context, via string, id *identity.Identity, bound string) error {
 	if id.Email == "" {
 		return nil
 	}
@@ -212,7 +212,7 @@ func (p *profiles) levelFromGroups(groups []string) string {
 // directory is the authority on level, organization, groups and attributes.
 // Looked up by e-mail, it returns the subject the entry records, if any;
 // and when the directory gave the answer.
-func (p *profiles) applyDirectory(ctx context.Context, id *gateway.Identity) (bound string, fetched time.Time, err error) {
+func (p *profiles) applyDirectory(ctx context.Context, id *identity.Identity) (bound string, fetched time.Time, err error) {
 	key := id.Subject
 	if p.lookupBy == ByEmail {
 		key = id.Email
@@ -291,7 +291,7 @@ func (p *profiles) lookup(ctx context.Context, key string) (*Member, time.Time, 
 // addAsPending adds an unknown person once: the pending entry is cached
 // so that repeated attempts within the TTL do not add it again, and the
 // directory itself then answers "pending" for it.
-func (p *profiles) addAsPending(ctx context.Context, key string, id *gateway.Identity) error {
+func (p *profiles) addAsPending(ctx context.Context, key string, id *identity.Identity) error {
 	_, err, _ := p.group.Do("pending\x00"+key, func() (any, error) {
 		if m, _, ok := p.cache.get(key); ok && m != nil {
 			return nil, nil

@@ -18,8 +18,8 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/oauth2"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/audit"
-	"github.com/kgate/kgate/internal/gateway"
 )
 
 // sessionCookie is what the browser holds: the session id, the timestamps
@@ -49,13 +49,13 @@ type summary struct {
 	TZ     string         `json:"tz,omitempty"`
 }
 
-func summarize(id *gateway.Identity) *summary {
+func summarize(id *identity.Identity) *summary {
 	return &summary{Sub: id.Subject, Iss: id.Issuer, Email: id.Email, Name: id.Name, Level: id.Level,
 		Org: id.Org, Groups: id.Groups, Attrs: id.Attrs, Lang: id.Lang, TZ: id.TimeZone}
 }
 
-func (s *summary) identity() *gateway.Identity {
-	return &gateway.Identity{Subject: s.Sub, Issuer: s.Iss, Email: s.Email, Name: s.Name, Level: s.Level,
+func (s *summary) identity() *identity.Identity {
+	return &identity.Identity{Subject: s.Sub, Issuer: s.Iss, Email: s.Email, Name: s.Name, Level: s.Level,
 		Org: s.Org, Groups: s.Groups, Attrs: s.Attrs, Lang: s.Lang, TimeZone: s.TZ, Via: "session"}
 }
 
@@ -133,7 +133,7 @@ func (a *Auth) openRecord(sid string, v []byte) (*record, error) {
 // startSession issues a brand-new session for a completed login. Any
 // session the browser brought along is ended first, so an id planted
 // before login can never become a logged-in session (fixation).
-func (a *Auth) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, id *gateway.Identity,
+func (a *Auth) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, id *identity.Identity,
 	checked time.Time, idt *oidc.IDToken, tok *oauth2.Token, rawID string, claims map[string]any) error {
 	if old, err := a.readSessionCookie(r); err == nil {
 		if err := a.store.Delete(ctx, recordKey(old.SID)); err != nil {
@@ -251,7 +251,7 @@ func (o *openedCookies) put(v string, sc *sessionCookie) {
 // (log in / 401), are a *ForbiddenError (403), or are anything else (503).
 // w may receive a Set-Cookie — a session kept alive, refreshed or ended —
 // and nothing else, so call Identify before writing the response.
-func (a *Auth) Identify(w http.ResponseWriter, r *http.Request) (*gateway.Identity, error) {
+func (a *Auth) Identify(w http.ResponseWriter, r *http.Request) (*identity.Identity, error) {
 	if authz := r.Header.Values("Authorization"); len(authz) > 0 {
 		if len(authz) > 1 {
 			return nil, noIdentity("several Authorization headers")
@@ -263,7 +263,7 @@ func (a *Auth) Identify(w http.ResponseWriter, r *http.Request) (*gateway.Identi
 	return a.identifySession(w, r)
 }
 
-func (a *Auth) identifySession(w http.ResponseWriter, r *http.Request) (*gateway.Identity, error) {
+func (a *Auth) identifySession(w http.ResponseWriter, r *http.Request) (*identity.Identity, error) {
 	ctx := r.Context()
 	sc, err := a.readSessionCookie(r)
 	if err != nil {
@@ -345,7 +345,7 @@ func (a *Auth) refused(ctx context.Context, w http.ResponseWriter, sid string, r
 	return err
 }
 
-func (a *Auth) identityFromRecord(ctx context.Context, rec *record) (*gateway.Identity, time.Time, error) {
+func (a *Auth) identityFromRecord(ctx context.Context, rec *record) (*identity.Identity, time.Time, error) {
 	var claims map[string]any
 	if err := json.Unmarshal(rec.Claims, &claims); err != nil {
 		return nil, time.Time{}, noIdentity("session record unreadable")

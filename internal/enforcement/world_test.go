@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/kintonesim"
@@ -315,14 +316,14 @@ func sortIDs(ids []string) {
 // member is one identity the harness reads as.
 type member struct {
 	name string
-	id   *gateway.Identity
+	id   *identity.Identity
 }
 
 // members returns the world's members: levels the policies know and one
 // they do not, organizations in different cases, and missing attributes.
 func members() []member {
 	mk := func(name, level, org, email string, attrs map[string]any) member {
-		return member{name, &gateway.Identity{Subject: "u-" + name, Issuer: "https://idp.test", Email: email,
+		return member{name, &identity.Identity{Subject: "u-" + name, Issuer: "https://idp.test", Email: email,
 			Name: name, Level: level, Org: org, Attrs: attrs}}
 	}
 	return []member{

@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/policy"
 )
@@ -41,7 +42,7 @@ type Abilities struct {
 
 // CreateAbilities reports whether the member may add records to the app,
 // which fields they may fill in, and whether they may attach files.
-func (g *Gateway) CreateAbilities(ctx context.Context, id *Identity, ref AppRef) (*Abilities, error) {
+func (g *Gateway) CreateAbilities(ctx context.Context, id *identity.Identity, ref AppRef) (*Abilities, error) {
 	w := g.newWriter(ctx, id)
 	wa, err := w.app(ctx, ref)
 	if err != nil {
@@ -87,7 +88,7 @@ type offer struct {
 
 // pageOffer makes the decisions without a record under p's policy view.
 // Whatever the policy cannot decide is not offered.
-func (g *Gateway) pageOffer(ctx context.Context, id *Identity, p *readPlan) (*offer, error) {
+func (g *Gateway) pageOffer(ctx context.Context, id *identity.Identity, p *readPlan) (*offer, error) {
 	w := g.newWriter(ctx, id)
 	w.view = p.view
 	wa, err := w.app(ctx, AppRef{ID: p.app.ID, Space: p.app.GuestSpace})
@@ -102,7 +103,7 @@ func (g *Gateway) pageOffer(ctx context.Context, id *Identity, p *readPlan) (*of
 		if !o.allowed(ctx, r.action, "") {
 			continue
 		}
-		rr, err := g.rowRule(ctx, p, id.input(p.app, r.action))
+		rr, err := g.rowRule(ctx, p, input(id, p.app, r.action))
 		if err != nil || rr.Never {
 			continue
 		}
@@ -202,7 +203,7 @@ func (w *writer) may(ctx context.Context, wa *writeApp, action, statusAction str
 // decideOn is the decision for action on a known record, as the write
 // path makes it: writable and presets may depend on the record.
 func (w *writer) decideOn(ctx context.Context, wa *writeApp, action string, rec kintone.Record) (*policy.Decision, error) {
-	in := w.id.input(wa.app, action)
+	in := input(w.id, wa.app, action)
 	in.Record = policy.Flatten(rec)
 	d, err := w.view.Decide(ctx, in)
 	if err != nil {

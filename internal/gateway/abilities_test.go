@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/testworld"
@@ -16,7 +17,7 @@ func TestCreateAbilitiesNameWhatAFormMayOffer(t *testing.T) {
 		"receipt", "ref", "starts", "tags", "title", "visibility"}
 	tests := []struct {
 		name string
-		who  *gateway.Identity
+		who  *identity.Identity
 		want gateway.Abilities
 	}{
 		{"gold partner: its fields, presets apart", alice, gateway.Abilities{Create: true, Upload: true,
@@ -48,7 +49,7 @@ func TestRecordPageAbilitiesFollowThePolicyForThatRecord(t *testing.T) {
 		"receipt", "ref", "starts", "tags", "title", "visibility"}
 	tests := []struct {
 		name   string
-		who    *gateway.Identity
+		who    *identity.Identity
 		record string
 		want   gateway.Abilities
 	}{
@@ -100,7 +101,7 @@ func TestRecordPageOfARecordTheMemberCannotSeeAnswersNotFound(t *testing.T) {
 func TestRecordPageAbilitiesAgreeWithTheWritePath(t *testing.T) {
 	e := newWriteEnv(t)
 	for _, tt := range []struct {
-		who    *gateway.Identity
+		who    *identity.Identity
 		record string
 	}{{alice, "2"}, {alice, "5"}, {bob, "2"}} {
 		page, err := e.gw.RecordPage(e.ctx, tt.who, gateway.RecordPageRequest{App: budget, Record: tt.record})

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/policy"
 )
@@ -31,18 +32,18 @@ type AppInfo struct {
 var nobody = json.RawMessage(`{"code":"","name":""}`)
 
 // App returns app.json for an app the member may read.
-func (g *Gateway) App(ctx context.Context, id *Identity, ref AppRef) (*AppInfo, error) {
+func (g *Gateway) App(ctx context.Context, id *identity.Identity, ref AppRef) (*AppInfo, error) {
 	a, err := g.resolve(id, ref)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := g.decide(ctx, g.view(ctx), id, a, id.input(a, "read")); err != nil {
+	if _, err := g.decide(ctx, g.view(ctx), id, a, input(id, a, "read")); err != nil {
 		return nil, err
 	}
 	return g.appInfo(ctx, id, a)
 }
 
-func (g *Gateway) appInfo(ctx context.Context, id *Identity, a *app) (*AppInfo, error) {
+func (g *Gateway) appInfo(ctx context.Context, id *identity.Identity, a *app) (*AppInfo, error) {
 	resp, err := g.client.Do(ctx, kintone.Request{Method: "GET", API: "app.json", GuestSpace: a.GuestSpace,
 		App: a.ID, Tokens: a.Tokens, Params: url.Values{"id": {a.ID}}, Lang: id.Lang})
 	if err != nil {
@@ -66,14 +67,14 @@ type AppsFilter struct {
 // Apps lists the apps kgate opens that the member may read, filtered as
 // kintone filters apps.json. Apps the member may not read are not listed
 // at all.
-func (g *Gateway) Apps(ctx context.Context, id *Identity, f AppsFilter) ([]*AppInfo, error) {
+func (g *Gateway) Apps(ctx context.Context, id *identity.Identity, f AppsFilter) ([]*AppInfo, error) {
 	var out []*AppInfo
 	view := g.view(ctx)
 	for _, a := range g.order {
 		if !f.matchesApp(a) {
 			continue
 		}
-		d, err := view.Decide(ctx, id.input(a, "read"))
+		d, err := view.Decide(ctx, input(id, a, "read"))
 		if err != nil {
 			return nil, policyError(id.Lang)
 		}
@@ -161,7 +162,7 @@ func (f *Form) MarshalJSON() ([]byte, error) {
 // lang ("", "default", "ja", "en", "zh" or "user", as kintone takes them).
 // Settings that name the company's own users, groups and organizations
 // (entities, default users) stay out.
-func (g *Gateway) FormFields(ctx context.Context, id *Identity, ref AppRef, lang string) (*Form, error) {
+func (g *Gateway) FormFields(ctx context.Context, id *identity.Identity, ref AppRef, lang string) (*Form, error) {
 	_, d, f, err := g.readSettings(ctx, id, ref, lang)
 	if err != nil {
 		return nil, err
@@ -243,12 +244,12 @@ func scrub(p map[string]any) {
 
 // readSettings is the start of every read of an app's settings: the app,
 // the member's decision to read it, and its form with labels in lang.
-func (g *Gateway) readSettings(ctx context.Context, id *Identity, ref AppRef, lang string) (*app, *policy.Decision, *form, error) {
+func (g *Gateway) readSettings(ctx context.Context, id *identity.Identity, ref AppRef, lang string) (*app, *policy.Decision, *form, error) {
 	a, err := g.resolve(id, ref)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	d, err := g.decide(ctx, g.view(ctx), id, a, id.input(a, "read"))
+	d, err := g.decide(ctx, g.view(ctx), id, a, input(id, a, "read"))
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -267,7 +268,7 @@ type Layout struct {
 
 // FormLayout returns the app's layout without the fields the member may
 // not read; rows left empty disappear.
-func (g *Gateway) FormLayout(ctx context.Context, id *Identity, ref AppRef) (*Layout, error) {
+func (g *Gateway) FormLayout(ctx context.Context, id *identity.Identity, ref AppRef) (*Layout, error) {
 	a, d, f, err := g.readSettings(ctx, id, ref, "")
 	if err != nil {
 		return nil, err
@@ -340,12 +341,12 @@ func filterLayout(items []layoutItem, readable func(string) bool) []layoutItem {
 // ReadLimit returns the largest page the member may read from the app
 // (the policy's limit, or kintone's 500), so that a page size can be
 // offered within it instead of being refused.
-func (g *Gateway) ReadLimit(ctx context.Context, id *Identity, ref AppRef) (int, error) {
+func (g *Gateway) ReadLimit(ctx context.Context, id *identity.Identity, ref AppRef) (int, error) {
 	a, err := g.resolve(id, ref)
 	if err != nil {
 		return 0, err
 	}
-	d, err := g.decide(ctx, g.view(ctx), id, a, id.input(a, "read"))
+	d, err := g.decide(ctx, g.view(ctx), id, a, input(id, a, "read"))
 	if err != nil {
 		return 0, err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"sync"
+
+	"github.com/kgate/kgate/identity"
 )
 
 // CommentAuthors remembers who posted which comment through kgate: a
@@ -22,7 +24,7 @@ type CommentAuthors interface {
 func commentKey(app, record, comment string) string { return app + "/" + record + "/" + comment }
 
 // author names a member as CommentAuthors keeps them.
-func author(id *Identity) string { return id.Issuer + "\x00" + id.Subject }
+func author(id *identity.Identity) string { return id.Issuer + "\x00" + id.Subject }
 
 // storeUnavailable answers a request that needs what kgate keeps in its
 // shared store while the store cannot be reached.

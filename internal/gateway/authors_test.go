@@ -7,6 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/policy"
@@ -42,7 +43,7 @@ func redisAuthors(t *testing.T, rs *testenv.Redis) gateway.CommentAuthors {
 	return gateway.NewRedisCommentAuthors(c, "kgate-test:comment:")
 }
 
-func (e *wenv) post(t *testing.T, gw *gateway.Gateway, id *gateway.Identity, text string) string {
+func (e *wenv) post(t *testing.T, gw *gateway.Gateway, id *identity.Identity, text string) string {
 	t.Helper()
 	cid, err := gw.AddComment(e.ctx, id, gateway.AddCommentRequest{App: budget, Record: "1", Text: text})
 	if err != nil {
@@ -51,7 +52,7 @@ func (e *wenv) post(t *testing.T, gw *gateway.Gateway, id *gateway.Identity, tex
 	return cid
 }
 
-func (e *wenv) remove(gw *gateway.Gateway, id *gateway.Identity, comment string) error {
+func (e *wenv) remove(gw *gateway.Gateway, id *identity.Identity, comment string) error {
 	return gw.DeleteComment(e.ctx, id, gateway.DeleteCommentRequest{App: budget, Record: "1", Comment: comment})
 }
 

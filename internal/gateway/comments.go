@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/policy"
@@ -47,7 +48,7 @@ type Comments struct {
 // ListComments returns a record's comments when the record satisfies the
 // row rules of both read and comment.read; any other record answers as a
 // missing one.
-func (g *Gateway) ListComments(ctx context.Context, id *Identity, req CommentsRequest) (*Comments, error) {
+func (g *Gateway) ListComments(ctx context.Context, id *identity.Identity, req CommentsRequest) (*Comments, error) {
 	ev := audit.Event{Kind: "read", Action: "comment.read", RecordIDs: []string{req.Record}}
 	start := g.now()
 	out, err := g.listComments(ctx, id, req, &ev)
@@ -58,7 +59,7 @@ func (g *Gateway) ListComments(ctx context.Context, id *Identity, req CommentsRe
 	return out, err
 }
 
-func (g *Gateway) listComments(ctx context.Context, id *Identity, req CommentsRequest, ev *audit.Event) (*Comments, error) {
+func (g *Gateway) listComments(ctx context.Context, id *identity.Identity, req CommentsRequest, ev *audit.Event) (*Comments, error) {
 	a, err := g.resolve(id, req.App)
 	if err != nil {
 		return nil, err
@@ -77,7 +78,7 @@ func (g *Gateway) listComments(ctx context.Context, id *Identity, req CommentsRe
 
 // commentsOf reads a page of a record's comments from kintone. The caller
 // has made sure the member may read them.
-func (g *Gateway) commentsOf(ctx context.Context, id *Identity, a *app, recordID string, cp CommentsPage, ev *audit.Event) (*Comments, error) {
+func (g *Gateway) commentsOf(ctx context.Context, id *identity.Identity, a *app, recordID string, cp CommentsPage, ev *audit.Event) (*Comments, error) {
 	params := url.Values{"app": {a.ID}, "record": {recordID}}
 	if cp.Order != "" {
 		params.Set("order", cp.Order)
@@ -108,7 +109,7 @@ func (g *Gateway) commentsOf(ctx context.Context, id *Identity, a *app, recordID
 // visible checks, under one policy view, that the policy allows read and
 // action on a and that the record satisfies the row rules of both;
 // otherwise it answers as kintone does for a record that does not exist.
-func (g *Gateway) visible(ctx context.Context, view policy.View, id *Identity, a *app, recordID, action string) error {
+func (g *Gateway) visible(ctx context.Context, view policy.View, id *identity.Identity, a *app, recordID, action string) error {
 	p, err := g.planRead(ctx, view, id, a, action)
 	if err != nil {
 		return err

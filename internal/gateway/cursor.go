@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/kintone"
 )
@@ -40,7 +41,7 @@ func newCursorTable(perOwner int) *cursorTable {
 	return &cursorTable{perOwner: perOwner, byID: map[string]*cursor{}}
 }
 
-func ownerKey(id *Identity) string { return id.Issuer + "\x00" + id.Subject }
+func ownerKey(id *identity.Identity) string { return id.Issuer + "\x00" + id.Subject }
 
 // reserve makes room for one more cursor of owner, or reports that owner
 // has too many.
@@ -98,7 +99,7 @@ type CursorRequest struct {
 
 // CreateCursor opens a cursor over the records the member may see and
 // returns kgate's cursor id and the number of those records.
-func (g *Gateway) CreateCursor(ctx context.Context, id *Identity, req CursorRequest) (string, int64, error) {
+func (g *Gateway) CreateCursor(ctx context.Context, id *identity.Identity, req CursorRequest) (string, int64, error) {
 	ev := audit.Event{Kind: "read", Action: "read"}
 	start := g.now()
 	key, total, err := g.createCursor(ctx, id, req, &ev)
@@ -106,7 +107,7 @@ func (g *Gateway) CreateCursor(ctx context.Context, id *Identity, req CursorRequ
 	return key, total, err
 }
 
-func (g *Gateway) createCursor(ctx context.Context, id *Identity, req CursorRequest, ev *audit.Event) (string, int64, error) {
+func (g *Gateway) createCursor(ctx context.Context, id *identity.Identity, req CursorRequest, ev *audit.Event) (string, int64, error) {
 	a, err := g.resolve(id, req.App)
 	if err != nil {
 		return "", 0, err
@@ -205,7 +206,7 @@ func cursorLimitMessage(lang string) string {
 
 // GetCursor returns the cursor's next records, checked against the policy
 // as it is now.
-func (g *Gateway) GetCursor(ctx context.Context, id *Identity, key string) (*Page, error) {
+func (g *Gateway) GetCursor(ctx context.Context, id *identity.Identity, key string) (*Page, error) {
 	ev := audit.Event{Kind: "read", Action: "read"}
 	start := g.now()
 	page, err := g.getCursor(ctx, id, key, &ev)
@@ -216,7 +217,7 @@ func (g *Gateway) GetCursor(ctx context.Context, id *Identity, key string) (*Pag
 	return page, err
 }
 
-func (g *Gateway) getCursor(ctx context.Context, id *Identity, key string, ev *audit.Event) (*Page, error) {
+func (g *Gateway) getCursor(ctx context.Context, id *identity.Identity, key string, ev *audit.Event) (*Page, error) {
 	c := g.cursors.get(key, ownerKey(id), g.now())
 	if c == nil {
 		return nil, kintone.NewError("GAIA_CU01", id.Lang)
@@ -250,7 +251,7 @@ func (g *Gateway) getCursor(ctx context.Context, id *Identity, key string, ev *a
 }
 
 // DeleteCursor closes a cursor of the member's.
-func (g *Gateway) DeleteCursor(ctx context.Context, id *Identity, key string) error {
+func (g *Gateway) DeleteCursor(ctx context.Context, id *identity.Identity, key string) error {
 	c := g.cursors.get(key, ownerKey(id), g.now())
 	if c == nil {
 		return kintone.NewError("GAIA_CU01", id.Lang)

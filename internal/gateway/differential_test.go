@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/testworld"
@@ -68,15 +69,15 @@ func TestDifferentialReadsMatchPolicyAndQueryComputedIndependently(t *testing.T)
 	t.Logf("%d (member, query) pairs, %d with a non-empty result, zero differences", pairs, nonEmpty)
 }
 
-func differentialMembers() map[string]*gateway.Identity {
-	m := map[string]*gateway.Identity{}
+func differentialMembers() map[string]*identity.Identity {
+	m := map[string]*identity.Identity{}
 	for name, id := range testworld.Identities {
 		if id.Level != "" {
 			m[name] = id
 		}
 	}
-	m["gina"] = &gateway.Identity{Subject: "u-gina", Issuer: "https://idp.test", Email: "gina@cosmo.example", Level: "gold", Org: "cosmo"}
-	m["orphan"] = &gateway.Identity{Subject: "u-orphan", Issuer: "https://idp.test", Email: "o@x.example", Level: "gold"}
+	m["gina"] = &identity.Identity{Subject: "u-gina", Issuer: "https://idp.test", Email: "gina@cosmo.example", Level: "gold", Org: "cosmo"}
+	m["orphan"] = &identity.Identity{Subject: "u-orphan", Issuer: "https://idp.test", Email: "o@x.example", Level: "gold"}
 	return m
 }
 
@@ -116,7 +117,7 @@ func (e *env) simMatches(t testing.TB, cond string) (map[string]bool, error) {
 // readAll reads every match the way a client would: the first page with
 // totalCount through ListRecords, the rest through a cursor. The first
 // page must be the first ids of the cursor's sequence.
-func (e *env) readAll(t testing.TB, id *gateway.Identity, cond string) ([]string, int64, error) {
+func (e *env) readAll(t testing.TB, id *identity.Identity, cond string) ([]string, int64, error) {
 	size := 500
 	if id.Level == "silver" {
 		size = 50

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
@@ -307,7 +308,7 @@ func TestFilesNeedTheFileReadRule(t *testing.T) {
 	}
 }
 
-func download(e *env, id *gateway.Identity, token string) (string, error) {
+func download(e *env, id *identity.Identity, token string) (string, error) {
 	f, err := e.gw.DownloadFile(e.ctx, id, token)
 	if err != nil {
 		return "", err
@@ -342,7 +343,7 @@ func TestFileContentsAreSearchableOnlyWhereFilesMayBeRead(t *testing.T) {
 		}
 	}
 	// bob (silver) may not read files at all: searching them is refused.
-	bob = &gateway.Identity{Subject: bob.Subject, Issuer: bob.Issuer, Email: bob.Email, Level: "silver", Org: "acme"}
+	bob = &identity.Identity{Subject: bob.Subject, Issuer: bob.Issuer, Email: bob.Email, Level: "silver", Org: "acme"}
 	_, err := e.gw.ListRecords(e.ctx, bob, gateway.ListRequest{App: orders, Query: `attachment like "acme"`})
 	if ke := kerr(t, err); ke.Code != "CB_VA01" || len(ke.Errors["query"].Messages) == 0 {
 		t.Fatalf("bob's search of file contents: %+v, want CB_VA01 on query", ke)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/kintone"
 )
@@ -80,7 +81,7 @@ type File struct {
 // rules of read and file.read, with the file in the same readable,
 // unmasked field. Any failure answers like a file that does not exist.
 // Name, type and size come from the record, never from the request.
-func (g *Gateway) DownloadFile(ctx context.Context, id *Identity, token string) (*File, error) {
+func (g *Gateway) DownloadFile(ctx context.Context, id *identity.Identity, token string) (*File, error) {
 	ev := audit.Event{Kind: "read", Action: "file.read"}
 	start := g.now()
 	file, err := g.downloadFile(ctx, id, token, &ev)
@@ -88,7 +89,7 @@ func (g *Gateway) DownloadFile(ctx context.Context, id *Identity, token string) 
 	return file, err
 }
 
-func (g *Gateway) downloadFile(ctx context.Context, id *Identity, token string, ev *audit.Event) (*File, error) {
+func (g *Gateway) downloadFile(ctx context.Context, id *identity.Identity, token string, ev *audit.Event) (*File, error) {
 	gone := kintone.NewError("GAIA_BL01", id.Lang, "-")
 	c, err := g.files.open(token, g.now())
 	if err != nil || c.Issuer != id.Issuer || c.Subject != id.Subject {

@@ -22,7 +22,7 @@ func (g *Gateway) fileSearch(ctx context.Context, p *readPlan, q *kql.Query) err
 	if q.Where == nil || !searchesFiles(p.form, q.Where) {
 		return nil
 	}
-	in := p.id.input(p.app, "file.read")
+	in := input(p.id, p.app, "file.read")
 	if _, err := g.decide(ctx, p.view, p.id, p.app, in); isDenied(err) {
 		return fileSearchRefused(p.id.Lang)
 	} else if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/policy"
@@ -162,7 +163,7 @@ func (g *Gateway) Ref(alias string) (AppRef, bool) {
 // resolve applies kintone's app and guest-space rules: an app kgate does
 // not open does not exist; a guest-space app on the normal path is
 // GAIA_IL23; the wrong guest space is CB_NO02.
-func (g *Gateway) resolve(id *Identity, ref AppRef) (*app, error) {
+func (g *Gateway) resolve(id *identity.Identity, ref AppRef) (*app, error) {
 	a := g.apps[ref.ID]
 	if a == nil {
 		return nil, kintone.NewError("GAIA_AP01", id.Lang, ref.ID)
@@ -202,7 +203,7 @@ func (g *Gateway) view(ctx context.Context) policy.View {
 }
 
 // input is the policy input for id acting on a.
-func (id *Identity) input(a *app, action string) policy.Input {
+func input(id *identity.Identity, a *app, action string) policy.Input {
 	return policy.Input{
 		User: policy.User{
 			Sub: id.Subject, Email: id.Email, Name: id.Name, Level: id.Level,
@@ -216,7 +217,7 @@ func (id *Identity) input(a *app, action string) policy.Input {
 // decide asks the policy and turns "no" into kintone's CB_NO02 with the
 // policy's reasons under errors.policy, so clients and the portal can show
 // why.
-func (g *Gateway) decide(ctx context.Context, view policy.View, id *Identity, a *app, in policy.Input) (*policy.Decision, error) {
+func (g *Gateway) decide(ctx context.Context, view policy.View, id *identity.Identity, a *app, in policy.Input) (*policy.Decision, error) {
 	d, err := view.Decide(ctx, in)
 	if err != nil {
 		g.log.Error("policy decision failed", zap.String("app", a.Alias), zap.String("action", in.Action), zap.Error(err))
@@ -310,7 +311,7 @@ func notFound(lang, recordID string) *kintone.Error {
 }
 
 // logEvent fills the identity part of an audit event and writes it.
-func (g *Gateway) logEvent(id *Identity, e audit.Event) {
+func (g *Gateway) logEvent(id *identity.Identity, e audit.Event) {
 	e.Subject, e.Email, e.Org, e.Level, e.Via = id.Subject, id.Email, id.Org, id.Level, id.Via
 	g.audit.Log(e)
 }

@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/kql"
@@ -26,7 +27,7 @@ import (
 // it.
 type readPlan struct {
 	view     policy.View
-	id       *Identity
+	id       *identity.Identity
 	app      *app
 	dec      *policy.Decision // read's
 	form     *form
@@ -47,14 +48,14 @@ type actionRule struct {
 
 // planRead decides read and every further action for a, and compiles their
 // row rules. A refusal of any of them is the request's refusal.
-func (g *Gateway) planRead(ctx context.Context, view policy.View, id *Identity, a *app, also ...string) (*readPlan, error) {
-	in := id.input(a, "read")
+func (g *Gateway) planRead(ctx context.Context, view policy.View, id *identity.Identity, a *app, also ...string) (*readPlan, error) {
+	in := input(id, a, "read")
 	dec, err := g.decide(ctx, view, id, a, in)
 	if err != nil {
 		return nil, err
 	}
 	for _, action := range also {
-		if _, err := g.decide(ctx, view, id, a, id.input(a, action)); err != nil {
+		if _, err := g.decide(ctx, view, id, a, input(id, a, action)); err != nil {
 			return nil, err
 		}
 	}
@@ -71,7 +72,7 @@ func (g *Gateway) planRead(ctx context.Context, view policy.View, id *Identity, 
 	var conds []kql.Expr
 	seen := map[string]bool{}
 	for _, action := range append([]string{"read"}, also...) {
-		ar := actionRule{in: id.input(a, action)}
+		ar := actionRule{in: input(id, a, action)}
 		if ar.rule, err = g.rowRule(ctx, p, ar.in); err != nil {
 			return nil, err
 		}
@@ -315,7 +316,7 @@ type ListRequest struct {
 
 // ListRecords returns the records the member may see that match the query.
 // totalCount counts only those, since it comes from the composed query.
-func (g *Gateway) ListRecords(ctx context.Context, id *Identity, req ListRequest) (*Page, error) {
+func (g *Gateway) ListRecords(ctx context.Context, id *identity.Identity, req ListRequest) (*Page, error) {
 	ev := audit.Event{Kind: "read", Action: "read"}
 	start := g.now()
 	page, err := g.listRecords(ctx, id, req, &ev)
@@ -326,7 +327,7 @@ func (g *Gateway) ListRecords(ctx context.Context, id *Identity, req ListRequest
 	return page, err
 }
 
-func (g *Gateway) listRecords(ctx context.Context, id *Identity, req ListRequest, ev *audit.Event) (*Page, error) {
+func (g *Gateway) listRecords(ctx context.Context, id *identity.Identity, req ListRequest, ev *audit.Event) (*Page, error) {
 	a, err := g.resolve(id, req.App)
 	if err != nil {
 		return nil, err
@@ -407,7 +408,7 @@ func statusOf(err error) int {
 }
 
 // finish completes and writes an audit event.
-func (g *Gateway) finish(id *Identity, ev *audit.Event, start time.Time, err error) {
+func (g *Gateway) finish(id *identity.Identity, ev *audit.Event, start time.Time, err error) {
 	ev.Duration = g.now().Sub(start)
 	var ke *kintone.Error
 	switch {
@@ -423,7 +424,7 @@ func (g *Gateway) finish(id *Identity, ev *audit.Event, start time.Time, err err
 
 // GetRecord returns one record, or GAIA_RE01 — the same answer whether the
 // record does not exist or the member may not see it.
-func (g *Gateway) GetRecord(ctx context.Context, id *Identity, ref AppRef, recordID string) (json.RawMessage, error) {
+func (g *Gateway) GetRecord(ctx context.Context, id *identity.Identity, ref AppRef, recordID string) (json.RawMessage, error) {
 	ev := audit.Event{Kind: "read", Action: "read"}
 	start := g.now()
 	rec, err := g.getRecord(ctx, id, ref, recordID, &ev)
@@ -434,7 +435,7 @@ func (g *Gateway) GetRecord(ctx context.Context, id *Identity, ref AppRef, recor
 	return rec, err
 }
 
-func (g *Gateway) getRecord(ctx context.Context, id *Identity, ref AppRef, recordID string, ev *audit.Event) (json.RawMessage, error) {
+func (g *Gateway) getRecord(ctx context.Context, id *identity.Identity, ref AppRef, recordID string, ev *audit.Event) (json.RawMessage, error) {
 	a, err := g.resolve(id, ref)
 	if err != nil {
 		return nil, err

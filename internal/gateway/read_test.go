@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/kintonesim"
@@ -57,7 +58,7 @@ func sharedEnv(t *testing.T) *env { return newEnv(t, 600) }
 func idOf(r kintone.Record) string { return testworld.ID(r) }
 
 // listAll pages through ListRecords and returns the ids in order.
-func (e *env) listAll(t testing.TB, id *gateway.Identity, query string) ([]string, error) {
+func (e *env) listAll(t testing.TB, id *identity.Identity, query string) ([]string, error) {
 	t.Helper()
 	var ids []string
 	for offset := 0; ; offset += 50 {
@@ -447,7 +448,7 @@ func TestFileKeysBecomeTokensOnlyTheirHolderCanUse(t *testing.T) {
 	if string(body) != "quote for acme" {
 		t.Fatalf("downloaded %q", body)
 	}
-	for name, who := range map[string]*gateway.Identity{"carol": carol, "bob": bob} {
+	for name, who := range map[string]*identity.Identity{"carol": carol, "bob": bob} {
 		if _, err := e.gw.DownloadFile(e.ctx, who, token); err == nil {
 			t.Errorf("%s used alice's file token", name)
 		}

@@ -6,6 +6,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/kintone"
 )
@@ -44,7 +45,7 @@ type RecordPage struct {
 // the same record. A record the member may not read answers GAIA_RE01, as
 // if it did not exist. Comments, when asked for and readable, cost one
 // more kintone request; nothing else does.
-func (g *Gateway) RecordPage(ctx context.Context, id *Identity, req RecordPageRequest) (*RecordPage, error) {
+func (g *Gateway) RecordPage(ctx context.Context, id *identity.Identity, req RecordPageRequest) (*RecordPage, error) {
 	ctx = g.Pin(ctx)
 	ev := audit.Event{Kind: "read", Action: "read"}
 	start := g.now()
@@ -67,7 +68,7 @@ func (g *Gateway) RecordPage(ctx context.Context, id *Identity, req RecordPageRe
 	return page, nil
 }
 
-func (g *Gateway) recordPage(ctx context.Context, id *Identity, req RecordPageRequest, ev *audit.Event) (*RecordPage, *app, error) {
+func (g *Gateway) recordPage(ctx context.Context, id *identity.Identity, req RecordPageRequest, ev *audit.Event) (*RecordPage, *app, error) {
 	a, err := g.resolve(id, req.App)
 	if err != nil {
 		return nil, nil, err

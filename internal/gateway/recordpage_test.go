@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/testworld"
 )
@@ -56,7 +57,7 @@ func TestRecordPageIsGetRecordAndListCommentsFromOneRead(t *testing.T) {
 	e := newWriteEnv(t)
 	tests := []struct {
 		name   string
-		who    *gateway.Identity
+		who    *identity.Identity
 		app    gateway.AppRef
 		record string
 	}{
@@ -138,7 +139,7 @@ func TestRecordPageJudgesCommentsAndFilesByTheirOwnRules(t *testing.T) {
 	e.setFields(t, "51", map[string]any{"org": "acme", "priority": "low", "shared": "yes"})
 	tests := []struct {
 		name               string
-		who                *gateway.Identity
+		who                *identity.Identity
 		record             string
 		files              int
 		comments, download bool

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/kql"
 )
@@ -41,7 +42,7 @@ type View struct {
 // calendar's date is such a field or its title unreadable, and when it is
 // a custom view, whose HTML is the operator's own page. The views left are
 // numbered again from 0, so the gaps do not count the hidden ones.
-func (g *Gateway) Views(ctx context.Context, id *Identity, ref AppRef, lang string) (*Views, error) {
+func (g *Gateway) Views(ctx context.Context, id *identity.Identity, ref AppRef, lang string) (*Views, error) {
 	a, d, f, err := g.readSettings(ctx, id, ref, "")
 	if err != nil {
 		return nil, err

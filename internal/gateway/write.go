@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/policy"
@@ -81,7 +82,7 @@ func newWriteState(cfg Config) *writeState {
 // against what an earlier part did).
 type writer struct {
 	g         *Gateway
-	id        *Identity
+	id        *identity.Identity
 	view      policy.View // the one policy version the request is decided under
 	now       time.Time
 	decisions map[decisionKey]*policy.Decision
@@ -104,7 +105,7 @@ type current struct {
 	opaque bool
 }
 
-func (g *Gateway) newWriter(ctx context.Context, id *Identity) *writer {
+func (g *Gateway) newWriter(ctx context.Context, id *identity.Identity) *writer {
 	return &writer{g: g, id: id, view: g.view(ctx), now: g.now(), decisions: map[decisionKey]*policy.Decision{},
 		records: map[recordKey]*current{}, apps: map[string]*writeApp{}}
 }
@@ -166,7 +167,7 @@ func (w *writer) decisionFor(ctx context.Context, wa *writeApp, action, statusAc
 	if d, ok := w.decisions[k]; ok {
 		return d, nil
 	}
-	in := w.id.input(wa.app, action)
+	in := input(w.id, wa.app, action)
 	in.StatusAction, in.Assignee = statusAction, assignee
 	d, err := w.view.Decide(ctx, in)
 	if err != nil {
@@ -199,7 +200,7 @@ func (w *writer) allowedFor(ctx context.Context, ev *audit.Event, wa *writeApp, 
 // recordDecision is the decision for an action on one existing record:
 // writable and presets may depend on it.
 func (w *writer) recordDecision(ctx context.Context, ev *audit.Event, wa *writeApp, action string, rec kintone.Record) (*policy.Decision, error) {
-	in := w.id.input(wa.app, action)
+	in := input(w.id, wa.app, action)
 	in.Record = policy.Flatten(rec)
 	d, err := w.view.Decide(ctx, in)
 	if err != nil {
@@ -220,7 +221,7 @@ func (w *writer) includes(ctx context.Context, wa *writeApp, action, statusActio
 // includesFor is includes for a status action that names its next
 // assignee.
 func (w *writer) includesFor(ctx context.Context, wa *writeApp, action, statusAction, assignee string, rec kintone.Record) bool {
-	in := w.id.input(wa.app, action)
+	in := input(w.id, wa.app, action)
 	in.StatusAction, in.Assignee = statusAction, assignee
 	in.Record = policy.Flatten(rec)
 	ok, err := w.view.Include(ctx, in)

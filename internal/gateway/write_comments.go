@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/kintone"
 )
@@ -64,7 +65,7 @@ const (
 // characters become spaces, so no line a member writes can pass for kgate's
 // attribution of someone else — in the portal or in kintone's own view,
 // where every comment kgate posts shows the API token's user.
-func CommentPrefix(id *Identity) string {
+func CommentPrefix(id *identity.Identity) string {
 	name := firstNonEmpty(id.Name, id.Email, id.Subject)
 	org := id.Org
 	if s, ok := id.Attrs["org_name"].(string); ok && s != "" {
@@ -79,7 +80,7 @@ func CommentPrefix(id *Identity) string {
 
 // commentText is what kgate posts for a member: the attribution line,
 // then the member's text with kgate's brackets defused.
-func commentText(id *Identity, text string) string {
+func commentText(id *identity.Identity, text string) string {
 	return CommentPrefix(id) + defuse.Replace(text)
 }
 
@@ -130,7 +131,7 @@ func prefixPart(s string) string {
 // action "comment.write"), prefixed with CommentPrefix, when the policy
 // allows comment.write and every mention is in its mentions rule. It
 // returns the comment's id.
-func (g *Gateway) AddComment(ctx context.Context, id *Identity, req AddCommentRequest) (string, error) {
+func (g *Gateway) AddComment(ctx context.Context, id *identity.Identity, req AddCommentRequest) (string, error) {
 	w := g.newWriter(ctx, id)
 	ev := w.event("comment.write")
 	cid, status, err := w.addComment(ctx, ev, req)
@@ -267,7 +268,7 @@ func (w *writer) commentError(ctx context.Context, err error) error {
 
 // DeleteComment deletes a comment the member posted through kgate on a
 // record they may see.
-func (g *Gateway) DeleteComment(ctx context.Context, id *Identity, req DeleteCommentRequest) error {
+func (g *Gateway) DeleteComment(ctx context.Context, id *identity.Identity, req DeleteCommentRequest) error {
 	w := g.newWriter(ctx, id)
 	ev := w.event("comment.write")
 	status, err := w.deleteComment(ctx, ev, req)

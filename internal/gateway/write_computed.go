@@ -64,7 +64,7 @@ func (w *writer) computedChange(ctx context.Context, wa *writeApp, action string
 	if len(wa.sources) == 0 {
 		return "", nil
 	}
-	rr, err := w.view.RowRule(ctx, w.id.input(wa.app, action), wa.form.fields)
+	rr, err := w.view.RowRule(ctx, input(w.id, wa.app, action), wa.form.fields)
 	if err != nil {
 		w.g.log.Error("row rule did not compile", zap.String("app", wa.Alias), zap.String("action", action), zap.Error(err))
 		return "", policyError(w.id.Lang)

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/kintone"
 )
@@ -74,7 +75,7 @@ type UploadRequest struct {
 // UploadFile stores one file in kintone for the member and returns the
 // upload token that a create or update may attach. The policy must allow
 // file.write on the app (without an app: on some app behind the path).
-func (g *Gateway) UploadFile(ctx context.Context, id *Identity, req UploadRequest) (string, error) {
+func (g *Gateway) UploadFile(ctx context.Context, id *identity.Identity, req UploadRequest) (string, error) {
 	w := g.newWriter(ctx, id)
 	ev := w.event("file.write")
 	token, status, err := w.upload(ctx, ev, req)

@@ -7,12 +7,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/testworld"
 )
 
-func (e *wenv) upload(t testing.TB, id *gateway.Identity, app gateway.AppRef, name, content string) string {
+func (e *wenv) upload(t testing.TB, id *identity.Identity, app gateway.AppRef, name, content string) string {
 	t.Helper()
 	tok, err := e.gw.UploadFile(e.ctx, id, gateway.UploadRequest{App: app, Name: name, ContentType: "text/plain", Body: strings.NewReader(content)})
 	if err != nil {
@@ -45,7 +46,7 @@ func TestUploadTokensWorkOnlyForTheirMemberAndApp(t *testing.T) {
 	if strings.Contains(tok, "-") && len(tok) == 36 {
 		t.Fatalf("token %q looks like kintone's own upload key", tok)
 	}
-	refused := func(id *gateway.Identity, app gateway.AppRef, field, token string) {
+	refused := func(id *identity.Identity, app gateway.AppRef, field, token string) {
 		t.Helper()
 		r := map[string]any{"title": "with a file", field: fileValue(token)}
 		if app == tickets {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/testworld"
@@ -13,7 +14,7 @@ import (
 
 func TestStatusActionsFollowThePolicy(t *testing.T) {
 	e := newWriteEnv(t)
-	status := func(id *gateway.Identity, record, action string, rev int64) (*gateway.Written, error) {
+	status := func(id *identity.Identity, record, action string, rev int64) (*gateway.Written, error) {
 		return e.gw.UpdateStatus(e.ctx, id, gateway.UpdateStatusRequest{App: budget, StatusUpdate: gateway.StatusUpdate{ID: record, Action: action, Revision: rev}})
 	}
 	w, err := status(alice, "2", "Submit", 1)
@@ -53,7 +54,7 @@ func errOf(_ any, err error) error { return err }
 
 func TestAssigneesAreAnUpdateOfTheAssigneeField(t *testing.T) {
 	e := newWriteEnv(t)
-	set := func(id *gateway.Identity, record string, who ...string) error {
+	set := func(id *identity.Identity, record string, who ...string) error {
 		_, err := e.gw.UpdateAssignees(e.ctx, id, gateway.UpdateAssigneesRequest{App: budget, ID: record, Assignees: who})
 		return err
 	}
@@ -73,7 +74,7 @@ func TestAssigneesAreAnUpdateOfTheAssigneeField(t *testing.T) {
 
 func TestCommentsCarryTheMembersNameAndOnlyAllowedMentions(t *testing.T) {
 	e := newWriteEnv(t)
-	add := func(id *gateway.Identity, record, text string, mentions ...gateway.Mention) (string, error) {
+	add := func(id *identity.Identity, record, text string, mentions ...gateway.Mention) (string, error) {
 		return e.gw.AddComment(e.ctx, id, gateway.AddCommentRequest{App: budget, Record: record, Text: text, Mentions: mentions})
 	}
 	cid, err := add(bob, "1", "Looks good", gateway.Mention{Code: "boss", Type: "USER"})
@@ -97,7 +98,7 @@ func TestCommentsCarryTheMembersNameAndOnlyAllowedMentions(t *testing.T) {
 	refusal(t, errOf(add(bob, "4", "hello")), "GAIA_RE01", http.StatusNotFound)
 	refusal(t, errOf(add(bob, "1", "   ")), "CB_VA01", http.StatusBadRequest)
 
-	del := func(id *gateway.Identity, comment string) error {
+	del := func(id *identity.Identity, comment string) error {
 		return e.gw.DeleteComment(e.ctx, id, gateway.DeleteCommentRequest{App: budget, Record: "1", Comment: comment})
 	}
 	refusal(t, del(alice, cid), "GAIA_RE03", http.StatusBadRequest) // bob's
@@ -115,13 +116,13 @@ func TestCommentsCarryTheMembersNameAndOnlyAllowedMentions(t *testing.T) {
 
 func TestCommentPrefixCannotBeForged(t *testing.T) {
 	for _, c := range []struct {
-		id   gateway.Identity
+		id   identity.Identity
 		want string
 	}{
-		{gateway.Identity{Name: "Alice Sato", Org: "acme", Attrs: map[string]any{"org_name": "Acme Trading"}}, "【Alice Sato / Acme Trading】\n"},
-		{gateway.Identity{Name: "Sam", Email: "sam@operator.example"}, "【Sam】\n"},
-		{gateway.Identity{Email: "x@acme.example", Org: "acme"}, "【x@acme.example / acme】\n"},
-		{gateway.Identity{Name: "Eve】\n【Alice Sato / Acme Trading", Org: "a\nb"}, "【Eve〕 〔Alice Sato / Acme Trading / a b】\n"},
+		{identity.Identity{Name: "Alice Sato", Org: "acme", Attrs: map[string]any{"org_name": "Acme Trading"}}, "【Alice Sato / Acme Trading】\n"},
+		{identity.Identity{Name: "Sam", Email: "sam@operator.example"}, "【Sam】\n"},
+		{identity.Identity{Email: "x@acme.example", Org: "acme"}, "【x@acme.example / acme】\n"},
+		{identity.Identity{Name: "Eve】\n【Alice Sato / Acme Trading", Org: "a\nb"}, "【Eve〕 〔Alice Sato / Acme Trading / a b】\n"},
 	} {
 		if got := gateway.CommentPrefix(&c.id); got != c.want {
 			t.Errorf("CommentPrefix(%+v) = %q, want %q", c.id, got, c.want)

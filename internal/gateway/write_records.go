@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/kql"
@@ -66,7 +67,7 @@ type DeleteRecordsRequest struct {
 // AddRecord creates one record: presets override what the client sent,
 // every field the client sets must be writable, and the record must be one
 // the member may see (include, with action "create").
-func (g *Gateway) AddRecord(ctx context.Context, id *Identity, req AddRecordRequest) (*Written, error) {
+func (g *Gateway) AddRecord(ctx context.Context, id *identity.Identity, req AddRecordRequest) (*Written, error) {
 	ws, err := g.run(ctx, id, &req)
 	if err != nil {
 		return nil, err
@@ -76,7 +77,7 @@ func (g *Gateway) AddRecord(ctx context.Context, id *Identity, req AddRecordRequ
 
 // AddRecords creates up to 100 records, each checked as by AddRecord,
 // atomically.
-func (g *Gateway) AddRecords(ctx context.Context, id *Identity, req AddRecordsRequest) ([]Written, error) {
+func (g *Gateway) AddRecords(ctx context.Context, id *identity.Identity, req AddRecordsRequest) ([]Written, error) {
 	return g.run(ctx, id, &req)
 }
 
@@ -85,7 +86,7 @@ func (g *Gateway) AddRecords(ctx context.Context, id *Identity, req AddRecordsRe
 // changed field must be writable as the policy decides for the existing
 // record; presets apply; the record as merged must still satisfy include;
 // the write is pinned to the revision kgate checked.
-func (g *Gateway) UpdateRecord(ctx context.Context, id *Identity, req UpdateRecordRequest) (*Written, error) {
+func (g *Gateway) UpdateRecord(ctx context.Context, id *identity.Identity, req UpdateRecordRequest) (*Written, error) {
 	ws, err := g.run(ctx, id, &req)
 	if err != nil {
 		return nil, err
@@ -95,14 +96,14 @@ func (g *Gateway) UpdateRecord(ctx context.Context, id *Identity, req UpdateReco
 
 // UpdateRecords changes (or upserts) up to 100 records, each checked as by
 // UpdateRecord (inserts as by AddRecord), atomically.
-func (g *Gateway) UpdateRecords(ctx context.Context, id *Identity, req UpdateRecordsRequest) ([]Written, error) {
+func (g *Gateway) UpdateRecords(ctx context.Context, id *identity.Identity, req UpdateRecordsRequest) ([]Written, error) {
 	return g.run(ctx, id, &req)
 }
 
 // DeleteRecords deletes 1–100 records, all or none: each must exist,
 // satisfy include (action "delete") and match the revision the client
 // gave; it is deleted at the revision kgate checked.
-func (g *Gateway) DeleteRecords(ctx context.Context, id *Identity, req DeleteRecordsRequest) error {
+func (g *Gateway) DeleteRecords(ctx context.Context, id *identity.Identity, req DeleteRecordsRequest) error {
 	_, err := g.run(ctx, id, &req)
 	return err
 }

@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/kintone"
 )
@@ -49,7 +50,7 @@ type upCall struct {
 const maxBulkRequests = 20
 
 // run plans op and sends it: the whole of a write with one operation.
-func (g *Gateway) run(ctx context.Context, id *Identity, op WriteOp) ([]Written, error) {
+func (g *Gateway) run(ctx context.Context, id *identity.Identity, op WriteOp) ([]Written, error) {
 	w := g.newWriter(ctx, id)
 	p, err := op.plan(ctx, w)
 	if err != nil {
@@ -72,7 +73,7 @@ func (g *Gateway) run(ctx context.Context, id *Identity, op WriteOp) ([]Written,
 // that space, as kintone requires. A refused operation refuses the whole
 // request before anything is sent; the error is a *kintone.BulkError
 // naming its index. The answer holds kintone's result of each operation.
-func (g *Gateway) Bulk(ctx context.Context, id *Identity, space string, ops []WriteOp) ([]json.RawMessage, error) {
+func (g *Gateway) Bulk(ctx context.Context, id *identity.Identity, space string, ops []WriteOp) ([]json.RawMessage, error) {
 	w := g.newWriter(ctx, id)
 	if len(ops) == 0 || len(ops) > maxBulkRequests {
 		err := kintone.Invalid(id.Lang).With("requests", kintone.Message(kintone.MsgMaxItems, id.Lang, maxBulkRequests))

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/kintone"
 )
 
@@ -50,7 +51,7 @@ type UpdateAssigneesRequest struct {
 
 // UpdateStatus runs a process action on one record, pinned to the revision
 // kgate checked. kintone moves the revision on by 2.
-func (g *Gateway) UpdateStatus(ctx context.Context, id *Identity, req UpdateStatusRequest) (*Written, error) {
+func (g *Gateway) UpdateStatus(ctx context.Context, id *identity.Identity, req UpdateStatusRequest) (*Written, error) {
 	ws, err := g.run(ctx, id, &req)
 	if err != nil {
 		return nil, err
@@ -59,12 +60,12 @@ func (g *Gateway) UpdateStatus(ctx context.Context, id *Identity, req UpdateStat
 }
 
 // UpdateStatuses runs process actions on up to 100 records, atomically.
-func (g *Gateway) UpdateStatuses(ctx context.Context, id *Identity, req UpdateStatusesRequest) ([]Written, error) {
+func (g *Gateway) UpdateStatuses(ctx context.Context, id *identity.Identity, req UpdateStatusesRequest) ([]Written, error) {
 	return g.run(ctx, id, &req)
 }
 
 // UpdateAssignees sets a record's assignees.
-func (g *Gateway) UpdateAssignees(ctx context.Context, id *Identity, req UpdateAssigneesRequest) (*Written, error) {
+func (g *Gateway) UpdateAssignees(ctx context.Context, id *identity.Identity, req UpdateAssigneesRequest) (*Written, error) {
 	ws, err := g.run(ctx, id, &req)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/policy"
 )
@@ -17,7 +18,7 @@ func TestFileAndUploadTokensExpire(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := &Gateway{files: files, now: func() time.Time { return now }, writes: &writeState{uploadTTL: time.Hour}}
-	id := &Identity{Issuer: "https://idp.test", Subject: "u-alice"}
+	id := &identity.Identity{Issuer: "https://idp.test", Subject: "u-alice"}
 	upload := g.sealUpload(uploadClaim{Issuer: id.Issuer, Subject: id.Subject, App: "20", Key: "upload-key"})
 	keep := files.seal(fileClaim{Issuer: id.Issuer, Subject: id.Subject, App: "20", Record: "1", Field: "attachment", Key: "file-key"}, now)
 	have := []fileRef{{FileKey: "file-key"}}

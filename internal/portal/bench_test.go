@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/policy"
@@ -25,7 +26,7 @@ type benchWorld struct {
 	h   *Handler
 	gw  *gateway.Gateway
 	req gateway.ListRequest
-	id  *gateway.Identity
+	id  *identity.Identity
 }
 
 func newBenchWorld(b *testing.B) *benchWorld {

@@ -7,7 +7,7 @@ import (
 	"encoding/base64"
 	"net/http"
 
-	"github.com/kgate/kgate/internal/gateway"
+	"github.com/kgate/kgate/identity"
 )
 
 // Forms that change something carry a form token, on top of the
@@ -60,11 +60,11 @@ func newFormGuard(secrets ...string) *formGuard {
 	return g
 }
 
-func (g *formGuard) mac(id *gateway.Identity, browser string) string {
+func (g *formGuard) mac(id *identity.Identity, browser string) string {
 	return macWith(g.keys[0], id, browser)
 }
 
-func macWith(key []byte, id *gateway.Identity, browser string) string {
+func macWith(key []byte, id *identity.Identity, browser string) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("kgate form token v1\x00" + id.Issuer + "\x00" + id.Subject + "\x00" + browser))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
@@ -72,7 +72,7 @@ func macWith(key []byte, id *gateway.Identity, browser string) string {
 
 // check reports whether token was made for this member and this browser
 // session, under any of the keys.
-func (g *formGuard) check(r *http.Request, id *gateway.Identity, token string) bool {
+func (g *formGuard) check(r *http.Request, id *identity.Identity, token string) bool {
 	c, err := r.Cookie(formCookie)
 	if err != nil || len(c.Value) < 32 || token == "" {
 		return false

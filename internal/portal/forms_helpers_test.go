@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/net/html"
 
-	"github.com/kgate/kgate/internal/gateway"
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/kintone"
 )
 
@@ -23,7 +23,7 @@ import (
 // page holds them — from this site.
 type browser struct {
 	w      *world
-	who    *gateway.Identity
+	who    *identity.Identity
 	lang   string
 	cookie string // the form cookie's value, once set
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/kintonesim"
@@ -34,7 +35,7 @@ var demoNow = time.Date(2026, 11, 18, 1, 0, 0, 0, time.UTC)
 const demoIssuer = "https://idp.test"
 
 // members of the demo world, as auth would hand them over.
-var members = map[string]*gateway.Identity{
+var members = map[string]*identity.Identity{
 	"alice": {Subject: "u-alice", Issuer: demoIssuer, Email: "alice@acme.example", Name: "Alice Sato", Org: "acme", Level: "gold"},
 	"bob":   {Subject: "u-bob", Issuer: demoIssuer, Email: "bob@acme.example", Name: "Bob Suzuki", Org: "acme", Level: "silver"},
 	"carol": {Subject: "u-carol", Issuer: demoIssuer, Email: "carol@bluebird.example", Name: "Carol Tanaka", Org: "bluebird", Level: "gold"},
@@ -43,7 +44,7 @@ var members = map[string]*gateway.Identity{
 }
 
 // demoMember returns a copy of a demo member, so a test may change it.
-func demoMember(name string) *gateway.Identity {
+func demoMember(name string) *identity.Identity {
 	cp := *members[name]
 	return &cp
 }
@@ -267,14 +268,14 @@ type recorder struct {
 	tokens []string
 }
 
-func (r *recorder) ListRecords(ctx context.Context, id *gateway.Identity, req gateway.ListRequest) (*gateway.Page, error) {
+func (r *recorder) ListRecords(ctx context.Context, id *identity.Identity, req gateway.ListRequest) (*gateway.Page, error) {
 	r.mu.Lock()
 	r.lists = append(r.lists, req)
 	r.mu.Unlock()
 	return r.backend.ListRecords(ctx, id, req)
 }
 
-func (r *recorder) FormFields(ctx context.Context, id *gateway.Identity, ref gateway.AppRef, lang string) (*gateway.Form, error) {
+func (r *recorder) FormFields(ctx context.Context, id *identity.Identity, ref gateway.AppRef, lang string) (*gateway.Form, error) {
 	r.mu.Lock()
 	r.langs = append(r.langs, lang)
 	r.mu.Unlock()
@@ -302,7 +303,7 @@ type response struct {
 
 // get requests target as who (nil: no identity, through ServeError's
 // caller, so only public paths make sense).
-func (w *world) get(t testing.TB, who *gateway.Identity, target string, header ...string) *response {
+func (w *world) get(t testing.TB, who *identity.Identity, target string, header ...string) *response {
 	t.Helper()
 	r := httptest.NewRequest(http.MethodGet, target, nil)
 	for i := 0; i+1 < len(header); i += 2 {
@@ -311,7 +312,7 @@ func (w *world) get(t testing.TB, who *gateway.Identity, target string, header .
 	return w.do(t, who, r)
 }
 
-func (w *world) do(t testing.TB, who *gateway.Identity, r *http.Request) *response {
+func (w *world) do(t testing.TB, who *identity.Identity, r *http.Request) *response {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	if w.h.IsPublic(r.URL.Path) {

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kgate/kgate/internal/gateway"
+	"github.com/kgate/kgate/identity"
 )
 
 // langs are the portal's languages, in the order the switch shows them.
@@ -155,7 +155,7 @@ const langCookie = "kgate_lang"
 // because it is the only one the member sets on this site: were the
 // provider's locale claim to win, the switch would do nothing for anyone
 // whose provider sends one.
-func chooseLang(r *http.Request, id *gateway.Identity, def string) string {
+func chooseLang(r *http.Request, id *identity.Identity, def string) string {
 	if c, err := r.Cookie(langCookie); err == nil {
 		if l := supported(c.Value); l != "" {
 			return l

@@ -47,6 +47,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/gateway"
 )
 
@@ -55,21 +56,21 @@ import (
 // asks for.
 type backend interface {
 	Ref(alias string) (gateway.AppRef, bool)
-	App(ctx context.Context, id *gateway.Identity, ref gateway.AppRef) (*gateway.AppInfo, error)
-	Apps(ctx context.Context, id *gateway.Identity, f gateway.AppsFilter) ([]*gateway.AppInfo, error)
-	FormFields(ctx context.Context, id *gateway.Identity, ref gateway.AppRef, lang string) (*gateway.Form, error)
-	FormLayout(ctx context.Context, id *gateway.Identity, ref gateway.AppRef) (*gateway.Layout, error)
-	ListRecords(ctx context.Context, id *gateway.Identity, req gateway.ListRequest) (*gateway.Page, error)
-	RecordPage(ctx context.Context, id *gateway.Identity, req gateway.RecordPageRequest) (*gateway.RecordPage, error)
-	DownloadFile(ctx context.Context, id *gateway.Identity, token string) (*gateway.File, error)
+	App(ctx context.Context, id *identity.Identity, ref gateway.AppRef) (*gateway.AppInfo, error)
+	Apps(ctx context.Context, id *identity.Identity, f gateway.AppsFilter) ([]*gateway.AppInfo, error)
+	FormFields(ctx context.Context, id *identity.Identity, ref gateway.AppRef, lang string) (*gateway.Form, error)
+	FormLayout(ctx context.Context, id *identity.Identity, ref gateway.AppRef) (*gateway.Layout, error)
+	ListRecords(ctx context.Context, id *identity.Identity, req gateway.ListRequest) (*gateway.Page, error)
+	RecordPage(ctx context.Context, id *identity.Identity, req gateway.RecordPageRequest) (*gateway.RecordPage, error)
+	DownloadFile(ctx context.Context, id *identity.Identity, token string) (*gateway.File, error)
 
-	CreateAbilities(ctx context.Context, id *gateway.Identity, ref gateway.AppRef) (*gateway.Abilities, error)
-	AddRecord(ctx context.Context, id *gateway.Identity, req gateway.AddRecordRequest) (*gateway.Written, error)
-	UpdateRecord(ctx context.Context, id *gateway.Identity, req gateway.UpdateRecordRequest) (*gateway.Written, error)
-	DeleteRecords(ctx context.Context, id *gateway.Identity, req gateway.DeleteRecordsRequest) error
-	UpdateStatus(ctx context.Context, id *gateway.Identity, req gateway.UpdateStatusRequest) (*gateway.Written, error)
-	AddComment(ctx context.Context, id *gateway.Identity, req gateway.AddCommentRequest) (string, error)
-	UploadFile(ctx context.Context, id *gateway.Identity, req gateway.UploadRequest) (string, error)
+	CreateAbilities(ctx context.Context, id *identity.Identity, ref gateway.AppRef) (*gateway.Abilities, error)
+	AddRecord(ctx context.Context, id *identity.Identity, req gateway.AddRecordRequest) (*gateway.Written, error)
+	UpdateRecord(ctx context.Context, id *identity.Identity, req gateway.UpdateRecordRequest) (*gateway.Written, error)
+	DeleteRecords(ctx context.Context, id *identity.Identity, req gateway.DeleteRecordsRequest) error
+	UpdateStatus(ctx context.Context, id *identity.Identity, req gateway.UpdateStatusRequest) (*gateway.Written, error)
+	AddComment(ctx context.Context, id *identity.Identity, req gateway.AddCommentRequest) (string, error)
+	UploadFile(ctx context.Context, id *identity.Identity, req gateway.UploadRequest) (string, error)
 }
 
 // readLimiter is what the portal would use, when the gateway offers it, to
@@ -77,7 +78,7 @@ type backend interface {
 // page. Without it the portal learns the limit from the gateway's refusal
 // (GAIA_QU01, which costs no kintone request) and steps down.
 type readLimiter interface {
-	ReadLimit(ctx context.Context, id *gateway.Identity, ref gateway.AppRef) (int, error)
+	ReadLimit(ctx context.Context, id *identity.Identity, ref gateway.AppRef) (int, error)
 }
 
 // pinner is the gateway's Pin: a page takes every decision under the
@@ -201,7 +202,7 @@ func (h *Handler) ServePublic(w http.ResponseWriter, r *http.Request) {
 }
 
 // Serve answers a page request of an identified member.
-func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, id *gateway.Identity) {
+func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, id *identity.Identity) {
 	if id == nil {
 		h.ServeError(w, r, http.StatusUnauthorized)
 		return
@@ -226,13 +227,13 @@ type call struct {
 	ctx context.Context
 	// id is the member with Lang set to the page language, so that the
 	// gateway's messages come in the language of the page.
-	id    *gateway.Identity
-	me    *gateway.Identity // as auth established it, for the header
+	id    *identity.Identity
+	me    *identity.Identity // as auth established it, for the header
 	loc   *locale
 	token string // the page's form token, once made
 }
 
-func (h *Handler) newCall(w http.ResponseWriter, r *http.Request, id *gateway.Identity) *call {
+func (h *Handler) newCall(w http.ResponseWriter, r *http.Request, id *identity.Identity) *call {
 	lang := chooseLang(r, id, h.cfg.DefaultLang)
 	c := &call{h: h, w: w, r: r, ctx: r.Context(), me: id}
 	if p, ok := h.gw.(pinner); ok {

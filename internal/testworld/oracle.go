@@ -9,7 +9,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/rego"
 
-	"github.com/kgate/kgate/internal/gateway"
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/policy"
 )
@@ -58,7 +58,7 @@ func ID(r kintone.Record) string {
 }
 
 // Visible returns the ids of app's records the member may read.
-func (o *Oracle) Visible(t testing.TB, id *gateway.Identity, app, alias string) map[string]bool {
+func (o *Oracle) Visible(t testing.TB, id *identity.Identity, app, alias string) map[string]bool {
 	t.Helper()
 	// As the policy contract says, an attribute the member lacks is absent
 	// from input.user, so that it can never equal an empty record value.

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintonesim"
 )
@@ -40,7 +41,7 @@ const (
 var Orgs = []string{"acme", "bluebird", "cosmo"}
 
 // Identities are the members of the world, by name.
-var Identities = map[string]*gateway.Identity{
+var Identities = map[string]*identity.Identity{
 	"alice": {Subject: "u-alice", Issuer: "https://idp.test", Email: "alice@acme.example", Name: "Alice", Level: "gold", Org: "acme"},
 	"bob":   {Subject: "u-bob", Issuer: "https://idp.test", Email: "bob@acme.example", Name: "Bob", Level: "silver", Org: "acme"},
 	"carol": {Subject: "u-carol", Issuer: "https://idp.test", Email: "carol@bluebird.example", Name: "Carol", Level: "gold", Org: "bluebird"},

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintonesim"
 )
@@ -25,7 +26,7 @@ const (
 
 // Erin is a gold acme member whose attrs.tracking is too long for the
 // tickets app's hidden tracking field, so kintone refuses the preset.
-var Erin = &gateway.Identity{Subject: "u-erin", Issuer: "https://idp.test", Email: "erin@acme.example",
+var Erin = &identity.Identity{Subject: "u-erin", Issuer: "https://idp.test", Email: "erin@acme.example",
 	Name: "Erin", Level: "gold", Org: "acme", Attrs: map[string]any{"tracking": "TOO-LONG-FOR-IT"}}
 
 // WriteApps is the gateway configuration of the write world: the read
