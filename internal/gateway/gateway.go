@@ -1,3 +1,6 @@
+// Package gateway is kgate's enforcement core: one method per kintone
+// operation, for one identity. The API and the portal both call it, so the
+// rules a person meets in a browser are the rules a machine meets on the API.
 package gateway
 
 import (
