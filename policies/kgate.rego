@@ -1,4 +1,5 @@
-# kgate's default policy for the demo world (team/DEMO.md).
+# kgate's default policy for the demo world (examples/partner-portal/seed.json;
+# the README's first section says who sees what).
 #
 # The logic is generic: every app is configured in data.json under
 # data.apps.<alias>, with one entry per member level. An operator changes

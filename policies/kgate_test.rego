@@ -2,7 +2,8 @@ package kgate_test
 
 import data.kgate
 
-# The demo members (team/DEMO.md).
+# The demo members: the users of `kgate demo`'s provider (internal/devidp)
+# as the members app of examples/partner-portal/seed.json holds them.
 alice := {"sub": "u-alice", "email": "alice@acme.example", "org": "acme", "level": "gold"}
 
 bob := {"sub": "u-bob", "email": "bob@acme.example", "org": "acme", "level": "silver"}

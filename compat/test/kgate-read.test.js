@@ -1,7 +1,7 @@
 // The official kintone client (@kintone/rest-api-client) reading through
 // kgate with bearer tokens from the demo provider (`kgate demo`): every
-// member sees what policies/ allows in the demo world (team/DEMO.md) and
-// nothing else. What kgate should show is worked out here from the
+// member sees what policies/ allows in the demo world
+// (examples/partner-portal/seed.json) and nothing else. What kgate should show is worked out here from the
 // simulated kintone itself, read with the app's own API token.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -12,7 +12,8 @@ const BUDGET = 2;
 const DOCUMENTS = 3;
 const SPACE = 7;
 
-// Demo users (team/DEMO.md): two organizations, two partner levels, staff.
+// Demo users (the members app of the demo world): two organizations, two
+// partner levels, staff.
 const alice = { sub: "u-alice", org: "acme", level: "gold" };
 const bob = { sub: "u-bob", org: "acme", level: "silver" };
 const carol = { sub: "u-carol", org: "bluebird", level: "gold" };
@@ -45,7 +46,7 @@ function withoutFileKeys(record) {
   return out;
 }
 
-// asSeenBy is a budget request as DEMO.md says partner m sees it: never the
+// asSeenBy is a budget request as policies/ lets partner m see it: never the
 // internal note, the approved amount masked (an empty number) for silver.
 function asSeenBy(m, record) {
   const { internal_note, ...out } = record;

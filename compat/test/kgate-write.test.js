@@ -1,7 +1,7 @@
 // The official kintone client (@kintone/rest-api-client) writing through
 // kgate with bearer tokens from the demo provider (`kgate demo`): adds,
 // updates, upserts, deletes, comments, files, process actions and bulk
-// requests obey policies/ for the demo world (team/DEMO.md), and every
+// requests obey policies/ for the demo world (examples/partner-portal), and every
 // refusal is kintone's error and writes nothing. Each test makes its own
 // records; what kintone really holds is read straight from the simulator.
 import { test, before, after } from "node:test";
@@ -11,7 +11,7 @@ import { startDemo, seed, refused } from "./demo.js";
 
 const BUDGET = 2;
 
-// Demo users (team/DEMO.md).
+// Demo users (the members app of the demo world).
 const alice = { sub: "u-alice", email: "alice@acme.example", org: "acme", level: "gold" };
 const bob = { sub: "u-bob", email: "bob@acme.example", org: "acme", level: "silver" };
 const carol = { sub: "u-carol", email: "carol@bluebird.example", org: "bluebird", level: "gold" };
