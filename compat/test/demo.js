@@ -4,8 +4,9 @@
 // kgate binary, as for sim.js.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KintoneRestAPIClient, KintoneRestAPIError } from "@kintone/rest-api-client";
 import { compatDir, kgateBinary } from "./sim.js";
@@ -35,20 +36,21 @@ function freePort() {
 
 // startDemo runs `kgate demo` and resolves, once it serves, to
 //   { url, issuer, kintone, token(sub), client(sub, options), upstream(appId), stop }.
-// tokenLifetime (e.g. "2s") shortens the provider's access tokens.
+// tokenLifetime (e.g. "2s") shortens the provider's access tokens;
+// policies names the policy directory (default: policies/ of this checkout).
 // A port taken between choosing and binding it is retried with another.
-export async function startDemo({ tokenLifetime } = {}) {
+export async function startDemo({ tokenLifetime, policies = join(repo, "policies") } = {}) {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await launch(await freePort(), tokenLifetime);
+      return await launch(await freePort(), tokenLifetime, policies);
     } catch (err) {
       if (attempt >= 3 || !/address already in use/.test(err.message)) throw err;
     }
   }
 }
 
-function launch(port, tokenLifetime) {
-  const args = ["demo", "--listen", `localhost:${port}`, "--json", "--policies", join(repo, "policies")];
+function launch(port, tokenLifetime, policies) {
+  const args = ["demo", "--listen", `localhost:${port}`, "--json", "--policies", policies];
   if (tokenLifetime) args.push("--token-lifetime", tokenLifetime);
   const child = spawn(kgateBinary(), args, { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
   // A test run that ends early must not leave a demo behind.
@@ -125,6 +127,21 @@ function handle(child, { url, issuer, kintone }, raceReport) {
       if (report) throw new Error(`kgate demo reported a data race:\n${report}`);
     },
   };
+}
+
+// policyCopy writes a policy directory for one test file: policies/'s
+// kgate.rego and its data.json changed by edit (which changes the parsed
+// object in place), with tests (a Rego file's text) of its own in place of
+// kgate_test.rego, whose expectations are those of the unchanged data. It
+// returns the directory and a function that removes it.
+export function policyCopy(edit, tests) {
+  const dir = mkdtempSync(join(tmpdir(), "kgate-compat-policies-"));
+  copyFileSync(join(repo, "policies", "kgate.rego"), join(dir, "kgate.rego"));
+  const data = JSON.parse(readFileSync(join(repo, "policies", "data.json"), "utf8"));
+  edit(data);
+  writeFileSync(join(dir, "data.json"), JSON.stringify(data, null, 2));
+  writeFileSync(join(dir, "compat_test.rego"), tests);
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 // refused asserts that fn fails with kintone's error of status and code,
