@@ -26,13 +26,16 @@ func TestMain(m *testing.M) {
 // `kgate demo` with bearer tokens from the demo provider
 // (compat/test/kgate-*.test.js): members of two organizations and two
 // levels read and write only what policies/ allows, every refusal is
-// kintone's error, and an expired token is refused. Needs Node.js and npm
-// (skipped without them, required under KGATE_REQUIRE_ALL=1).
+// kintone's error, and an expired token is refused; every getAll* and
+// *All helper, cursors and paging return for gold, silver and staff
+// exactly the records each may see. Needs Node.js and npm (skipped
+// without them, required under KGATE_REQUIRE_ALL=1).
 func TestOfficialClientThroughKgate(t *testing.T) {
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv(runAsKgate, "1") // inherited by node and the demos it starts
-	compat.RunNode(t, self, "test/kgate-read.test.js", "test/kgate-write.test.js", "test/kgate-token.test.js")
+	compat.RunNode(t, self, "test/kgate-read.test.js", "test/kgate-write.test.js", "test/kgate-token.test.js",
+		"test/kgate-paging.test.js", "test/kgate-helpers.test.js")
 }
