@@ -51,6 +51,7 @@ const seeded = seed.apps
     title: r.title.value,
     amount: r.amount.value,
     approved_amount: r.approved_amount?.value ?? "",
+    internal_note: r.internal_note?.value ?? "",
   }));
 
 // populationRecords are n budget requests for organizations in the ratio
@@ -78,7 +79,14 @@ export async function populate(upstream, records) {
     const { ids } = await upstream.record.addRecords({ app: BUDGET, records: batch });
     ids.forEach((id, j) => {
       const r = batch[j];
-      all.push({ id, org: r.org.value, title: r.title.value, amount: r.amount.value, approved_amount: r.approved_amount.value });
+      all.push({
+        id,
+        org: r.org.value,
+        title: r.title.value,
+        amount: r.amount.value,
+        approved_amount: r.approved_amount.value,
+        internal_note: r.internal_note.value,
+      });
     });
   }
   return world(all);
@@ -118,7 +126,7 @@ function world(records) {
           const unreadable = Object.keys(r).filter((code) => !fields.has(code));
           assert.deepEqual(unreadable, [], `${m.sub} ${what}: record ${truth.id} shows fields they may not read`);
         }
-        for (const code of ["org", "title", "amount", "approved_amount"]) {
+        for (const code of ["org", "title", "amount", "approved_amount", "internal_note"]) {
           if (!(code in r)) continue;
           const want = masked(m, code) ?? truth[code];
           assert.equal(r[code].value, want, `${m.sub} ${what}: record ${truth.id} ${code}`);
