@@ -3,11 +3,13 @@ package policy
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/rego/compile"
+	"github.com/open-policy-agent/opa/v1/storage"
 	"go.uber.org/zap"
 )
 
@@ -28,6 +30,11 @@ type snapshot struct {
 	evaluations  atomic.Int64 // decision evaluations run, for tests of the cache
 	inclusions   atomic.Int64 // include evaluations run, for tests of the cache
 	log          *zap.Logger
+
+	// what Explain needs to trace and to evaluate the terms it reports
+	compiler *ast.Compiler
+	store    storage.Store
+	files    map[string]bool // the policy's own .rego files, tests left out
 }
 
 // The rules kgate reads, in the order the README's policy table lists them.
@@ -82,6 +89,14 @@ func prepare(ctx context.Context, b *bundle, c *ast.Compiler, pkg ast.Ref, opts 
 		decisions:    newLRU[cacheKey, cachedDecision](opts.CacheSize),
 		verdicts:     newLRU[includeKey, cachedVerdict](4 * opts.CacheSize),
 		log:          log.With(zap.String("policy_version", b.version)),
+		compiler:     c,
+		store:        store,
+		files:        map[string]bool{},
+	}
+	for rel := range b.modules {
+		if !strings.HasSuffix(rel, "_test.rego") {
+			s.files[rel] = true
+		}
 	}
 
 	body := ast.Body{}
