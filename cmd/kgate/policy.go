@@ -15,7 +15,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "policy",
-		Usage: "test <dir> [--verbose] [--coverage] [--run <regex>] [--package <name>]",
+		Usage: "test <dir> [--verbose] [--coverage] [--run <regex>] [--package <name>] | explain --policies <dir> --user <email> --app <app> [...]",
 		Short: "Works with kgate policy directories",
 		Long: `
 Works with a kgate policy directory: *.rego files (Rego v1) and an optional
@@ -28,6 +28,9 @@ of each file's lines the tests reach. When the tests pass it also runs the
 rest of kgate's activation check: the row rule (include) of the package
 (--package, default kgate) is compiled for every probe identity listed in
 data.json. It exits non-zero if anything fails.
+
+"kgate policy explain" says what the policy decides for one member, app
+and action, and why (see "kgate policy explain --help").
 `,
 		CobraFunc: func(cmd *cobra.Command) {
 			test := &cobra.Command{
@@ -54,6 +57,7 @@ data.json. It exits non-zero if anything fails.
 			test.Flags().StringP("run", "r", "", "run only tests whose name matches this regular expression (skips the probes)")
 			test.Flags().String("package", "kgate", "the Rego package whose rules kgate reads")
 			cmd.AddCommand(test)
+			cmd.AddCommand(explainCommand())
 		},
 	})
 }
