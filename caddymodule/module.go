@@ -394,6 +394,7 @@ func (h *Handler) Cleanup() error {
 // paths, the portal's pages; without a portal, everything else goes to the
 // next handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	r = withAuditRequest(r)
 	path := r.URL.Path
 	switch {
 	case h.auth != nil && strings.HasPrefix(path, h.authPrefix):

@@ -119,12 +119,12 @@ func (a *Auth) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 			ev.Outcome, code = "error", "temporarily_unavailable"
 			a.log.Warn("back-channel logout could not be carried out", zap.Error(err))
 		}
-		a.audit.Log(ev)
+		a.audit.LogContext(r.Context(), ev)
 		logoutError(w, http.StatusBadRequest, code, err.Error())
 		return
 	}
 	ev.Outcome = "ok"
-	a.audit.Log(ev)
+	a.audit.LogContext(r.Context(), ev)
 	w.WriteHeader(http.StatusOK)
 }
 

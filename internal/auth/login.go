@@ -143,12 +143,12 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
 		default:
 			status, ev.Outcome, ev.Error = http.StatusServiceUnavailable, "error", "login could not be completed"
 		}
-		a.audit.Log(ev)
+		a.audit.LogContext(r.Context(), ev)
 		a.log.Info("login failed", zap.Error(err))
 		a.fail(w, r, status, err)
 		return
 	}
-	a.audit.Log(audit.Event{Kind: "login", Subject: id.Subject, Email: id.Email, Org: id.Org, Level: id.Level,
+	a.audit.LogContext(r.Context(), audit.Event{Kind: "login", Subject: id.Subject, Email: id.Email, Org: id.Org, Level: id.Level,
 		Via: "session", Allowed: true, Outcome: "ok", RemoteIP: a.clientIP(r)})
 	http.Redirect(w, r, ret, http.StatusSeeOther)
 }

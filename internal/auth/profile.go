@@ -192,7 +192,7 @@ func (p *profiles) checkBinding(ctx context.Context, via string, id *identity.Id
 	if bound == id.Subject {
 		return nil
 	}
-	p.audit.Log(audit.Event{Kind: "identity_conflict", Subject: id.Subject, Email: id.Email, Via: via,
+	p.audit.LogContext(ctx, audit.Event{Kind: "identity_conflict", Subject: id.Subject, Email: id.Email, Via: via,
 		Outcome: "denied", Error: "the e-mail address is bound to subject " + bound})
 	return &ForbiddenError{Reason: ReasonEmailTaken, Subject: id.Subject, Email: id.Email}
 }

@@ -363,7 +363,7 @@ func (a *Auth) endSession(ctx context.Context, sid string, rec *record, why stri
 		a.log.Warn("ending a session", zap.Error(err))
 	}
 	a.unindex(ctx, sid, rec)
-	a.audit.Log(audit.Event{Kind: "logout", Subject: rec.Sub, Via: "session", Outcome: "ok", Error: why})
+	a.audit.LogContext(ctx, audit.Event{Kind: "logout", Subject: rec.Sub, Via: "session", Outcome: "ok", Error: why})
 }
 
 // refreshSession asks the provider again once the session's validity has
@@ -478,7 +478,7 @@ func (a *Auth) serveLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !SameOrigin(r, a.origin) {
-		a.audit.Log(audit.Event{Kind: "logout", Outcome: "denied", Error: "cross-origin logout refused", RemoteIP: a.clientIP(r)})
+		a.audit.LogContext(r.Context(), audit.Event{Kind: "logout", Outcome: "denied", Error: "cross-origin logout refused", RemoteIP: a.clientIP(r)})
 		a.fail(w, r, http.StatusForbidden, errors.New("cross-origin logout refused"))
 		return
 	}
@@ -498,7 +498,7 @@ func (a *Auth) serveLogout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	a.clearSessionCookie(w)
-	a.audit.Log(audit.Event{Kind: "logout", Subject: sub, Via: "session", Outcome: "ok", RemoteIP: a.clientIP(r)})
+	a.audit.LogContext(ctx, audit.Event{Kind: "logout", Subject: sub, Via: "session", Outcome: "ok", RemoteIP: a.clientIP(r)})
 	http.Redirect(w, r, a.afterLogout(ctx, idToken), http.StatusSeeOther)
 }
 

@@ -55,7 +55,7 @@ func (g *Gateway) ListComments(ctx context.Context, id *identity.Identity, req C
 	if out != nil {
 		ev.Records = len(out.Comments)
 	}
-	g.finish(id, &ev, start, err)
+	g.finish(ctx, id, &ev, start, err)
 	return out, err
 }
 

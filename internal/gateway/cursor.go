@@ -103,7 +103,7 @@ func (g *Gateway) CreateCursor(ctx context.Context, id *identity.Identity, req C
 	ev := audit.Event{Kind: "read", Action: "read"}
 	start := g.now()
 	key, total, err := g.createCursor(ctx, id, req, &ev)
-	g.finish(id, &ev, start, err)
+	g.finish(ctx, id, &ev, start, err)
 	return key, total, err
 }
 
@@ -213,7 +213,7 @@ func (g *Gateway) GetCursor(ctx context.Context, id *identity.Identity, key stri
 	if page != nil {
 		ev.Records = len(page.Records)
 	}
-	g.finish(id, &ev, start, err)
+	g.finish(ctx, id, &ev, start, err)
 	return page, err
 }
 

@@ -85,7 +85,7 @@ func (g *Gateway) DownloadFile(ctx context.Context, id *identity.Identity, token
 	ev := audit.Event{Kind: "read", Action: "file.read"}
 	start := g.now()
 	file, err := g.downloadFile(ctx, id, token, &ev)
-	g.finish(id, &ev, start, err)
+	g.finish(ctx, id, &ev, start, err)
 	return file, err
 }
 

@@ -313,8 +313,10 @@ func notFound(lang, recordID string) *kintone.Error {
 	return kintone.NewError("GAIA_RE01", lang, recordID)
 }
 
-// logEvent fills the identity part of an audit event and writes it.
-func (g *Gateway) logEvent(id *identity.Identity, e audit.Event) {
+// logEvent fills the identity and request parts of an audit event and
+// writes it.
+func (g *Gateway) logEvent(req audit.Request, id *identity.Identity, e audit.Event) {
+	req.Fill(&e)
 	e.Subject, e.Email, e.Org, e.Level, e.Via = id.Subject, id.Email, id.Org, id.Level, id.Via
 	g.audit.Log(e)
 }

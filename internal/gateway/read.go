@@ -323,7 +323,7 @@ func (g *Gateway) ListRecords(ctx context.Context, id *identity.Identity, req Li
 	if page != nil {
 		ev.Records = len(page.Records)
 	}
-	g.finish(id, &ev, start, err)
+	g.finish(ctx, id, &ev, start, err)
 	return page, err
 }
 
@@ -408,7 +408,7 @@ func statusOf(err error) int {
 }
 
 // finish completes and writes an audit event.
-func (g *Gateway) finish(id *identity.Identity, ev *audit.Event, start time.Time, err error) {
+func (g *Gateway) finish(ctx context.Context, id *identity.Identity, ev *audit.Event, start time.Time, err error) {
 	ev.Duration = g.now().Sub(start)
 	var ke *kintone.Error
 	switch {
@@ -419,7 +419,7 @@ func (g *Gateway) finish(id *identity.Identity, ev *audit.Event, start time.Time
 	default:
 		ev.Allowed, ev.Outcome, ev.Error = true, "error", err.Error()
 	}
-	g.logEvent(id, *ev)
+	g.logEvent(audit.RequestFrom(ctx), id, *ev)
 }
 
 // GetRecord returns one record, or GAIA_RE01 — the same answer whether the
@@ -431,7 +431,7 @@ func (g *Gateway) GetRecord(ctx context.Context, id *identity.Identity, ref AppR
 	if rec != nil {
 		ev.Records, ev.RecordIDs = 1, []string{recordID}
 	}
-	g.finish(id, &ev, start, err)
+	g.finish(ctx, id, &ev, start, err)
 	return rec, err
 }
 

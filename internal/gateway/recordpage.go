@@ -53,7 +53,7 @@ func (g *Gateway) RecordPage(ctx context.Context, id *identity.Identity, req Rec
 	if page != nil {
 		ev.Records, ev.RecordIDs = 1, []string{req.Record}
 	}
-	g.finish(id, &ev, start, err)
+	g.finish(ctx, id, &ev, start, err)
 	if err != nil || req.Comments == nil || !page.Abilities.ReadComments {
 		return page, err
 	}
@@ -64,7 +64,7 @@ func (g *Gateway) RecordPage(ctx context.Context, id *identity.Identity, req Rec
 	if page.Comments != nil {
 		cev.Records = len(page.Comments.Comments)
 	}
-	g.finish(id, &cev, start, page.CommentsErr)
+	g.finish(ctx, id, &cev, start, page.CommentsErr)
 	return page, nil
 }
 

@@ -89,6 +89,7 @@ type writer struct {
 	records   map[recordKey]*current
 	apps      map[string]*writeApp
 	events    []*audit.Event // one per operation
+	req       audit.Request  // the HTTP request the events carry
 }
 
 type decisionKey struct{ app, action, statusAction, assignee string }
@@ -106,7 +107,7 @@ type current struct {
 }
 
 func (g *Gateway) newWriter(ctx context.Context, id *identity.Identity) *writer {
-	return &writer{g: g, id: id, view: g.view(ctx), now: g.now(), decisions: map[decisionKey]*policy.Decision{},
+	return &writer{g: g, id: id, req: audit.RequestFrom(ctx), view: g.view(ctx), now: g.now(), decisions: map[decisionKey]*policy.Decision{},
 		records: map[recordKey]*current{}, apps: map[string]*writeApp{}}
 }
 
@@ -292,7 +293,7 @@ func (w *writer) finish(err error, upstream int) {
 		}
 		sort.Strings(ev.Fields)
 		ev.Fields = compactStrings(ev.Fields)
-		w.g.logEvent(w.id, *ev)
+		w.g.logEvent(w.req, w.id, *ev)
 	}
 }
 
