@@ -1,5 +1,5 @@
 // Command kgate is Caddy with the standard modules and the kgate module,
-// plus kgate's own subcommands (demo, sim, policy). Every Caddy command
+// plus kgate's own subcommands (demo, sim, policy, audit). Every Caddy command
 // works as usual; `kgate version` also names kgate's version.
 package main
 
