@@ -21,4 +21,10 @@ type Identity struct {
 	Lang     string // preferred language ("ja" or "en"), "" when unknown
 	TimeZone string // IANA zone name for dates shown to the member, "" for the default
 	Via      string // "session" or "bearer": how the identity arrived
+
+	// ViewedBy is the e-mail address of the staff member viewing the
+	// portal as this member, "" otherwise. Such an identity may read what
+	// the member may read and write nothing: the gateway refuses every
+	// write of it, whichever handler asks.
+	ViewedBy string
 }

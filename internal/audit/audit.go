@@ -23,6 +23,10 @@ type Event struct {
 	Org     string
 	Level   string // the member's level, written as member_level: zap's own "level" key is the log level
 	Via     string // "session" or "bearer"
+	// ViewedBy is the staff member's e-mail address when staff act as the
+	// member (Subject, Email, … are then the member's); written as
+	// viewed_by.
+	ViewedBy string
 
 	App       string
 	Action    string // policy action: read, create, update, …
@@ -143,6 +147,7 @@ func (e Event) fields() []zap.Field {
 	str("org", e.Org)
 	str("member_level", e.Level)
 	str("via", e.Via)
+	str("viewed_by", e.ViewedBy)
 	str("app", e.App)
 	str("action", e.Action)
 	str("decision", e.Decision())

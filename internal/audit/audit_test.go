@@ -37,7 +37,7 @@ func TestEventIsOneStructuredEntryWithoutEmptyFields(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, got[k], v)
 		}
 	}
-	for _, absent := range []string{"email", "reasons", "record_ids", "fields", "error", "request_id", "member_level"} {
+	for _, absent := range []string{"email", "reasons", "record_ids", "fields", "error", "request_id", "member_level", "viewed_by"} {
 		if _, ok := got[absent]; ok {
 			t.Errorf("empty field %q was written", absent)
 		}
@@ -48,7 +48,7 @@ func TestEventIsOneStructuredEntryWithoutEmptyFields(t *testing.T) {
 // sink's mapping rely on; each Event field is written under its one key.
 func TestEveryFieldHasItsDocumentedKey(t *testing.T) {
 	full := Event{
-		Kind: "write", Subject: "u-alice", Email: "alice@acme.example", Org: "acme", Level: "gold", Via: "session",
+		Kind: "write", Subject: "u-alice", Email: "alice@acme.example", Org: "acme", Level: "gold", Via: "session", ViewedBy: "sam@operator.example",
 		App: "budget", Action: "update", Allowed: false, Reasons: []string{"over budget"}, Records: 1,
 		RecordIDs: []string{"7"}, Fields: []string{"amount"}, PolicyVersion: "v1", UpstreamStatus: 409,
 		Outcome: "denied", Error: "refused", RemoteIP: "192.0.2.1", RequestID: "req-1", Duration: time.Second,
@@ -57,7 +57,7 @@ func TestEveryFieldHasItsDocumentedKey(t *testing.T) {
 	for _, f := range full.fields() {
 		keys = append(keys, f.Key)
 	}
-	want := []string{"request_id", "subject", "email", "org", "member_level", "via", "app", "action", "decision",
+	want := []string{"request_id", "subject", "email", "org", "member_level", "via", "viewed_by", "app", "action", "decision",
 		"reasons", "records", "record_ids", "fields", "policy_version", "upstream_status", "outcome", "error",
 		"remote_ip", "duration"}
 	if !reflect.DeepEqual(keys, want) {

@@ -317,6 +317,6 @@ func notFound(lang, recordID string) *kintone.Error {
 // writes it.
 func (g *Gateway) logEvent(req audit.Request, id *identity.Identity, e audit.Event) {
 	req.Fill(&e)
-	e.Subject, e.Email, e.Org, e.Level, e.Via = id.Subject, id.Email, id.Org, id.Level, id.Via
+	e.Subject, e.Email, e.Org, e.Level, e.Via, e.ViewedBy = id.Subject, id.Email, id.Org, id.Level, id.Via, id.ViewedBy
 	g.audit.Log(e)
 }

@@ -186,6 +186,9 @@ func (w *writer) allowed(ctx context.Context, ev *audit.Event, wa *writeApp, act
 
 // allowedFor is allowed for a status action that names its next assignee.
 func (w *writer) allowedFor(ctx context.Context, ev *audit.Event, wa *writeApp, action, statusAction, assignee string) (*policy.Decision, error) {
+	if err := w.viewOnly(ev); err != nil {
+		return nil, err
+	}
 	d, err := w.decisionFor(ctx, wa, action, statusAction, assignee)
 	if err != nil {
 		return nil, err
@@ -201,6 +204,9 @@ func (w *writer) allowedFor(ctx context.Context, ev *audit.Event, wa *writeApp, 
 // recordDecision is the decision for an action on one existing record:
 // writable and presets may depend on it.
 func (w *writer) recordDecision(ctx context.Context, ev *audit.Event, wa *writeApp, action string, rec kintone.Record) (*policy.Decision, error) {
+	if err := w.viewOnly(ev); err != nil {
+		return nil, err
+	}
 	in := input(w.id, wa.app, action)
 	in.Record = policy.Flatten(rec)
 	d, err := w.view.Decide(ctx, in)
@@ -251,6 +257,20 @@ func (w *writer) hidden(ctx context.Context, ev *audit.Event, wa *writeApp, rec 
 		return denied(w.id.Lang, nil)
 	}
 	return missing
+}
+
+// viewOnly refuses every write of an identity staff are viewing the portal
+// as: allowedFor and recordDecision are where every write asks for its
+// permission, so no handler can write around it.
+func (w *writer) viewOnly(ev *audit.Event) error {
+	if w.id.ViewedBy == "" {
+		return nil
+	}
+	ev.Outcome = "denied"
+	ev.Reasons = []string{"viewing as a member is read-only"}
+	return ownError(http.StatusForbidden, "KGATE_VA01", w.id.Lang,
+		"メンバーとして表示中は閲覧のみです。変更はできません。",
+		"You are viewing as a member: nothing can be changed.")
 }
 
 func denied(lang string, reasons []string) *kintone.Error {
