@@ -109,56 +109,6 @@ load error.
 	return c
 }
 
-// explainReport is the JSON output, and what the text output prints.
-type explainReport struct {
-	Allowed bool           `json:"allowed"`
-	Version string         `json:"policy_version"`
-	User    policy.User    `json:"user"`
-	Member  *memberState   `json:"member,omitempty"`
-	App     policy.App     `json:"app"`
-	Action  string         `json:"action"`
-	Status  string         `json:"status_action,omitempty"`
-	Reasons []string       `json:"reasons"`
-	Why     []rule         `json:"why"`
-	RowRule *rowRuleReport `json:"row_rule"`
-	Fields  fieldsReport   `json:"fields"`
-	Presets map[string]any `json:"presets"`
-	Limit   int            `json:"limit"`
-	Record  *recordReport  `json:"record,omitempty"`
-	Rules   []rule         `json:"rules,omitempty"`
-	Trace   []string       `json:"trace,omitempty"`
-}
-
-type rule = policy.RuleOutcome
-
-type memberState struct {
-	App   string `json:"app"`
-	State string `json:"state"`
-	Found bool   `json:"found"`
-}
-
-type rowRuleReport struct {
-	// Condition is the kintone query condition; "" when every record is
-	// included (All) or none (Never).
-	Condition string   `json:"condition"`
-	All       bool     `json:"all"`
-	Never     bool     `json:"never"`
-	Fields    []string `json:"fields"`
-	Error     string   `json:"error,omitempty"`
-}
-
-type fieldsReport struct {
-	Readable any            `json:"readable"` // "*" or the codes
-	Masked   map[string]any `json:"masked"`
-	Writable any            `json:"writable"`
-}
-
-type recordReport struct {
-	ID       string `json:"id"`
-	Included bool   `json:"included"`
-	Rules    []rule `json:"rules"`
-}
-
 // policyExplain runs `kgate policy explain` and returns its exit code.
 func policyExplain(ctx context.Context, w io.Writer, o explainOptions) (int, error) {
 	if ctx == nil {
@@ -178,57 +128,31 @@ func policyExplain(ctx context.Context, w io.Writer, o explainOptions) (int, err
 	}
 	defer src.close()
 
-	rep := &explainReport{Action: o.Action, Status: o.StatusAction}
-	if rep.App, err = src.app(ctx, o.App); err != nil {
+	app, err := src.app(ctx, o.App)
+	if err != nil {
 		return explainUsage, err
 	}
-	if rep.User, rep.Member, err = src.member(ctx, o); err != nil {
+	user, member, err := src.member(ctx, o)
+	if err != nil {
 		return explainUsage, err
 	}
-	// as the policy sees them: no groups is [], no attributes {}
-	rep.User.Groups = nonNil(rep.User.Groups)
-	rep.User.Attrs = nonNilMap(rep.User.Attrs)
-	in := policy.Input{User: rep.User, App: rep.App, Action: o.Action, StatusAction: o.StatusAction}
+	in := policy.Input{User: user, App: app, Action: o.Action, StatusAction: o.StatusAction}
 	var form map[string]kql.Field
 	if src.client != nil {
-		if form, err = src.form(ctx, rep.App.ID); err != nil {
+		if form, err = src.form(ctx, app.ID); err != nil {
 			return explainUsage, err
 		}
 	}
 	if o.Record != "" {
-		if in.Record, err = src.record(ctx, rep.App.ID, o.Record); err != nil {
+		if in.Record, err = src.record(ctx, app.ID, o.Record); err != nil {
 			return explainUsage, err
 		}
 	}
-	v := e.View()
-	x, err := v.Explain(ctx, in)
+	rep, err := policy.NewReport(ctx, e.View(), in, form, o.Record, o.Verbose)
 	if err != nil {
 		return explainUsage, err
 	}
-	d := x.Decision
-	rep.Allowed, rep.Version = d.Allow, d.Version
-	rep.Reasons = nonNil(d.Reasons)
-	rep.Why = nonNil(x.Why())
-	rep.Fields = fieldsReport{Readable: fieldSet(d.Readable), Masked: nonNilMap(d.Masks), Writable: fieldSet(d.Writable)}
-	rep.Presets = nonNilMap(d.Presets)
-	rep.Limit = d.Limit
-	if form != nil {
-		in.Record = nil
-		rr, err := v.RowRule(ctx, in, form)
-		rep.RowRule = &rowRuleReport{Never: rr.Never, All: !rr.Never && rr.Cond == nil, Fields: nonNil(rr.Fields)}
-		if err != nil {
-			rep.RowRule.Error = err.Error()
-		} else if rr.Cond != nil {
-			rep.RowRule.Condition = kql.Format(rr.Cond)
-		}
-	}
-	if x.Included != nil {
-		rep.Record = &recordReport{ID: o.Record, Included: *x.Included, Rules: nonNil(x.WhyExcluded())}
-	}
-	if o.Verbose {
-		rep.Rules = slices.Concat(x.Rules, x.Include)
-		rep.Trace = x.Trace
-	}
+	rep.Member = member
 	if o.JSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -236,9 +160,9 @@ func policyExplain(ctx context.Context, w io.Writer, o explainOptions) (int, err
 			return explainUsage, err
 		}
 	} else {
-		rep.writeText(w, o)
+		rep.WriteText(w, o.Verbose)
 	}
-	if !rep.Allowed || (rep.Record != nil && !rep.Record.Included) {
+	if rep.Refused() {
 		return explainRefused, nil
 	}
 	return explainAllowed, nil
@@ -400,9 +324,9 @@ func (s *source) resolve(ctx context.Context, arg string) (appInfo, error) {
 
 // member is input.user for --user: the members app's entry when there is
 // one, then --attrs on top.
-func (s *source) member(ctx context.Context, o explainOptions) (policy.User, *memberState, error) {
+func (s *source) member(ctx context.Context, o explainOptions) (policy.User, *policy.MemberState, error) {
 	u := policy.User{Email: o.User}
-	var st *memberState
+	var st *policy.MemberState
 	if s.client != nil && o.Members != "" {
 		a, err := s.resolve(ctx, o.Members)
 		if err != nil {
@@ -412,7 +336,7 @@ func (s *source) member(ctx context.Context, o explainOptions) (policy.User, *me
 		if err != nil {
 			return u, nil, err
 		}
-		st = &memberState{App: a.code}
+		st = &policy.MemberState{App: a.code}
 		if m != nil {
 			st.Found, st.State = true, m.State
 			u = policy.User{Sub: m.Subject, Email: m.Email, Name: m.Name, Level: m.Level, Org: m.Org, Groups: m.Groups, Attrs: m.Attrs}
@@ -508,152 +432,4 @@ func (s *source) info(appID string) appInfo {
 		}
 	}
 	return appInfo{id: appID}
-}
-
-func fieldSet(s policy.FieldSet) any {
-	if s.All {
-		return "*"
-	}
-	return nonNil(s.Codes)
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}
-
-func nonNilMap(m map[string]any) map[string]any {
-	if m == nil {
-		return map[string]any{}
-	}
-	return m
-}
-
-// maxValue bounds a value in the text output; --json has them whole.
-const maxValue = 120
-
-func (r *explainReport) writeText(w io.Writer, o explainOptions) {
-	verdict := "ALLOWED"
-	if !r.Allowed {
-		verdict = "REFUSED"
-	}
-	action := r.Action
-	if r.Status != "" {
-		action = fmt.Sprintf("status %q", r.Status)
-	}
-	fmt.Fprintf(w, "%s: %s in app %q (id %s) for %s\n", verdict, action, r.App.Alias, orDash(r.App.ID), orDash(r.User.Email))
-	fmt.Fprintf(w, "policy version %s\n", r.Version)
-	fmt.Fprintf(w, "member: level %s, org %s", orDash(r.User.Level), orDash(r.User.Org))
-	if len(r.User.Groups) > 0 {
-		fmt.Fprintf(w, ", groups %s", strings.Join(r.User.Groups, ", "))
-	}
-	if len(r.User.Attrs) > 0 {
-		b, _ := json.Marshal(r.User.Attrs)
-		fmt.Fprintf(w, ", attrs %s", b)
-	}
-	switch {
-	case r.Member == nil:
-		fmt.Fprintln(w, " (from --user and --attrs)")
-	case !r.Member.Found:
-		fmt.Fprintf(w, " (not in the members app %q)\n", r.Member.App)
-	default:
-		fmt.Fprintf(w, " (members app %q, state %s)\n", r.Member.App, orDash(r.Member.State))
-	}
-	for _, reason := range r.Reasons {
-		fmt.Fprintf(w, "reason: %s\n", reason)
-	}
-	fmt.Fprintln(w, "\nwhy:")
-	writeRules(w, r.Why)
-	fmt.Fprintln(w)
-	switch rr := r.RowRule; {
-	case rr == nil:
-		fmt.Fprintln(w, "row rule: (needs the app's form: give --kintone or --data)")
-	case rr.Error != "":
-		fmt.Fprintf(w, "row rule: ERROR %s (no record is served)\n", rr.Error)
-	case rr.Never:
-		fmt.Fprintln(w, "row rule: no record")
-	case rr.All:
-		fmt.Fprintln(w, "row rule: every record")
-	default:
-		fmt.Fprintf(w, "row rule: %s\n", rr.Condition)
-	}
-	fmt.Fprintf(w, "readable: %s\n", codes(r.Fields.Readable))
-	fmt.Fprintf(w, "masked:   %s\n", values(r.Fields.Masked))
-	fmt.Fprintf(w, "writable: %s\n", codes(r.Fields.Writable))
-	fmt.Fprintf(w, "presets:  %s\n", values(r.Presets))
-	fmt.Fprintf(w, "page cap: %d records\n", r.Limit)
-	if rec := r.Record; rec != nil {
-		if rec.Included {
-			fmt.Fprintf(w, "\nrecord %s: included by the row rule\n", rec.ID)
-		} else {
-			fmt.Fprintf(w, "\nrecord %s: EXCLUDED by the row rule\n", rec.ID)
-		}
-		writeRules(w, rec.Rules)
-	}
-	if o.Verbose {
-		fmt.Fprintln(w, "\nevery rule body reached:")
-		writeRules(w, r.Rules)
-		fmt.Fprintln(w, "\ntrace:")
-		for _, l := range r.Trace {
-			fmt.Fprintf(w, "  %s\n", l)
-		}
-	}
-}
-
-func writeRules(w io.Writer, rules []rule) {
-	if len(rules) == 0 {
-		fmt.Fprintln(w, "  (no rule body of the policy was reached)")
-	}
-	for _, o := range rules {
-		if o.Held {
-			fmt.Fprintf(w, "  held    %-14s %s\n", o.Rule, o.Location)
-			continue
-		}
-		if o.Failed == nil {
-			fmt.Fprintf(w, "  failed  %-14s %s\n", o.Rule, o.Location)
-			continue
-		}
-		fmt.Fprintf(w, "  failed  %-14s %s  at %s: %s\n", o.Rule, o.Location, o.Failed.Location, o.Failed.Expr)
-		for _, v := range o.Failed.Values {
-			val := v.Value
-			if len(val) > maxValue {
-				val = val[:maxValue] + "…"
-			}
-			fmt.Fprintf(w, "          %s = %s\n", v.Term, val)
-		}
-	}
-}
-
-func codes(v any) string {
-	switch c := v.(type) {
-	case string:
-		return "* (every field)"
-	case []string:
-		if len(c) == 0 {
-			return "(none)"
-		}
-		return strings.Join(c, ", ")
-	}
-	return fmt.Sprint(v)
-}
-
-func values(m map[string]any) string {
-	if len(m) == 0 {
-		return "(none)"
-	}
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		b, _ := json.Marshal(m[k])
-		parts = append(parts, fmt.Sprintf("%s=%s", k, b))
-	}
-	return strings.Join(parts, ", ")
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
