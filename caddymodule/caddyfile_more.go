@@ -7,7 +7,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/dustin/go-humanize"
 
-	"github.com/kgate/kgate/internal/portal"
+	"github.com/kgate/kgate/portalconfig"
 )
 
 // unmarshal reads:
@@ -241,8 +241,8 @@ func (m *Members) unmarshal(d *caddyfile.Dispenser) error {
 //	        label <field> <ja> [<en>]
 //	    }
 //	}
-func unmarshalPortal(d *caddyfile.Dispenser) (*portal.Config, error) {
-	c := &portal.Config{}
+func unmarshalPortal(d *caddyfile.Dispenser) (*portalconfig.Config, error) {
+	c := &portalconfig.Config{}
 	if d.NextArg() {
 		return nil, d.ArgErr()
 	}
@@ -266,9 +266,9 @@ func unmarshalPortal(d *caddyfile.Dispenser) (*portal.Config, error) {
 			if len(args) < 2 {
 				return nil, d.Errf("footer_link needs a URL and a label, e.g. `footer_link https://example.com/terms 利用規約 Terms`")
 			}
-			var label portal.Text
+			var label portalconfig.Text
 			label, err = text(d, key, args[1:])
-			b.FooterLinks = append(b.FooterLinks, portal.Link{URL: args[0], Label: label})
+			b.FooterLinks = append(b.FooterLinks, portalconfig.Link{URL: args[0], Label: label})
 		case "max_form_size":
 			if len(args) != 1 {
 				return nil, d.Errf("max_form_size takes one size, e.g. 32MiB")
@@ -305,14 +305,14 @@ func unmarshalPortal(d *caddyfile.Dispenser) (*portal.Config, error) {
 			if len(args) < 2 {
 				return nil, d.Errf("%s needs a code and its name, e.g. `%s acme アクメ商事 \"Acme Trading\"`", key, key)
 			}
-			var name portal.Text
+			var name portalconfig.Text
 			if name, err = text(d, key, args[1:]); err == nil {
 				m := &c.Organizations
 				if key == "level" {
 					m = &c.Levels
 				}
 				if *m == nil {
-					*m = map[string]portal.Text{}
+					*m = map[string]portalconfig.Text{}
 				}
 				(*m)[args[0]] = name
 			}
@@ -326,7 +326,7 @@ func unmarshalPortal(d *caddyfile.Dispenser) (*portal.Config, error) {
 	return c, nil
 }
 
-func unmarshalPortalApp(d *caddyfile.Dispenser, c *portal.Config) error {
+func unmarshalPortalApp(d *caddyfile.Dispenser, c *portalconfig.Config) error {
 	var alias string
 	if !d.Args(&alias) {
 		return d.Errf("app needs the app's alias")
@@ -368,10 +368,10 @@ func unmarshalPortalApp(d *caddyfile.Dispenser, c *portal.Config) error {
 			if len(args) < 2 {
 				return d.Errf("label needs a field code and its label")
 			}
-			var t portal.Text
+			var t portalconfig.Text
 			if t, err = text(d, key, args[1:]); err == nil {
 				if s.Labels == nil {
-					s.Labels = map[string]portal.Text{}
+					s.Labels = map[string]portalconfig.Text{}
 				}
 				s.Labels[args[0]] = t
 			}
@@ -383,21 +383,21 @@ func unmarshalPortalApp(d *caddyfile.Dispenser, c *portal.Config) error {
 		}
 	}
 	if c.Apps == nil {
-		c.Apps = map[string]portal.AppSettings{}
+		c.Apps = map[string]portalconfig.AppSettings{}
 	}
 	c.Apps[alias] = s
 	return nil
 }
 
 // text reads "<ja> [<en>]": the Japanese text and, optionally, the English.
-func text(d *caddyfile.Dispenser, key string, args []string) (portal.Text, error) {
+func text(d *caddyfile.Dispenser, key string, args []string) (portalconfig.Text, error) {
 	switch len(args) {
 	case 1:
-		return portal.Text{Ja: args[0], En: args[0]}, nil
+		return portalconfig.Text{Ja: args[0], En: args[0]}, nil
 	case 2:
-		return portal.Text{Ja: args[0], En: args[1]}, nil
+		return portalconfig.Text{Ja: args[0], En: args[1]}, nil
 	}
-	return portal.Text{}, d.Errf("%s takes the Japanese text and optionally the English, each quoted", key)
+	return portalconfig.Text{}, d.Errf("%s takes the Japanese text and optionally the English, each quoted", key)
 }
 
 func durationArg(d *caddyfile.Dispenser, key string, args []string, into *caddy.Duration) error {

@@ -29,6 +29,7 @@ import (
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/policy"
 	"github.com/kgate/kgate/internal/portal"
+	"github.com/kgate/kgate/portalconfig"
 )
 
 func init() {
@@ -55,7 +56,7 @@ type Handler struct {
 	Members *Members `json:"members,omitempty"`
 	// Portal is the partner portal; without it kgate serves only the API
 	// and passes other requests on.
-	Portal *portal.Config `json:"portal,omitempty"`
+	Portal *portalconfig.Config `json:"portal,omitempty"`
 	// MaxBody caps JSON request bodies of writes (default 16 MiB); the
 	// same as limits.max_body, kept for older configurations.
 	MaxBody int64 `json:"max_body,omitempty"`
@@ -229,8 +230,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 	}
 	if h.Portal != nil {
-		cfg := *h.Portal
-		cfg.Gateway, cfg.Logger = gw, h.logger.Named("portal")
+		cfg := portal.Config{Config: *h.Portal, Gateway: gw, Logger: h.logger.Named("portal")}
 		cfg.FormKey = repl.ReplaceKnown(cfg.FormKey, "")
 		if cfg.FormKey == "" && h.Portal.FormKey != "" {
 			return errors.New("kgate: the portal's form_key is empty after replacing placeholders (is the environment variable set?)")

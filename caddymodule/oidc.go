@@ -16,6 +16,7 @@ import (
 	"github.com/kgate/kgate/internal/auth"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/members"
+	"github.com/kgate/kgate/membersconfig"
 )
 
 // OIDC configures login through an OpenID Provider, sessions and bearer
@@ -99,8 +100,8 @@ type Members struct {
 	// Recheck bounds how old the members app's answer behind a session or
 	// a bearer request may be (default 1m): a member set inactive loses
 	// access within it. It caps CacheTTL.
-	Recheck caddy.Duration `json:"member_recheck,omitempty"`
-	Fields  members.Fields `json:"fields,omitempty"`
+	Recheck caddy.Duration       `json:"member_recheck,omitempty"`
+	Fields  membersconfig.Fields `json:"fields,omitempty"`
 }
 
 // sessionStores keeps in-memory session stores across config reloads, so

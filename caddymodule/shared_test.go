@@ -9,7 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/kgate/kgate/internal/gateway"
-	"github.com/kgate/kgate/internal/portal"
+	"github.com/kgate/kgate/portalconfig"
 )
 
 // Sessions in Redis mean several instances behind one site: a
@@ -37,7 +37,7 @@ func TestInstancesSharingSessionsMustShareTheirKeys(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := &Handler{OIDC: &OIDC{SessionStore: tc.store}, FileKeys: tc.file}
 			if tc.form != "" {
-				h.Portal = &portal.Config{}
+				h.Portal = &portalconfig.Config{}
 				if tc.form != "-" {
 					h.Portal.FormKey = tc.form
 				}

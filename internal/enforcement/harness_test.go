@@ -19,6 +19,7 @@ import (
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/policy"
 	"github.com/kgate/kgate/internal/portal"
+	"github.com/kgate/kgate/portalconfig"
 )
 
 // Sizes of a run: each world serves several policies, each policy a batch
@@ -124,7 +125,7 @@ func kgateOver(t *testing.T, w *world, module string) (*api.Handler, *portal.Han
 	if err != nil {
 		t.Fatal(err)
 	}
-	ph, err := portal.New(portal.Config{Gateway: gw, TimeZone: "Asia/Tokyo", DefaultLang: "en", Logger: zap.NewNop()})
+	ph, err := portal.New(portal.Config{Gateway: gw, Config: portalconfig.Config{TimeZone: "Asia/Tokyo", DefaultLang: "en"}, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
 	}

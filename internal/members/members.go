@@ -14,21 +14,14 @@ import (
 	"github.com/kgate/kgate/internal/auth"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/kql"
+	"github.com/kgate/kgate/membersconfig"
 )
 
-// Fields names the members app's fields. Empty names take the defaults
-// in brackets.
-type Fields struct {
-	Email   string `json:"email,omitempty"`  // [email] SINGLE_LINE_TEXT, unique
-	Subject string `json:"sub,omitempty"`    // [sub] SINGLE_LINE_TEXT
-	Name    string `json:"name,omitempty"`   // [name]
-	Org     string `json:"org,omitempty"`    // [org] DROP_DOWN or SINGLE_LINE_TEXT
-	Level   string `json:"level,omitempty"`  // [level] DROP_DOWN or SINGLE_LINE_TEXT
-	State   string `json:"state,omitempty"`  // [state] DROP_DOWN: active, inactive, pending
-	Groups  string `json:"groups,omitempty"` // optional CHECK_BOX or MULTI_SELECT
-}
+// Fields names the members app's fields (see membersconfig).
+type Fields = membersconfig.Fields
 
-func (f *Fields) defaults() {
+// withDefaults fills the empty codes of f with the defaults.
+func withDefaults(f *Fields) {
 	def := func(p *string, v string) {
 		if *p == "" {
 			*p = v
@@ -57,7 +50,7 @@ type Directory struct {
 // New returns the directory of the members app app (kintone app id) in
 // guest space space ("" for none).
 func New(client *kintone.Client, app, space string, tokens []string, fields Fields) *Directory {
-	fields.defaults()
+	withDefaults(&fields)
 	return &Directory{client: client, app: app, space: space, tokens: tokens, fields: fields}
 }
 

@@ -103,13 +103,13 @@ func (av *appView) localize(lang string) {
 	}
 	props := make(map[string]kintone.FieldProperty, len(av.props))
 	for code, p := range av.props {
-		if t, ok := av.set.Labels[code]; ok && !t.empty() {
+		if t, ok := av.set.Labels[code]; ok && !t.Empty() {
 			p.Label = t.In(lang)
 		}
 		if len(p.Fields) > 0 {
 			inner := make(map[string]kintone.FieldProperty, len(p.Fields))
 			for ic, ip := range p.Fields {
-				if t, ok := av.set.Labels[ic]; ok && !t.empty() {
+				if t, ok := av.set.Labels[ic]; ok && !t.Empty() {
 					ip.Label = t.In(lang)
 				}
 				inner[ic] = ip
@@ -257,7 +257,7 @@ func (av *appView) label(code string) string {
 // It is called after the member's read was allowed on this page.
 func (c *call) appName(av *appView) (name string, desc any) {
 	lang := c.loc.Lang
-	if !av.set.Name.empty() && !av.set.Description.empty() {
+	if !av.set.Name.Empty() && !av.set.Description.Empty() {
 		return av.set.Name.In(lang), av.set.Description.In(lang)
 	}
 	info, err := c.h.appCache.get("app\x00"+av.alias, func() (any, error) {
@@ -271,10 +271,10 @@ func (c *call) appName(av *appView) (name string, desc any) {
 			desc = c.h.rich.sanitize(ai.Description)
 		}
 	}
-	if !av.set.Name.empty() {
+	if !av.set.Name.Empty() {
 		name = av.set.Name.In(lang)
 	}
-	if !av.set.Description.empty() {
+	if !av.set.Description.Empty() {
 		desc = av.set.Description.In(lang)
 	}
 	return name, desc

@@ -12,6 +12,7 @@ import (
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/kintonesim"
+	"github.com/kgate/kgate/portalconfig"
 )
 
 func TestTypedValuesBecomeWhatKintoneStores(t *testing.T) {
@@ -231,7 +232,7 @@ func TestFormKeysAreLongOrRefused(t *testing.T) {
 		{"a short previous key", long, []string{"short"}, false},
 		{"a previous key without a current one", "", []string{long}, false},
 	} {
-		c := Config{Gateway: &gateway.Gateway{}, FormKey: tc.current, PreviousFormKeys: tc.previous, Brand: Brand{Title: Text{Ja: "t", En: "t"}}}
+		c := Config{Gateway: &gateway.Gateway{}, Config: portalconfig.Config{FormKey: tc.current, PreviousFormKeys: tc.previous, Brand: Brand{Title: Text{Ja: "t", En: "t"}}}}
 		if err := c.setDefaults(); (err == nil) != tc.ok {
 			t.Errorf("%s: %v", tc.name, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kgate/kgate/internal/download"
+	"github.com/kgate/kgate/portalconfig"
 )
 
 // pageHeaders must be on every response the portal gives a member: pages,
@@ -104,7 +105,7 @@ func TestFormActionsAllowTheProvidersLogoutRedirect(t *testing.T) {
 		t.Errorf("CSP %q", csp)
 	}
 	for _, bad := range []string{"javascript:alert(1)", "https://idp.example/path", "idp.example", "'unsafe-inline'"} {
-		cfg := Config{Gateway: w.gw, FormActions: []string{bad}}
+		cfg := Config{Gateway: w.gw, Config: portalconfig.Config{FormActions: []string{bad}}}
 		if _, err := New(cfg); err == nil {
 			t.Errorf("form action %q accepted", bad)
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/kintonesim"
 	"github.com/kgate/kgate/internal/policy"
+	"github.com/kgate/kgate/portalconfig"
 )
 
 // The tests run the portal over the demo world (team/DEMO.md): the
@@ -138,8 +139,7 @@ func newWorldWith(t testing.TB, wo worldOptions, change ...func(*Config)) *world
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{
-		Gateway: gw,
+	cfg := Config{Gateway: gw, Config: portalconfig.Config{
 		Apps: map[string]AppSettings{
 			"schedule": {CalendarField: "start", CalendarEndField: "end"},
 		},
@@ -148,7 +148,7 @@ func newWorldWith(t testing.TB, wo worldOptions, change ...func(*Config)) *world
 			"acme": {Ja: "アクメ商事", En: "Acme Trading"}, "bluebird": {Ja: "ブルーバード物流", En: "Bluebird Logistics"},
 		},
 		Levels: map[string]Text{"gold": {Ja: "ゴールド", En: "Gold"}, "silver": {Ja: "シルバー", En: "Silver"}},
-	}
+	}}
 	for _, c := range change {
 		c(&cfg)
 	}

@@ -33,11 +33,11 @@ func (c *call) home() {
 	for _, a := range apps {
 		set := c.h.cfg.Apps[a.Alias]
 		card := appCard{Name: a.Name, Href: appPath(a.Alias)}
-		if !set.Name.empty() {
+		if !set.Name.Empty() {
 			card.Name = set.Name.In(lang)
 		}
 		switch {
-		case !set.Description.empty():
+		case !set.Description.Empty():
 			card.Desc = set.Description.In(lang)
 		case strings.TrimSpace(a.Description) != "":
 			card.Desc = c.h.rich.sanitize(a.Description)

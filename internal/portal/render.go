@@ -145,14 +145,14 @@ func (c *call) newPage(title string, body any, crumbs ...crumb) *page {
 }
 
 func (h *Handler) orgName(code, lang string) string {
-	if t, ok := h.cfg.Organizations[code]; ok && !t.empty() {
+	if t, ok := h.cfg.Organizations[code]; ok && !t.Empty() {
 		return t.In(lang)
 	}
 	return code
 }
 
 func (h *Handler) levelName(code, lang string) string {
-	if t, ok := h.cfg.Levels[code]; ok && !t.empty() {
+	if t, ok := h.cfg.Levels[code]; ok && !t.Empty() {
 		return t.In(lang)
 	}
 	return code

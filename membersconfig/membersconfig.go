@@ -1,0 +1,29 @@
+// Package membersconfig names the fields of kgate's members app in kintone
+// (the "fields" object of the http.handlers.kgate module's "members"
+// configuration). It imports nothing of kgate's, so that configurations
+// can be built and read by code outside kgate's module.
+package membersconfig
+
+// Fields are the field codes of the members app. Empty codes take the
+// defaults in brackets.
+type Fields struct {
+	// Email is the member's e-mail address [email]: a SINGLE_LINE_TEXT
+	// field, unique.
+	Email string `json:"email,omitempty"`
+	// Subject is the provider's "sub" the member is bound to [sub]: a
+	// SINGLE_LINE_TEXT field.
+	Subject string `json:"sub,omitempty"`
+	// Name is the member's display name [name].
+	Name string `json:"name,omitempty"`
+	// Org is the member's organization code [org]: a DROP_DOWN or
+	// SINGLE_LINE_TEXT field.
+	Org string `json:"org,omitempty"`
+	// Level is the member's level code [level]: a DROP_DOWN or
+	// SINGLE_LINE_TEXT field.
+	Level string `json:"level,omitempty"`
+	// State is active, inactive or pending [state]: a DROP_DOWN field.
+	State string `json:"state,omitempty"`
+	// Groups, optional, holds the member's groups: a CHECK_BOX or
+	// MULTI_SELECT field.
+	Groups string `json:"groups,omitempty"`
+}

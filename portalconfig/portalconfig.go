@@ -1,0 +1,135 @@
+// Package portalconfig is the JSON configuration of kgate's partner portal
+// (the "portal" object of the http.handlers.kgate module): what a Caddy
+// configuration holds, apart from what kgate wires in at provisioning. It
+// imports nothing of kgate's, so that configurations can be built, read
+// and checked by code outside kgate's module.
+package portalconfig
+
+// Config is the portal's configuration. Everything has a default that
+// gives a working, accessible, bilingual site.
+type Config struct {
+	// Apps holds per-app settings by alias. An app without settings is
+	// shown with defaults derived from its form.
+	Apps map[string]AppSettings `json:"apps,omitempty"`
+	// Brand is the site's name, logo, colours, footer and overrides.
+	Brand Brand `json:"brand,omitempty"`
+	// Organizations and Levels give display names for the member's
+	// organization and level codes; a code without one is shown as is.
+	Organizations map[string]Text `json:"organizations,omitempty"`
+	Levels        map[string]Text `json:"levels,omitempty"`
+
+	// LogoutURL is where the logout form posts (default "/kgate/logout").
+	LogoutURL string `json:"logout_url,omitempty"`
+	// FormActions are origins besides 'self' that forms may end up at: the
+	// logout POST is redirected to the OpenID Provider's end-session
+	// endpoint, and browsers apply the CSP form-action directive to that
+	// redirect too. Give the provider's origin here ("https://idp.example").
+	FormActions []string `json:"form_actions,omitempty"`
+
+	// TimeZone is the IANA zone dates are shown in for members whose
+	// identity names none (default "Asia/Tokyo").
+	TimeZone string `json:"time_zone,omitempty"`
+	// DefaultLang is the language when neither the member, the language
+	// switch nor Accept-Language decides: "ja" (default) or "en".
+	DefaultLang string `json:"default_lang,omitempty"`
+	// PageSizes are the list page sizes offered (default 20, 50, 100); sizes
+	// above the member's policy limit are not offered.
+	PageSizes []int `json:"page_sizes,omitempty"`
+	// FormKey is the secret the form tokens of pages are made with (at
+	// least 32 characters). Instances that serve one site must share it;
+	// when empty a random key is made, and forms rendered before a restart
+	// ask the member to reload.
+	FormKey string `json:"form_key,omitempty"`
+	// PreviousFormKeys are accepted besides FormKey but make no tokens:
+	// keep the old secret here for a while after a rotation, so that the
+	// forms members have open still submit.
+	PreviousFormKeys []string `json:"previous_form_keys,omitempty"`
+	// MaxFormSize caps a submitted form with its files, in bytes (default
+	// 32 MiB). The gateway caps each uploaded file as well.
+	MaxFormSize int64 `json:"max_form_size,omitempty"`
+
+	// MessagesDir may hold ja.json and en.json: message catalogue entries
+	// that replace or add to the built-in ones. Policy denial reasons are
+	// looked up as "reason:<text>", so they can be translated there.
+	MessagesDir string `json:"messages_dir,omitempty"`
+}
+
+// Text is a string in each of the portal's languages. A missing language
+// falls back to the other one.
+type Text struct {
+	Ja string `json:"ja,omitempty"`
+	En string `json:"en,omitempty"`
+}
+
+// In returns the text for lang.
+func (t Text) In(lang string) string {
+	if lang == "ja" && t.Ja != "" || t.En == "" {
+		return t.Ja
+	}
+	return t.En
+}
+
+// Empty reports whether the text has neither language.
+func (t Text) Empty() bool { return t.Ja == "" && t.En == "" }
+
+// AppSettings shape how one app is shown. Field codes the member may not
+// read are left out silently: settings never widen what a member sees.
+type AppSettings struct {
+	// Name and Description replace kintone's app name and description.
+	Name        Text `json:"name,omitempty"`
+	Description Text `json:"description,omitempty"`
+	// Columns of the list, in order (default: the readable fields of the
+	// form in layout order, without long or structured ones).
+	Columns []string `json:"columns,omitempty"`
+	// TitleField names a record in headings and the calendar (default: the
+	// first readable single-line text field).
+	TitleField string `json:"title_field,omitempty"`
+	// SearchFields are searched by the keyword box (default: every readable
+	// text field outside tables).
+	SearchFields []string `json:"search_fields,omitempty"`
+	// Filters are the drop-down, radio, status, date and date-time fields
+	// offered as filters (default: every readable one outside tables).
+	Filters []string `json:"filters,omitempty"`
+	// StatusOptions are the process-management states offered by a filter
+	// on the status field (the form does not list them).
+	StatusOptions []string `json:"status_options,omitempty"`
+	// CalendarField is the DATE or DATETIME field the calendar places
+	// records by (default: the first readable one); CalendarEndField, when
+	// set, makes a record span the days up to its value.
+	CalendarField    string `json:"calendar_field,omitempty"`
+	CalendarEndField string `json:"calendar_end_field,omitempty"`
+	// NoCalendar hides the calendar even when the app has a date field.
+	NoCalendar bool `json:"no_calendar,omitempty"`
+	// Labels replace field labels, for forms whose labels kintone does not
+	// hold in both languages.
+	Labels map[string]Text `json:"labels,omitempty"`
+}
+
+// Brand is the company's identity on the site.
+type Brand struct {
+	Title Text `json:"title,omitempty"` // site title (default "kgate")
+	// Logo and Favicon are image files (SVG, PNG, JPEG, WebP or ICO) served
+	// under the asset prefix with a content hash in their names.
+	Logo    string `json:"logo,omitempty"`
+	Favicon string `json:"favicon,omitempty"`
+	// PrimaryColor (header, buttons, links) and AccentColor (focus ring,
+	// highlights) as #rrggbb. Colours that do not keep WCAG AA contrast
+	// are used anyway, with a warning in the log.
+	PrimaryColor string `json:"primary_color,omitempty"`
+	AccentColor  string `json:"accent_color,omitempty"`
+	FooterText   Text   `json:"footer_text,omitempty"`
+	FooterLinks  []Link `json:"footer_links,omitempty"`
+	// CustomCSS is a stylesheet file loaded after the portal's own.
+	CustomCSS string `json:"custom_css,omitempty"`
+	// TemplateDir may hold files named like the embedded templates
+	// (layout.html, home.html, list.html, record.html, calendar.html,
+	// error.html, value.html, form.html, fields.html, confirm.html); each
+	// one found replaces the embedded one.
+	TemplateDir string `json:"template_dir,omitempty"`
+}
+
+// Link is a footer link.
+type Link struct {
+	Label Text   `json:"label"`
+	URL   string `json:"url"`
+}
