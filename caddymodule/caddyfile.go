@@ -94,6 +94,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "members":
 			h.Members = &Members{}
 			err = h.Members.unmarshal(d)
+		case "audit_app":
+			h.AuditApp = &AuditApp{}
+			err = h.AuditApp.unmarshal(d)
 		case "portal":
 			h.Portal, err = unmarshalPortal(d)
 		case "max_body":
@@ -110,7 +113,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("file_key needs a key, e.g. `file_key {env.KGATE_FILE_KEY}` (make one with `openssl rand -base64 32`)")
 			}
 		default:
-			return d.Errf("unknown kgate setting %q (want kintone, app, policy, oidc, members, portal, identity, limits, file_token_ttl, upload_token_ttl, file_key or max_body)", d.Val())
+			return d.Errf("unknown kgate setting %q (want kintone, app, policy, oidc, members, audit_app, portal, identity, limits, file_token_ttl, upload_token_ttl, file_key or max_body)", d.Val())
 		}
 		if err != nil {
 			return err

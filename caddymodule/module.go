@@ -24,6 +24,7 @@ import (
 	"github.com/kgate/kgate/internal/admission"
 	"github.com/kgate/kgate/internal/api"
 	"github.com/kgate/kgate/internal/audit"
+	"github.com/kgate/kgate/internal/auditsink"
 	"github.com/kgate/kgate/internal/auth"
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
@@ -54,6 +55,9 @@ type Handler struct {
 	OIDC *OIDC `json:"oidc,omitempty"`
 	// Members is the members app profiles are looked up in.
 	Members *Members `json:"members,omitempty"`
+	// AuditApp, when set, is a kintone app the audit events are also
+	// written into (audit.go).
+	AuditApp *AuditApp `json:"audit_app,omitempty"`
 	// Portal is the partner portal; without it kgate serves only the API
 	// and passes other requests on.
 	Portal *portalconfig.Config `json:"portal,omitempty"`
@@ -91,6 +95,10 @@ type Handler struct {
 	// client is kgate's one kintone client; Cleanup stops its background
 	// work (the shared cap, the counters, the refusal log).
 	client *kintone.Client
+	// audit is the one audit logger; auditSink, with an audit app, the
+	// queue it also writes to, flushed at Cleanup.
+	audit     *audit.Logger
+	auditSink *auditsink.Sink
 }
 
 // Limits bound what requests may hold. Zero values take the defaults of
@@ -194,6 +202,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("kintone: %w", err)
 	}
 	h.client = client
+	if h.audit, err = h.auditLogger(ctx, repl, client); err != nil {
+		return err
+	}
 	h.engine, err = policy.Open(ctx, policy.Options{
 		Dir: h.Policy.Dir, Package: h.Policy.Package, Watch: h.Policy.Watch, Logger: h.logger.Named("policy"),
 		DefaultLimit: 500, // without a limit rule, kintone's own cap
@@ -215,7 +226,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	gw, err := gateway.New(gateway.Config{
 		Client: client, Policy: h.engine, Apps: apps,
-		Audit: audit.New(h.logger.Named("audit")), Logger: h.logger,
+		Audit: h.audit, Logger: h.logger,
 		FileKeys: fileKeys, CommentAuthors: authors,
 		FileTokenTTL: time.Duration(h.FileTokenTTL), UploadTokenTTL: time.Duration(h.UploadTokenTTL),
 		MaxUploadSize: lim.MaxUpload,
@@ -377,7 +388,8 @@ func (h *Handler) Validate() error {
 // Cleanup stops the policy watcher, closes the Redis client and stops the
 // kintone client's background work.
 func (h *Handler) Cleanup() error {
-	var errs []error
+	// The queued audit events go first, while the kintone client still runs.
+	errs := []error{h.closeAuditSink()}
 	if h.engine != nil {
 		errs = append(errs, h.engine.Close())
 	}

@@ -12,7 +12,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kgate/kgate/identity"
-	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/auth"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/members"
@@ -144,7 +143,7 @@ func (h *Handler) newAuth(ctx caddy.Context, repl *caddy.Replacer, client *kinto
 			Groups: o.Claims.Groups, Lang: o.Claims.Lang, TimeZone: o.Claims.TimeZone, Attrs: o.Claims.Attrs},
 		DefaultLevel: o.DefaultLevel, TrustUnverifiedEmail: o.TrustUnverifiedEmail,
 		Demo:   o.Demo,
-		Audit:  audit.New(h.logger.Named("audit")),
+		Audit:  h.audit,
 		Logger: h.logger.Named("auth"),
 		// Caddy's client address honours the server's trusted_proxies.
 		ClientIP: func(r *http.Request) string {
