@@ -54,7 +54,8 @@ type Field struct{ Code, Type string }
 var Fields = []Field{
 	{"time", "DATETIME"}, {"kind", "SINGLE_LINE_TEXT"}, {"request_id", "SINGLE_LINE_TEXT"},
 	{"subject", "SINGLE_LINE_TEXT"}, {"email", "SINGLE_LINE_TEXT"}, {"org", "SINGLE_LINE_TEXT"},
-	{"member_level", "SINGLE_LINE_TEXT"}, {"via", "SINGLE_LINE_TEXT"}, {"app", "SINGLE_LINE_TEXT"},
+	{"member_level", "SINGLE_LINE_TEXT"}, {"via", "SINGLE_LINE_TEXT"}, {"viewed_by", "SINGLE_LINE_TEXT"},
+	{"app", "SINGLE_LINE_TEXT"},
 	{"action", "SINGLE_LINE_TEXT"}, {"decision", "SINGLE_LINE_TEXT"}, {"reasons", "MULTI_LINE_TEXT"},
 	{"records", "NUMBER"}, {"record_ids", "MULTI_LINE_TEXT"}, {"fields", "MULTI_LINE_TEXT"},
 	{"policy_version", "SINGLE_LINE_TEXT"}, {"upstream_status", "NUMBER"}, {"outcome", "SINGLE_LINE_TEXT"},
@@ -333,6 +334,7 @@ func Record(at time.Time, e audit.Event) map[string]any {
 	set("org", e.Org)
 	set("member_level", e.Level)
 	set("via", e.Via)
+	set("viewed_by", e.ViewedBy)
 	set("app", e.App)
 	set("action", e.Action)
 	set("decision", e.Decision())
