@@ -28,7 +28,8 @@ plain, .gz or .zst alike (the first bytes say which) — and prints the events
 the filters pick, oldest first, as a table or, with --json, as the log's own
 JSON lines (for jq or another tool).
 
-  --member    an e-mail address (any case) or the provider's subject
+  --member    an e-mail address (any case) or the provider's subject; a
+              staff member's address finds what they viewed as members
   --app       the app's alias in kgate's configuration
   --action    a policy action (update, comment.read, …) or an event kind
               (read, write, login, logout): --action read finds every read
@@ -149,6 +150,9 @@ func printAuditTable(out io.Writer, found []*auditlog.Entry) {
 		member := e.Email
 		if member == "" {
 			member = e.Subject
+		}
+		if e.ViewedBy != "" {
+			member += " (viewed by " + e.ViewedBy + ")"
 		}
 		action := e.Action
 		if action == "" {

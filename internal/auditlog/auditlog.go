@@ -31,6 +31,7 @@ type Entry struct {
 	Org           string    `json:"org"`
 	MemberLevel   string    `json:"member_level"`
 	Via           string    `json:"via"`
+	ViewedBy      string    `json:"viewed_by"`
 	App           string    `json:"app"`
 	Action        string    `json:"action"`
 	Decision      string    `json:"decision"`
@@ -48,7 +49,7 @@ type Entry struct {
 
 // Filter says which entries an auditor wants. Zero fields match anything.
 type Filter struct {
-	Member   string // e-mail address (case-insensitive) or provider subject
+	Member   string // e-mail address (case-insensitive) or provider subject; staff viewing as a member match by viewed_by too
 	App      string
 	Action   string // the policy action, or the event's kind: "read" finds every read
 	Decision string // "allow" or "deny"
@@ -59,7 +60,7 @@ type Filter struct {
 // Match reports whether e is one f asks for.
 func (f Filter) Match(e *Entry) bool {
 	switch {
-	case f.Member != "" && !strings.EqualFold(e.Email, f.Member) && e.Subject != f.Member,
+	case f.Member != "" && !strings.EqualFold(e.Email, f.Member) && e.Subject != f.Member && !strings.EqualFold(e.ViewedBy, f.Member),
 		f.App != "" && e.App != f.App,
 		f.Action != "" && e.Action != f.Action && e.Kind != f.Action,
 		f.Decision != "" && e.Decision != f.Decision,

@@ -45,12 +45,13 @@ func fixture(t *testing.T, timeEnc zapcore.TimeEncoder, evs ...audit.Event) []by
 }
 
 var events = []audit.Event{
-	{Kind: "login", Email: "alice@acme.example", Subject: "u-alice", Outcome: "ok"},                               // day 0
-	{Kind: "read", Email: "alice@acme.example", App: "budget", Action: "read", Allowed: true, Records: 3},         // day 1
-	{Kind: "read", Email: "alice@acme.example", App: "orders", Action: "comment.read", Allowed: true},             // day 2
-	{Kind: "write", Email: "alice@acme.example", App: "budget", Action: "update", RecordIDs: []string{"7"}},       // day 3
-	{Kind: "read", Email: "bob@bluebird.example", Subject: "u-bob", App: "budget", Action: "read", Allowed: true}, // day 4
-	{Kind: "write", Email: "Alice@ACME.example", App: "orders", Action: "create", Allowed: true, Records: 1},      // day 5
+	{Kind: "login", Email: "alice@acme.example", Subject: "u-alice", Outcome: "ok"},                                               // day 0
+	{Kind: "read", Email: "alice@acme.example", App: "budget", Action: "read", Allowed: true, Records: 3},                         // day 1
+	{Kind: "read", Email: "alice@acme.example", App: "orders", Action: "comment.read", Allowed: true},                             // day 2
+	{Kind: "write", Email: "alice@acme.example", App: "budget", Action: "update", RecordIDs: []string{"7"}},                       // day 3
+	{Kind: "read", Email: "bob@bluebird.example", Subject: "u-bob", App: "budget", Action: "read", Allowed: true},                 // day 4
+	{Kind: "write", Email: "Alice@ACME.example", App: "orders", Action: "create", Allowed: true, Records: 1},                      // day 5
+	{Kind: "read", Email: "bob@bluebird.example", ViewedBy: "sam@operator.example", App: "orders", Action: "read", Allowed: true}, // day 6
 }
 
 func kinds(t *testing.T, log []byte, f Filter) []string {
@@ -71,15 +72,17 @@ func TestFiltersPickWhatTheAuditorAsks(t *testing.T) {
 		f    Filter
 		want string
 	}{
-		{"everything", Filter{}, "20:login/ 21:read/read 22:read/comment.read 23:write/update 24:read/read 25:write/create"},
+		{"everything", Filter{}, "20:login/ 21:read/read 22:read/comment.read 23:write/update 24:read/read 25:write/create 26:read/read"},
 		{"a member by e-mail, whatever its case", Filter{Member: "alice@acme.example"}, "20:login/ 21:read/read 22:read/comment.read 23:write/update 25:write/create"},
 		{"a member by subject", Filter{Member: "u-bob"}, "24:read/read"},
-		{"every read, comments included", Filter{Action: "read"}, "21:read/read 22:read/comment.read 24:read/read"},
+		{"a member, and what staff saw as them", Filter{Member: "bob@bluebird.example"}, "24:read/read 26:read/read"},
+		{"staff by what they viewed as members", Filter{Member: "sam@operator.example"}, "26:read/read"},
+		{"every read, comments included", Filter{Action: "read"}, "21:read/read 22:read/comment.read 24:read/read 26:read/read"},
 		{"one policy action", Filter{Action: "comment.read"}, "22:read/comment.read"},
 		{"an event kind without action", Filter{Action: "login"}, "20:login/"},
-		{"one app", Filter{App: "orders"}, "22:read/comment.read 25:write/create"},
+		{"one app", Filter{App: "orders"}, "22:read/comment.read 25:write/create 26:read/read"},
 		{"denials", Filter{Decision: "deny"}, "23:write/update"},
-		{"since is inclusive", Filter{Since: base.Add(4 * 24 * time.Hour)}, "24:read/read 25:write/create"},
+		{"since is inclusive", Filter{Since: base.Add(4 * 24 * time.Hour)}, "24:read/read 25:write/create 26:read/read"},
 		{"until is exclusive", Filter{Until: base.Add(24 * time.Hour)}, "20:login/"},
 		{"what alice read in a window", Filter{Member: "alice@acme.example", Action: "read", Since: base.Add(time.Hour), Until: base.Add(2*24*time.Hour + time.Hour)},
 			"21:read/read 22:read/comment.read"},
