@@ -1,6 +1,8 @@
 package caddymodule
 
 import (
+	"context"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -139,21 +141,39 @@ func TestCaddyfileErrorsNameTheLineAndTheFix(t *testing.T) {
 	}
 }
 
-func TestValidateExplainsWhatIsMissing(t *testing.T) {
+// A configuration kgate cannot serve is refused with what to add or
+// change, by Provision before it wires anything (Caddy calls Validate
+// only after Provision succeeds) and by Validate alike.
+func TestBadConfigurationsAreRefusedWithWhatToChange(t *testing.T) {
+	app := []App{{ID: "1", Alias: "a", Tokens: []string{"t"}}}
+	kin := Kintone{URL: "http://127.0.0.1:1"}
+	pol := Policy{Dir: "p"}
+	ident := json.RawMessage(`{"source":"testing"}`)
 	tests := []struct {
 		name string
 		h    Handler
 		want string
 	}{
 		{"no kintone", Handler{}, "kintone url is required"},
-		{"no app", Handler{Kintone: Kintone{URL: "https://x"}}, "no app is configured"},
-		{"no policy", Handler{Kintone: Kintone{URL: "https://x"}, Apps: []App{{ID: "1", Alias: "a", Tokens: []string{"t"}}}}, "policy directory is required"},
-		{"no identity", Handler{Kintone: Kintone{URL: "https://x"}, Apps: []App{{ID: "1", Alias: "a", Tokens: []string{"t"}}}, Policy: Policy{Dir: "p"}}, "no identity source"},
+		{"no app", Handler{Kintone: kin}, "no app is configured"},
+		{"no policy", Handler{Kintone: kin, Apps: app}, "policy directory is required"},
+		{"no identity", Handler{Kintone: kin, Apps: app, Policy: pol}, "no identity source"},
+		{"two identity sources", Handler{Kintone: kin, Apps: app, Policy: pol, IdentityRaw: ident, OIDC: &OIDC{}}, "either oidc or an identity module"},
+		{"an app id that is no number", Handler{Kintone: kin, Apps: []App{{ID: "orders", Alias: "a", Tokens: []string{"t"}}}, Policy: pol, IdentityRaw: ident}, `id "orders" is not a kintone app id`},
+		{"limits that contradict each other", Handler{Kintone: kin, Apps: app, Policy: pol, IdentityRaw: ident,
+			Limits: &Limits{Memory: 64 << 20, PerMemberMemory: 128 << 20}}, "per_member_memory (128 MiB) is more than memory (64 MiB)"},
 	}
 	for _, tt := range tests {
-		if err := tt.h.Validate(); err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.h.Validate(); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Validate: %v, want %q", err, tt.want)
+			}
+			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+			defer cancel()
+			if err := tt.h.Provision(ctx); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Provision: %v, want %q", err, tt.want)
+			}
+		})
 	}
 }
 

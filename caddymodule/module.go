@@ -176,14 +176,17 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.resolveSecrets(repl); err != nil {
 		return err
 	}
+	// Caddy calls Validate only after Provision succeeds: a configuration
+	// missing a setting would otherwise fail below, in whichever part
+	// first trips over it, with that part's error.
+	if err := h.check(); err != nil {
+		return err
+	}
 	if err := h.checkSharedKeys(repl); err != nil {
 		return err
 	}
 	if err := h.loadIdentityModule(ctx); err != nil {
 		return err
-	}
-	if err := h.admissionLimits().Check(); err != nil {
-		return fmt.Errorf("kgate limits: %w", err)
 	}
 	h.gate = admission.New(h.admissionLimits())
 	lim := h.gate.Limits()
@@ -360,8 +363,13 @@ func (h *Handler) resolveSecrets(repl *caddy.Replacer) error {
 	return nil
 }
 
-// Validate checks the configuration after provisioning.
-func (h *Handler) Validate() error {
+// Validate checks the configuration; Provision has checked it already,
+// before wiring anything.
+func (h *Handler) Validate() error { return h.check() }
+
+// check refuses a configuration kgate cannot serve, saying what to add or
+// change. Placeholders are replaced by then when Provision calls it.
+func (h *Handler) check() error {
 	if h.Kintone.URL == "" {
 		return errors.New("kgate: kintone url is required (kintone https://example.cybozu.com)")
 	}
@@ -371,7 +379,7 @@ func (h *Handler) Validate() error {
 	if h.Policy.Dir == "" {
 		return errors.New("kgate: policy directory is required (policy ./policies)")
 	}
-	if h.identity == nil {
+	if h.OIDC == nil && h.IdentityRaw == nil {
 		return errors.New("kgate: no identity source is configured; add an `oidc <issuer> { … }` block")
 	}
 	if h.OIDC != nil && h.IdentityRaw != nil {
@@ -381,6 +389,9 @@ func (h *Handler) Validate() error {
 		if _, err := strconv.ParseUint(a.ID, 10, 63); err != nil {
 			return fmt.Errorf("kgate: app %q: id %q is not a kintone app id", a.Alias, a.ID)
 		}
+	}
+	if err := h.admissionLimits().Check(); err != nil {
+		return fmt.Errorf("kgate limits: %w", err)
 	}
 	return nil
 }

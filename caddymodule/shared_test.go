@@ -35,7 +35,8 @@ func TestInstancesSharingSessionsMustShareTheirKeys(t *testing.T) {
 		{"one instance by default", "", nil, "-", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := &Handler{OIDC: &OIDC{SessionStore: tc.store}, FileKeys: tc.file}
+			h := &Handler{Kintone: Kintone{URL: "http://127.0.0.1:1"}, Apps: []App{{ID: "1", Alias: "a", Tokens: []string{"t"}}},
+				Policy: Policy{Dir: "p"}, OIDC: &OIDC{SessionStore: tc.store}, FileKeys: tc.file}
 			if tc.form != "" {
 				h.Portal = &portalconfig.Config{}
 				if tc.form != "-" {
