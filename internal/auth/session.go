@@ -483,11 +483,17 @@ func (a *Auth) serveLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	var idToken, sub string
+	var idToken string
+	ev := audit.Event{Kind: "logout", Via: "session", Outcome: "ok", RemoteIP: a.clientIP(r)}
 	if sc, err := a.readSessionCookie(r); err == nil {
+		if sc.ID != nil {
+			// The auditor looks members up by e-mail: the cookie's summary
+			// names the member whose session ends.
+			ev.Email, ev.Org, ev.Level = sc.ID.Email, sc.ID.Org, sc.ID.Level
+		}
 		rec, err := a.loadRecord(ctx, sc.SID)
 		if err == nil {
-			idToken, sub = rec.IDToken, rec.Sub
+			idToken, ev.Subject = rec.IDToken, rec.Sub
 		}
 		if err := a.store.Delete(ctx, recordKey(sc.SID)); err != nil {
 			a.fail(w, r, http.StatusServiceUnavailable, fmt.Errorf("auth: session store: %w", err))
@@ -498,7 +504,7 @@ func (a *Auth) serveLogout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	a.clearSessionCookie(w)
-	a.audit.LogContext(ctx, audit.Event{Kind: "logout", Subject: sub, Via: "session", Outcome: "ok", RemoteIP: a.clientIP(r)})
+	a.audit.LogContext(ctx, ev)
 	http.Redirect(w, r, a.afterLogout(ctx, idToken), http.StatusSeeOther)
 }
 
