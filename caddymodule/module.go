@@ -279,7 +279,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 		h.identity, h.authPrefix = authSource{h.auth}, h.oidcPrefix()
 	}
-	return nil
+	return h.enableViewAs(gw)
 }
 
 // memoryOverhead is what kgate holds besides requests: Caddy, the policy

@@ -99,7 +99,7 @@ func (c *call) formToken() string {
 		http.SetCookie(c.w, &http.Cookie{Name: formCookie, Value: browser, Path: "/", Secure: true, HttpOnly: true,
 			SameSite: http.SameSiteLaxMode})
 	}
-	c.token = c.h.guard.mac(c.me, browser)
+	c.token = c.h.guard.mac(c.author(), browser)
 	return c.token
 }
 

@@ -23,7 +23,14 @@ type errorBody struct {
 	Reasons []string // the policy's (or auth's) reasons for a refusal
 	Details []string // what was wrong with the request
 	Retry   string
+	// Explain is, for staff viewing as a member, why the policy refused
+	// the member: `kgate policy explain`'s text.
+	Explain string
 }
+
+// readOnlyCode is the gateway's refusal of a write made while staff view
+// the portal as a member.
+const readOnlyCode = "KGATE_VA01"
 
 // pageStatuses have their own texts in the catalogues; others use the
 // generic ones.
@@ -40,6 +47,9 @@ func (c *call) errorPage(status int, reasons, details []string) {
 		body.Reasons = append(body.Reasons, c.loc.Reason(r))
 	}
 	body.Details = details
+	if status == http.StatusForbidden || status == http.StatusNotFound {
+		body.Explain = c.explanation()
+	}
 	if status == http.StatusServiceUnavailable || status == http.StatusBadGateway || status == http.StatusGatewayTimeout {
 		c.w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 		body.Retry = c.loc.T("error.retry", retryAfter)
@@ -58,6 +68,8 @@ func (c *call) fail(err error) {
 		return
 	}
 	switch {
+	case ke.Code == readOnlyCode:
+		c.errorPage(http.StatusForbidden, nil, []string{ke.Message})
 	case ke.Code == "CB_NO02":
 		c.errorPage(http.StatusForbidden, ke.Errors["policy"].Messages, nil)
 	case ke.Status == http.StatusNotFound:

@@ -15,6 +15,7 @@
 //	POST /apps/{alias}/records/{id}/comments posts a comment
 //	GET  /apps/{alias}/calendar        calendar: ?view=month|week&date=YYYY-MM-DD
 //	GET  /files/{token}?name=          a file of a record, streamed through the gateway
+//	GET  /view-as                      staff: choose a member to view the portal as; POST starts (email=) or stops (do=stop)
 //	POST /lang                         language switch (public)
 //	GET  /assets/{name}.{hash}.{ext}   stylesheets, script, logo, favicon (public)
 //
@@ -108,6 +109,7 @@ type Handler struct {
 	guard    *formGuard
 	subs     *submissions
 	now      func() time.Time
+	viewAs   ViewAs // nil unless EnableViewAs was called
 }
 
 // New checks cfg, loads the catalogues, templates and assets, and returns
@@ -207,7 +209,22 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, id *identity.Ide
 		h.ServeError(w, r, http.StatusUnauthorized)
 		return
 	}
-	c := h.newCall(w, r, id)
+	if r.URL.Path == viewAsPath {
+		h.newCall(w, r, id).viewAsPage()
+		return
+	}
+	member, err := h.viewing(w, r, id)
+	if err != nil {
+		h.log.Warn("view as: the member could not be looked up", zap.Error(err))
+		h.newCall(w, r, id).errorPage(http.StatusServiceUnavailable, nil, nil)
+		return
+	}
+	if member == nil {
+		h.newCall(w, r, id).route()
+		return
+	}
+	c := h.newCall(w, r, member)
+	c.viewer = id
 	c.route()
 }
 
@@ -227,10 +244,13 @@ type call struct {
 	ctx context.Context
 	// id is the member with Lang set to the page language, so that the
 	// gateway's messages come in the language of the page.
-	id    *identity.Identity
-	me    *identity.Identity // as auth established it, for the header
-	loc   *locale
-	token string // the page's form token, once made
+	id *identity.Identity
+	me *identity.Identity // as auth established it, for the header
+	// viewer is the staff member while they view the portal as me (then
+	// me.ViewedBy is their address), nil otherwise.
+	viewer *identity.Identity
+	loc    *locale
+	token  string // the page's form token, once made
 }
 
 func (h *Handler) newCall(w http.ResponseWriter, r *http.Request, id *identity.Identity) *call {

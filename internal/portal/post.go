@@ -63,7 +63,7 @@ func (c *call) beginPost() *post {
 		p.done()
 		c.badRequest(c.loc.T("form.bad"))
 		return nil
-	case !c.h.guard.check(c.r, c.me, p.form.Get(tokenField)):
+	case !c.h.guard.check(c.r, c.author(), p.form.Get(tokenField)):
 		p.done()
 		c.errorPage(http.StatusForbidden, nil, []string{c.loc.T("form.refused")})
 		return nil
@@ -74,7 +74,7 @@ func (c *call) beginPost() *post {
 		c.badRequest(c.loc.T("form.bad"))
 		return nil
 	}
-	p.key = c.me.Issuer + "\x00" + c.me.Subject + "\x00" + c.r.URL.Path + "\x00" + idem
+	p.key = c.author().Issuer + "\x00" + c.author().Subject + "\x00" + c.r.URL.Path + "\x00" + idem
 	sub, first, err := c.h.subs.begin(c.ctx, p.key)
 	if err != nil {
 		p.done()
@@ -150,6 +150,9 @@ func (c *call) refused(p *post, av *appView, err error) *outcome {
 	switch {
 	case ke.Code == "GAIA_CO02":
 		return &outcome{status: http.StatusConflict, errs: newFormErrors(), conflict: true}
+	case ke.Code == readOnlyCode:
+		c.errorPage(http.StatusForbidden, nil, []string{ke.Message})
+		return nil
 	case ke.Code == "CB_NO02" && !namesFields(ke):
 		c.errorPage(http.StatusForbidden, ke.Errors["policy"].Messages, nil)
 		return nil

@@ -21,7 +21,7 @@ var templatesFS embed.FS
 
 // pageNames are the pages; each is its own file defining "main", executed
 // inside layout.html, with value.html's "value" available to all.
-var pageNames = []string{"home", "list", "record", "calendar", "error", "form", "confirm"}
+var pageNames = []string{"home", "list", "record", "calendar", "error", "form", "confirm", "viewas"}
 
 // sharedTemplates are parsed into every page.
 var sharedTemplates = []string{"layout.html", "value.html", "app.html"}
@@ -76,6 +76,7 @@ type page struct {
 	Title  string  // the page's own title, before the site's
 	Crumbs []crumb // breadcrumbs after Home
 	Body   any
+	ViewAs *viewAsBanner // while staff view the portal as a member
 }
 
 type site struct {
@@ -131,6 +132,7 @@ func (c *call) newPage(title string, body any, crumbs ...crumb) *page {
 	for _, code := range langs {
 		p.Lang.Options = append(p.Lang.Options, langOption{Code: code, Label: h.cats[code]["lang.name"], Current: code == lang})
 	}
+	p.ViewAs = c.banner()
 	if c.me != nil {
 		p.Me = &member{Name: c.me.Name, Org: h.orgName(c.me.Org, lang), Level: h.levelName(c.me.Level, lang),
 			Logout: logoutForm{Action: h.cfg.LogoutURL}}
