@@ -21,8 +21,9 @@ import (
 
 // withAuditRequest returns r carrying the request id and client address
 // that every audit event written while serving it records. The id is
-// Caddy's {http.request.uuid}, so an access log that includes it can be
-// joined to the audit log; the address honours the server's trusted_proxies.
+// Caddy's {http.request.uuid}, which Caddy then adds to the request's
+// access log entry as "uuid", so the two logs join; the address honours
+// the server's trusted_proxies.
 func withAuditRequest(r *http.Request) *http.Request {
 	var req audit.Request
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {

@@ -13,6 +13,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -221,5 +222,26 @@ func TestAuditAppRefusesAnEmptyTokenOrABadID(t *testing.T) {
 				t.Errorf("err %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// Events carry Caddy's request uuid — the same for every event of one
+// request, another for the next — and the client address Caddy settled on.
+func TestAuditRequestIsCaddysUUIDAndClientIP(t *testing.T) {
+	request := func() audit.Request {
+		r := httptest.NewRequest("GET", "/k/v1/records.json", nil)
+		ctx := context.WithValue(r.Context(), caddyhttp.VarsCtxKey, map[string]any{caddyhttp.ClientIPVarKey: "203.0.113.5"})
+		r = r.WithContext(context.WithValue(ctx, caddyhttp.ExtraLogFieldsCtxKey, new(caddyhttp.ExtraLogFields)))
+		caddyhttp.NewTestReplacer(r)
+		r = withAuditRequest(r)
+		first := audit.RequestFrom(r.Context())
+		if again := audit.RequestFrom(withAuditRequest(r).Context()); again != first {
+			t.Errorf("one request, two ids: %v and %v", first, again)
+		}
+		return first
+	}
+	a, b := request(), request()
+	if a.ID == "" || a.ID == b.ID || a.RemoteIP != "203.0.113.5" {
+		t.Errorf("requests %+v and %+v, want distinct uuids and the client address", a, b)
 	}
 }
