@@ -41,6 +41,7 @@ func auditDir(t *testing.T) string {
 	}{
 		{day(24, 9), audit.Event{Kind: "login", Email: "alice@acme.example", Org: "acme", Level: "gold", Outcome: "ok"}},
 		{day(24, 10), audit.Event{Kind: "read", Email: "alice@acme.example", App: "budget", Action: "read", Allowed: true, Records: 20, RequestID: "r1"}},
+		{day(24, 23), audit.Event{Kind: "logout", Via: "backchannel", Outcome: "denied", Error: "bad token"}}, // no member: jq must cope
 		{day(25, 8), audit.Event{Kind: "write", Email: "bob@bluebird.example", App: "budget", Action: "update", RecordIDs: []string{"3"}, Outcome: "denied"}},
 		{day(28, 9), audit.Event{Kind: "login", Email: "bob@bluebird.example", Outcome: "ok"}},
 		{day(28, 11), audit.Event{Kind: "read", Email: "Alice@Acme.example", App: "orders", Action: "comment.read", Allowed: true, RecordIDs: []string{"12"}}},
