@@ -379,10 +379,13 @@ func (h *Handler) check() error {
 	if h.Policy.Dir == "" {
 		return errors.New("kgate: policy directory is required (policy ./policies)")
 	}
-	if h.OIDC == nil && h.IdentityRaw == nil {
+	// Caddy clears IdentityRaw once it has loaded the module into
+	// identity; kgate's own login sets identity and auth.
+	module := h.IdentityRaw != nil || h.identity != nil && h.auth == nil
+	if h.OIDC == nil && !module {
 		return errors.New("kgate: no identity source is configured; add an `oidc <issuer> { … }` block")
 	}
-	if h.OIDC != nil && h.IdentityRaw != nil {
+	if h.OIDC != nil && module {
 		return errors.New("kgate: configure either oidc or an identity module, not both")
 	}
 	for _, a := range h.Apps {
