@@ -27,6 +27,7 @@ var exported = map[string]reflect.Type{
 	"Policy":         reflect.TypeFor[*Policy](),
 	"SharedQuota":    reflect.TypeFor[*SharedQuota](),
 	"IdentitySource": reflect.TypeFor[IdentitySource](),
+	"AuditApp":       reflect.TypeFor[*AuditApp](),
 	"ErrNoIdentity":  reflect.TypeOf(ErrNoIdentity),
 }
 
