@@ -210,7 +210,6 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.engine, err = policy.Open(ctx, policy.Options{
 		Dir: h.Policy.Dir, Package: h.Policy.Package, Watch: h.Policy.Watch, Logger: h.logger.Named("policy"),
-		DefaultLimit: 500, // without a limit rule, kintone's own cap
 	})
 	if err != nil {
 		return fmt.Errorf("policy %s: %w", h.Policy.Dir, err)

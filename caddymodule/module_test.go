@@ -333,34 +333,43 @@ func TestPolicyHotReloadKeepsTheOldVersionUntilANewOnePasses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	limitOf := func() int {
-		status, _, body := s.records("bob", "limit 51", nil)
-		if status == 200 {
-			return 51
+	// whether bob's reads are bounded by a tiny rate: the observable. At 1
+	// record a minute the second read waits far beyond 30 s: refused.
+	refused := func() bool {
+		for range 2 {
+			resp, body := s.do("bob", "GET", "/k/v1/records.json?app="+testworld.OrdersApp+"&query=limit+500", "")
+			switch {
+			case resp.StatusCode == 200:
+			case resp.StatusCode == http.StatusTooManyRequests && decodeErr(t, body).Code == "KGATE_RT01" && resp.Header.Get("Retry-After") != "":
+				return true
+			default:
+				t.Fatalf("unexpected %d %s", resp.StatusCode, body)
+			}
 		}
-		if e := decodeErr(t, body); e.Code != "GAIA_QU01" {
-			t.Fatalf("unexpected %s", body)
-		}
-		return 50
+		return false
 	}
-	if limitOf() != 50 {
-		t.Fatal("the silver limit of 50 does not hold at start")
+	if refused() {
+		t.Fatal("silver's high rate refused two reads at start")
 	}
 	// A broken file: the old version keeps serving.
 	if err := os.WriteFile(file, append(orig, []byte("\nthis is not rego {\n")...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(500 * time.Millisecond) // let the watcher try and fail
-	if limitOf() != 50 {
+	if refused() {
 		t.Fatal("a broken policy replaced the serving one")
 	}
-	// A valid file that raises the silver limit: picked up.
-	fixed := strings.Replace(string(orig), `limit := 50 if input.user.level == "silver"`, `limit := 80 if input.user.level == "silver"`, 1)
+	// A valid file that lowers the silver rate to 1: picked up.
+	const rate = `rate := 600000 if input.user.level == "silver"`
+	if !strings.Contains(string(orig), rate) {
+		t.Fatalf("orders.rego has no %q", rate)
+	}
+	fixed := strings.Replace(string(orig), rate, `rate := 1 if input.user.level == "silver"`, 1)
 	if err := os.WriteFile(file, []byte(fixed), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for limitOf() != 51 {
+	for !refused() {
 		if time.Now().After(deadline) {
 			t.Fatal("the fixed policy was not picked up")
 		}

@@ -10,10 +10,11 @@
 #               closed_reason, levels
 # Per level:    actions, status_actions, scope ("all" | "org" | "own"),
 #               audiences, readable ("*" = all), writable, writable_when,
-#               presets (per action: field -> user attribute), masks, limit,
+#               presets (per action: field -> user attribute), masks,
+#               rate (records per minute; absent = unlimited),
 #               mentions (kintone codes a comment may mention, "*" = any)
 #
-# kgate reads allow, include, readable, writable, presets, masks, limit,
+# kgate reads allow, include, readable, writable, presets, masks, rate,
 # reasons and mentions (the README's policy table). include is compiled into a kintone query with
 # input.record unknown, so it compares input.record fields with known
 # values only, and has no default.
@@ -108,7 +109,7 @@ mentions contains code if {
 	some code in level.mentions
 }
 
-limit := level.limit
+rate := level.rate
 
 # --- reasons ---------------------------------------------------------------
 

@@ -168,7 +168,7 @@ test_include_members_staff_only if {
 	not included(req(bob, "members", "read"), {"email": "bob@acme.example"})
 }
 
-# --- readable, masks, limit ------------------------------------------------
+# --- readable, masks, rate -------------------------------------------------
 
 test_readable_partner_lists_fields_and_system_fields if {
 	r := kgate.readable with input as req(bob, "budget", "read")
@@ -209,23 +209,26 @@ masks_of(r) := m if {
 	m := kgate.masks with input as r
 } else := {}
 
-test_limit[name] if {
+test_rate[name] if {
 	some name, tc in {
-		"budget silver": [bob, "budget", 50],
-		"budget gold": [alice, "budget", 100],
-		"budget staff": [sam, "budget", 500],
-		"members staff": [sam, "members", 500],
-		"documents silver": [dave, "documents", 50],
-		"survey gold": [carol, "survey", 100],
-		"schedule silver": [dave, "schedule", 50],
+		"budget silver": [bob, "budget", 3000],
+		"budget gold": [alice, "budget", 6000],
+		"documents silver": [dave, "documents", 3000],
+		"survey gold": [carol, "survey", 6000],
+		"schedule silver": [dave, "schedule", 3000],
 	}
 	[user, alias, want] := tc
-	limit := kgate.limit with input as req(user, alias, "read")
-	limit == want
+	rate := kgate.rate with input as req(user, alias, "read")
+	rate == want
 }
 
-test_no_limit_without_level if {
-	not kgate.limit with input as req(frank, "budget", "read")
+test_staff_reads_without_a_rate[alias] if {
+	some alias in {"budget", "members", "documents"}
+	not kgate.rate with input as req(sam, alias, "read")
+}
+
+test_no_rate_without_level if {
+	not kgate.rate with input as req(frank, "budget", "read")
 }
 
 # --- writable, presets -----------------------------------------------------

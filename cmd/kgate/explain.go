@@ -63,7 +63,7 @@ Evaluates the policy for one member, app and action and prints whether the
 action is allowed and why: the bodies of allow (and of the rules they found
 undefined) that held or failed, with file:line and the values compared; the
 row rule compiled into a kintone condition; the readable, masked and
-writable fields, the presets and the page cap.
+writable fields, the presets and the read rate.
 
 The member is looked up by e-mail address in the members app of the seed
 (--data) or of kintone (--kintone with --token); --attrs, a JSON object in

@@ -112,7 +112,7 @@ func kgateOver(t *testing.T, w *world, module string) (*api.Handler, *portal.Han
 	if err := os.WriteFile(filepath.Join(dir, "policy.rego"), []byte(module), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	eng, err := policy.Open(t.Context(), policy.Options{Dir: dir, DefaultLimit: 500})
+	eng, err := policy.Open(t.Context(), policy.Options{Dir: dir})
 	if err != nil {
 		t.Fatalf("kgate refused the policy: %v\n%s", err, module)
 	}

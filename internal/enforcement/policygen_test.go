@@ -9,7 +9,7 @@ import (
 )
 
 // The policy generator writes Rego inside OPA's linq fragment: row rules
-// that differ per action, readable sets and masks per level, page caps.
+// that differ per action, readable sets and masks per level.
 // Each policy is different; together they reach every field type the
 // translator knows and every mask the gateway accepts.
 
@@ -123,9 +123,6 @@ func genPolicy(r *rand.Rand) string {
 			if r.IntN(10) == 0 {
 				fmt.Fprintf(&b, "masks[%q] := %s if input.user.level == %q\n\n", code, pick(r, maskMenu[code]), level)
 			}
-		}
-		if n := pick(r, []int{0, 0, 20, 50, 100, 500}); n > 0 {
-			fmt.Fprintf(&b, "limit := %d if input.user.level == %q\n\n", n, level)
 		}
 	}
 	return b.String()

@@ -17,7 +17,7 @@ import (
 // caches, its compilation into kintone conditions and its flattening of
 // records play no part.
 type truth struct {
-	allow, include, readable, masks, limit rego.PreparedEvalQuery
+	allow, include, readable, masks rego.PreparedEvalQuery
 }
 
 func contextBackground() context.Context { return context.Background() }
@@ -31,7 +31,7 @@ func newTruth(module string) (*truth, error) {
 	for _, q := range []struct {
 		dst  *rego.PreparedEvalQuery
 		rule string
-	}{{&t.allow, "allow"}, {&t.include, "include"}, {&t.readable, "readable"}, {&t.masks, "masks"}, {&t.limit, "limit"}} {
+	}{{&t.allow, "allow"}, {&t.include, "include"}, {&t.readable, "readable"}, {&t.masks, "masks"}} {
 		var err error
 		if *q.dst, err = prep("x := data.kgate." + q.rule); err != nil {
 			return nil, fmt.Errorf("%s: %w", q.rule, err)
@@ -74,12 +74,11 @@ type decision struct {
 	all      bool            // readable "*"
 	readable map[string]bool // top-level codes, system fields included
 	masks    map[string]any
-	limit    int
 }
 
 func (t *truth) decide(m member, action string) (decision, error) {
 	in := input(m, action, nil)
-	d := decision{readable: map[string]bool{}, limit: 500}
+	d := decision{readable: map[string]bool{}}
 	v, err := eval(t.allow, in)
 	if err != nil {
 		return d, err
@@ -100,13 +99,6 @@ func (t *truth) decide(m member, action string) (decision, error) {
 		return d, err
 	}
 	d.masks, _ = v.(map[string]any)
-	if v, err = eval(t.limit, in); err != nil {
-		return d, err
-	}
-	if n, ok := v.(json.Number); ok {
-		l, _ := n.Int64()
-		d.limit = int(l)
-	}
 	return d, nil
 }
 

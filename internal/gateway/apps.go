@@ -337,21 +337,3 @@ func filterLayout(items []layoutItem, readable func(string) bool) []layoutItem {
 	}
 	return out
 }
-
-// ReadLimit returns the largest page the member may read from the app
-// (the policy's limit, or kintone's 500), so that a page size can be
-// offered within it instead of being refused.
-func (g *Gateway) ReadLimit(ctx context.Context, id *identity.Identity, ref AppRef) (int, error) {
-	a, err := g.resolve(id, ref)
-	if err != nil {
-		return 0, err
-	}
-	d, err := g.decide(ctx, g.view(ctx), id, a, input(id, a, "read"))
-	if err != nil {
-		return 0, err
-	}
-	if d.Limit <= 0 || d.Limit > 500 {
-		return 500, nil
-	}
-	return d.Limit, nil
-}

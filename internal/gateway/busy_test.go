@@ -23,7 +23,7 @@ func TestAReadKintoneKeepsRefusingForLoadIsKgatesBusy(t *testing.T) {
 	w := testworld.Start(t, 5)
 	w.Sim.InjectFault(kintonesim.Fault{Path: "/k/v1/records.json", Times: -1, Status: http.StatusTooManyRequests,
 		Body: `{"code":"GAIA_TO04","id":"x","message":"The number of concurrent API requests exceeds the limit."}`})
-	eng, err := policy.Open(context.Background(), policy.Options{Dir: w.PolicyDir, DefaultLimit: 500})
+	eng, err := policy.Open(context.Background(), policy.Options{Dir: w.PolicyDir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,6 +34,7 @@ type cursor struct {
 	app      *app
 	upstream string // kintone's cursor id; "" when the row rule allows nothing
 	fields   []string
+	size     int // records per read: what each read is charged
 	expires  time.Time
 }
 
@@ -119,7 +120,7 @@ func (g *Gateway) createCursor(ctx context.Context, id *identity.Identity, req C
 	if err != nil {
 		return "", 0, err
 	}
-	size, err := cursorSize(req.Size, p.dec.Limit, id.Lang)
+	size, err := cursorSize(req.Size, id.Lang)
 	if err != nil {
 		return "", 0, err
 	}
@@ -134,12 +135,11 @@ func (g *Gateway) createCursor(ctx context.Context, id *identity.Identity, req C
 	if err != nil {
 		return "", 0, err
 	}
-	composed.Limit = nil // a low policy limit becomes the cursor's size instead
 	key, ok := g.cursors.reserve(ownerKey(id), g.now())
 	if !ok {
 		return "", 0, kintone.NewError("GAIA_TM12", id.Lang)
 	}
-	c := &cursor{owner: ownerKey(id), app: a, fields: req.Fields, expires: g.now().Add(cursorLife)}
+	c := &cursor{owner: ownerKey(id), app: a, fields: req.Fields, size: size, expires: g.now().Add(cursorLife)}
 	if p.never {
 		g.cursors.set(key, c)
 		return key, 0, nil
@@ -174,19 +174,13 @@ func (g *Gateway) createCursor(ctx context.Context, id *identity.Identity, req C
 	return key, total, nil
 }
 
-// cursorSize is the page size of a cursor. kintone's own range (1–500) is
-// enforced as kintone does; a size above the member's policy limit is cut
-// down to it rather than refused, since a cursor's reader pages on while
-// kintone says there is more, so nothing is lost — unlike a short page of
-// records.json, which a client takes for the last one.
-func cursorSize(size, limit int, lang string) (int, error) {
-	max := 500
-	if limit > 0 && limit < max {
-		max = limit
-	}
+// cursorSize is the page size of a cursor: kintone's own range (1–500,
+// 100 when absent), enforced as kintone does and never cut — the member's
+// rate bounds how fast the pages come, not how large they are.
+func cursorSize(size int, lang string) (int, error) {
 	switch {
 	case size == 0:
-		return min(100, max), nil
+		return kintoneDefaultLimit, nil
 	case size < 1 || size > 500:
 		msg := "must be between 1 and 500."
 		if lang == "ja" {
@@ -194,7 +188,7 @@ func cursorSize(size, limit int, lang string) (int, error) {
 		}
 		return 0, kintone.Invalid(lang).With("size", msg)
 	}
-	return min(size, max), nil
+	return size, nil
 }
 
 func cursorLimitMessage(lang string) string {
@@ -233,6 +227,24 @@ func (g *Gateway) getCursor(ctx context.Context, id *identity.Identity, key stri
 		g.dropCursor(ctx, key, c)
 		return &Page{Records: []json.RawMessage{}}, nil
 	}
+	grant, err := g.takeRead(ctx, id, c.app, p.dec, c.size)
+	if err != nil {
+		return nil, err
+	}
+	page, err := g.readCursor(ctx, p, c, ev)
+	if page != nil {
+		grant.Return(len(page.Records))
+	} else {
+		grant.Return(0)
+	}
+	if err == nil && !page.Next {
+		g.cursors.drop(key) // kintone frees a cursor once it is read to the end
+	}
+	return page, err
+}
+
+func (g *Gateway) readCursor(ctx context.Context, p *readPlan, c *cursor, ev *audit.Event) (*Page, error) {
+	id := p.id
 	// Fresh: each GET moves kintone's cursor on, so the same request must
 	// never be answered from the read cache (or merged with another).
 	resp, err := g.client.Do(ctx, kintone.Request{Method: "GET", API: "records/cursor.json", GuestSpace: c.app.GuestSpace,
@@ -243,11 +255,7 @@ func (g *Gateway) getCursor(ctx context.Context, id *identity.Identity, key stri
 		return nil, upstreamError(err, id.Lang, nil)
 	}
 	ev.UpstreamStatus = resp.Status
-	page, err := g.process(p, g.filter(ctx, p, c.fields), resp.Body)
-	if err == nil && !page.Next {
-		g.cursors.drop(key) // kintone frees a cursor once it is read to the end
-	}
-	return page, err
+	return g.process(p, g.filter(ctx, p, c.fields), resp.Body)
 }
 
 // DeleteCursor closes a cursor of the member's.

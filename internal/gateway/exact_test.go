@@ -382,7 +382,7 @@ func TestOneRequestDecidesUnderOnePolicyVersion(t *testing.T) {
 		}
 	}
 	write("acme")
-	eng, err := policy.Open(t.Context(), policy.Options{Dir: dir, DefaultLimit: 500})
+	eng, err := policy.Open(t.Context(), policy.Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/policy"
+	"github.com/kgate/kgate/internal/readrate"
 )
 
 // App is one kintone app kgate opens, as the operator configured it.
@@ -61,6 +63,9 @@ type Config struct {
 	// MaxUploadsPerRecord caps the newly uploaded files one record of a
 	// create or update may attach (default 10).
 	MaxUploadsPerRecord int
+	// ReadRate holds the buckets that bound each member's reads to the
+	// policy's rate; a fresh one on the real clock when nil.
+	ReadRate *readrate.Limiter
 }
 
 // Gateway enforces the policies on every kintone operation. It is safe for
@@ -74,6 +79,7 @@ type Gateway struct {
 	aliases map[string]*app
 	order   []*app
 	cursors *cursorTable
+	rate    *readrate.Limiter
 	files   *fileSealer
 	writes  *writeState
 	now     func() time.Time
@@ -116,6 +122,7 @@ func New(cfg Config) (*Gateway, error) {
 		client: cfg.Client, policy: cfg.Policy, audit: cfg.Audit, log: cfg.Logger,
 		apps: map[string]*app{}, aliases: map[string]*app{},
 		cursors: newCursorTable(cfg.CursorsPerIdentity), files: files, now: time.Now,
+		rate:   cmp.Or(cfg.ReadRate, readrate.New(nil, 0)),
 		writes: newWriteState(cfg),
 	}
 	for _, a := range cfg.Apps {

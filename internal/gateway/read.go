@@ -168,7 +168,7 @@ func queryError(err error, lang string) error {
 // compose joins the row rules and the member's query and caps limit and
 // offset by the policy.
 func (p *readPlan) compose(q *kql.Query) (*kql.Query, error) {
-	out, err := kql.Compose(p.cond, q, kql.ComposeOptions{MaxLimit: p.dec.Limit})
+	out, err := kql.Compose(p.cond, q, kql.ComposeOptions{})
 	if err != nil {
 		return nil, queryError(err, p.id.Lang)
 	}
@@ -351,6 +351,25 @@ func (g *Gateway) listRecords(ctx context.Context, id *identity.Identity, req Li
 	if p.never {
 		return emptyPage(req.TotalCount), nil
 	}
+	n := kintoneDefaultLimit
+	if composed.Limit != nil {
+		n = *composed.Limit
+	}
+	grant, err := g.takeRead(ctx, id, a, p.dec, n)
+	if err != nil {
+		return nil, err
+	}
+	page, err := g.readPage(ctx, p, req, composed, ev)
+	if page != nil {
+		grant.Return(len(page.Records))
+	} else {
+		grant.Return(0)
+	}
+	return page, err
+}
+
+func (g *Gateway) readPage(ctx context.Context, p *readPlan, req ListRequest, composed *kql.Query, ev *audit.Event) (*Page, error) {
+	a, id := p.app, p.id
 	params := url.Values{"app": {a.ID}, "query": {composed.String()}}
 	for i, c := range p.upstreamFields(req.Fields) {
 		params.Set("fields["+strconv.Itoa(i)+"]", c)
@@ -451,11 +470,17 @@ func (g *Gateway) getRecord(ctx context.Context, id *identity.Identity, ref AppR
 		ev.Reasons = reasonsOf(err)
 		return nil, err
 	}
-	page, status, err := g.fetchByID(ctx, p, recordID, nil, g.filter(ctx, p, nil))
-	ev.UpstreamStatus = status
+	grant, err := g.takeRead(ctx, id, a, p.dec, 1)
 	if err != nil {
 		return nil, err
 	}
+	page, status, err := g.fetchByID(ctx, p, recordID, nil, g.filter(ctx, p, nil))
+	ev.UpstreamStatus = status
+	if err != nil {
+		grant.Return(0)
+		return nil, err
+	}
+	grant.Return(len(page.Records))
 	if len(page.Records) == 0 {
 		return nil, notFound(id.Lang, recordID)
 	}

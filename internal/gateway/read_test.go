@@ -36,7 +36,7 @@ func newEnv(t testing.TB, orders int) *env {
 	t.Helper()
 	w := testworld.Start(t, orders)
 	ctx := context.Background()
-	eng, err := policy.Open(ctx, policy.Options{Dir: w.PolicyDir, DefaultLimit: 500})
+	eng, err := policy.Open(ctx, policy.Options{Dir: w.PolicyDir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,21 +275,32 @@ func TestConditionsAndSortOnlyOnFieldsTheMemberMayRead(t *testing.T) {
 	}
 }
 
-func TestLimitsComeFromThePolicy(t *testing.T) {
+func TestPagesAreKintonesWhateverTheLevel(t *testing.T) {
 	e := sharedEnv(t)
 	ref := gateway.AppRef{ID: testworld.OrdersApp}
-	_, err := e.gw.ListRecords(e.ctx, testworld.Identities["bob"], gateway.ListRequest{App: ref, Query: "limit 51"})
-	if ke := kerr(t, err); ke.Code != "GAIA_QU01" || ke.Status != 400 {
-		t.Errorf("silver limit 51: %+v, want GAIA_QU01", ke)
-	}
-	page, err := e.gw.ListRecords(e.ctx, testworld.Identities["bob"], gateway.ListRequest{App: ref})
+	bob := testworld.Identities["bob"]
+	all, err := e.gw.ListRecords(e.ctx, bob, gateway.ListRequest{App: ref, Query: "limit 1", TotalCount: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(page.Records) != 50 {
-		t.Errorf("silver without a limit gets %d records, want the policy's 50", len(page.Records))
+	visible := int(*all.TotalCount)
+	for _, tt := range []struct {
+		query string
+		want  int
+	}{
+		{"", min(100, visible)}, // kintone's default, not a policy's
+		{"limit 51", min(51, visible)},
+		{"limit 500", min(500, visible)},
+	} {
+		page, err := e.gw.ListRecords(e.ctx, bob, gateway.ListRequest{App: ref, Query: tt.query})
+		if err != nil || len(page.Records) != tt.want {
+			t.Errorf("silver %q: %d records (%v), want %d", tt.query, len(page.Records), err, tt.want)
+		}
 	}
-	page, err = e.gw.ListRecords(e.ctx, testworld.Identities["sam"], gateway.ListRequest{App: ref, Query: "limit 500"})
+	if _, err := e.gw.ListRecords(e.ctx, bob, gateway.ListRequest{App: ref, Query: "limit 501"}); kerr(t, err).Code != "GAIA_QU01" {
+		t.Errorf("limit 501: %v, want kintone's GAIA_QU01", err)
+	}
+	page, err := e.gw.ListRecords(e.ctx, testworld.Identities["sam"], gateway.ListRequest{App: ref, Query: "limit 500"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,15 +391,15 @@ func TestCursorsServeOnlyAllowedRowsAndOnlyTheirOwner(t *testing.T) {
 	if _, _, err := e.gw.CreateCursor(e.ctx, dave, gateway.CursorRequest{App: ref, Query: "limit 10"}); kerr(t, err).Code != "CB_VA01" {
 		t.Error("a cursor query with limit was accepted")
 	}
-	// A size above the policy's limit is cut down: the reader pages on while
-	// kintone says there is more.
-	big, _, err := e.gw.CreateCursor(e.ctx, dave, gateway.CursorRequest{App: ref, Size: 500, Fields: []string{"$id"}})
+	// kintone's largest size is never cut: the member's rate bounds the
+	// speed, not the page.
+	big, total, err := e.gw.CreateCursor(e.ctx, dave, gateway.CursorRequest{App: ref, Size: 500, Fields: []string{"$id"}})
 	if err != nil {
 		t.Fatalf("a cursor of kintone's largest size: %v", err)
 	}
 	page, err := e.gw.GetCursor(e.ctx, dave, big)
-	if err != nil || len(page.Records) > 50 || len(page.Records) == 0 {
-		t.Fatalf("a cursor page of %d records (%v), want at most the policy's 50", len(page.Records), err)
+	if err != nil || len(page.Records) != int(min(total, 500)) {
+		t.Fatalf("a cursor page of %d records (%v), want %d", len(page.Records), err, min(total, 500))
 	}
 	e.gw.DeleteCursor(e.ctx, dave, big)
 	if _, _, err := e.gw.CreateCursor(e.ctx, dave, gateway.CursorRequest{App: ref, Size: 501}); kerr(t, err).Code != "CB_VA01" {

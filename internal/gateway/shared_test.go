@@ -30,7 +30,7 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func sharedReadsGateway(t *testing.T, w *testworld.World, ttl time.Duration) (*gateway.Gateway, *countingTransport) {
 	t.Helper()
-	eng, err := policy.Open(context.Background(), policy.Options{Dir: w.PolicyDir, DefaultLimit: 500})
+	eng, err := policy.Open(context.Background(), policy.Options{Dir: w.PolicyDir})
 	if err != nil {
 		t.Fatal(err)
 	}

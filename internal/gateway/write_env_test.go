@@ -104,7 +104,7 @@ func regoEngine(t testing.TB, rego string) *policy.Engine {
 	if err := os.WriteFile(filepath.Join(dir, "policy.rego"), []byte(rego), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	eng, err := policy.Open(context.Background(), policy.Options{Dir: dir, DefaultLimit: 500})
+	eng, err := policy.Open(context.Background(), policy.Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 )
 
 // The error catalogue: kintone's error codes with the HTTP status and the
@@ -125,6 +126,9 @@ func (e *Error) With(key string, messages ...string) *Error {
 func (e *Error) Respond(w http.ResponseWriter) {
 	body, _ := json.Marshal(e)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
 	w.WriteHeader(e.Status)
 	w.Write(body)
 }

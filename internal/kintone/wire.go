@@ -25,6 +25,9 @@ type Error struct {
 	ID      string                   `json:"id"`
 	Message string                   `json:"message"`
 	Errors  map[string]ErrorMessages `json:"errors,omitempty"`
+	// RetryAfter, in seconds, is sent as the Retry-After header when
+	// positive: when a refused request may come back.
+	RetryAfter int `json:"-"`
 }
 
 // ErrorMessages is one entry of an error's "errors" object.

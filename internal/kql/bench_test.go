@@ -18,7 +18,6 @@ const benchJSON = `{"where":[["ステータス","in","受付","対応中"],["顧
 
 var benchOpts = ComposeOptions{
 	CheckField: func(string) error { return nil },
-	MaxLimit:   200,
 }
 
 // The reference is only fair if it is about as long as the query.

@@ -13,18 +13,10 @@ type ComposeOptions struct {
 	// already seen; its first error is returned. kgate uses it to refuse
 	// fields the member may not read, so no hidden field can be probed.
 	CheckField func(code string) error
-	// MaxLimit caps the user's limit; 0 (or anything above 500) means
-	// kintone's 500. A larger limit is GAIA_QU01 naming the cap. When the
-	// user gives no limit and the cap is below kintone's default of 100,
-	// the composed query gets limit = MaxLimit, so the cap holds anyway.
-	MaxLimit int
 	// MaxOffset caps the user's offset; 0 (or anything above 10,000) means
 	// kintone's 10,000. A larger offset is GAIA_QU02.
 	MaxOffset int
 }
-
-// kintone returns this many records when a query has no limit.
-const kintoneDefaultLimit = 100
 
 // Compose joins a row rule and a user's query at the root of the AST: the
 // result's condition is And{rowRule, user.Where} (or whichever of the two is
@@ -67,8 +59,9 @@ func Compose(rowRule Expr, user *Query, opts ComposeOptions) (*Query, error) {
 			return nil, err
 		}
 	}
-	maxLimit, maxOffset := capOr(opts.MaxLimit, kintoneMaxLimit), capOr(opts.MaxOffset, kintoneMaxOffset)
-	if err := checkRange(user, maxLimit, maxOffset); err != nil {
+	// the user's limit is kintone's own (1..500, 100 when absent): pages are
+	// never cut here, reads are bounded by the member's rate instead
+	if err := checkRange(user, kintoneMaxLimit, capOr(opts.MaxOffset, kintoneMaxOffset)); err != nil {
 		return nil, err
 	}
 
@@ -93,12 +86,8 @@ func Compose(rowRule Expr, user *Query, opts ComposeOptions) (*Query, error) {
 	if len(user.OrderBy) > 0 {
 		out.OrderBy = append([]SortKey(nil), user.OrderBy...)
 	}
-	switch {
-	case user.Limit != nil:
+	if user.Limit != nil {
 		c.limit = *user.Limit
-		out.Limit = &c.limit
-	case maxLimit < kintoneDefaultLimit:
-		c.limit = maxLimit
 		out.Limit = &c.limit
 	}
 	if user.Offset != nil {

@@ -177,11 +177,9 @@ func TestComposeCapsLimitAndOffset(t *testing.T) {
 	}{
 		{name: "kintone's 500 by default", user: `limit 500`, wantLimit: intp(500)},
 		{name: "above 500 by default", user: `limit 501`, code: "GAIA_QU01", msg: "limit must be 500 or less."},
-		{name: "policy cap", user: `limit 50`, opts: ComposeOptions{MaxLimit: 50}, wantLimit: intp(50)},
-		{name: "above the policy cap names it", user: `limit 51`, opts: ComposeOptions{MaxLimit: 50}, code: "GAIA_QU01", msg: "limit must be 50 or less."},
-		{name: "a cap above 500 is kintone's 500", user: `limit 501`, opts: ComposeOptions{MaxLimit: 1000}, code: "GAIA_QU01", msg: "limit must be 500 or less."},
-		{name: "no limit and a cap below kintone's default sets the cap", user: `a = 1`, opts: ComposeOptions{MaxLimit: 20}, wantLimit: intp(20)},
-		{name: "no limit and a cap at or above the default leaves it unset", user: `a = 1`, opts: ComposeOptions{MaxLimit: 100}},
+		{name: "a small limit is kept", user: `limit 1`, wantLimit: intp(1)},
+		{name: "limit 0 is kept", user: `limit 0`, wantLimit: intp(0)},
+		{name: "no limit stays unset: kintone's default of 100", user: `a = 1`},
 		{name: "offset 10,000 by default", user: `offset 10000`},
 		{name: "above 10,000 by default", user: `offset 10001`, code: "GAIA_QU02", msg: "offset must be 10,000 or less."},
 		{name: "offset cap", user: `offset 101`, opts: ComposeOptions{MaxOffset: 100}, code: "GAIA_QU02", msg: "offset must be 100 or less."},
@@ -220,7 +218,7 @@ func TestComposeDoesNotMutateItsInputs(t *testing.T) {
 	ruleCopy := mustParseWhere(ruleBefore)
 	userCopy := mustParse(t, userBefore)
 
-	out, err := Compose(rule, user, ComposeOptions{MaxLimit: 50})
+	out, err := Compose(rule, user, ComposeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

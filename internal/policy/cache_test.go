@@ -151,7 +151,7 @@ func TestConcurrentUseDuringReloads(t *testing.T) {
 		})
 	}
 	for i := range 5 {
-		writeFile(t, dir, "p.rego", goodPolicy+fmt.Sprintf("\nlimit := %d\n", i+1))
+		writeFile(t, dir, "p.rego", goodPolicy+fmt.Sprintf("\nrate := %d\n", i+1))
 		if err := e.Reload(ctx); err != nil {
 			t.Error(err)
 		}

@@ -12,8 +12,9 @@ import (
 	"go.uber.org/zap"
 )
 
-// maxLimit is kintone's own cap on a page of records.
-const maxLimit = 500
+// maxRate bounds a rate rule; a larger rate is this one, which no member
+// reaches (kintone answers far fewer records a minute).
+const maxRate = 1 << 30
 
 // Decision is what the policy says about one identity, app and action.
 // Absent rules mean "nothing": no allow denies, no readable shows nothing.
@@ -23,8 +24,10 @@ type Decision struct {
 	Writable FieldSet       // fields the identity may set
 	Presets  map[string]any // field code → value forced on create and update
 	Masks    map[string]any // field code → value shown instead of the real one
-	Limit    int            // page-size cap, 1..500
-	Reasons  []string       // why not, for the person and the audit log; sorted
+	// Rate bounds how fast the member reads the app, in records per
+	// minute; 0 = unlimited (no rate rule).
+	Rate    int
+	Reasons []string // why not, for the person and the audit log; sorted
 	// Mentions are the users, groups and organizations (by kintone code)
 	// a comment may mention; "*" = any. Read for comment.write.
 	Mentions FieldSet
@@ -114,7 +117,7 @@ func (s *snapshot) decide(ctx context.Context, in *Input) (d *Decision, err erro
 		return nil, fmt.Errorf("policy: the decision query gave %d results", len(rs))
 	}
 	b := rs[0].Bindings
-	d = &Decision{Version: s.version, Limit: s.defaultLimit}
+	d = &Decision{Version: s.version}
 	if d.Allow, err = allowed(b["allow"]); err != nil {
 		return nil, err
 	}
@@ -123,12 +126,10 @@ func (s *snapshot) decide(ctx context.Context, in *Input) (d *Decision, err erro
 	d.Writable = s.fieldSet(log, "writable", b["writable"])
 	d.Presets = s.object(log, "presets", b["presets"])
 	d.Masks = masks(s.object(log, "masks", b["masks"]))
-	if v, ok := single(b["limit"]); ok {
-		if n, ok := limitOf(v); ok {
-			d.Limit = n
-		} else {
-			log.Error("policy: limit must be a whole number from 1; using the default",
-				zap.Any("limit", v), zap.Int("default", s.defaultLimit))
+	if v, ok := single(b["rate"]); ok {
+		// a broken rate denies rather than reading without a bound
+		if d.Rate, ok = rateOf(v); !ok {
+			return nil, fmt.Errorf("policy: rate must be a whole number of records per minute from 1, got %v", v)
 		}
 	}
 	d.Reasons = s.strings(log, "reasons", b["reasons"])
@@ -224,8 +225,8 @@ func masks(m map[string]any) map[string]any {
 	return m
 }
 
-// limitOf reads a limit: a whole number from 1, capped at kintone's 500.
-func limitOf(v any) (int, bool) {
+// rateOf reads a rate: a whole number from 1, capped at maxRate.
+func rateOf(v any) (int, bool) {
 	n, ok := v.(json.Number)
 	if !ok {
 		return 0, false
@@ -234,8 +235,8 @@ func limitOf(v any) (int, bool) {
 	if !ok || !r.IsInt() || r.Sign() <= 0 {
 		return 0, false
 	}
-	if r.Cmp(big.NewRat(maxLimit, 1)) > 0 {
-		return maxLimit, true
+	if r.Cmp(big.NewRat(maxRate, 1)) > 0 {
+		return maxRate, true
 	}
 	return int(r.Num().Int64()), true
 }

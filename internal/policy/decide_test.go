@@ -21,41 +21,41 @@ func TestDecisionsPerLevelWithTheDefaultPolicies(t *testing.T) {
 		want   Decision
 	}{
 		{"silver reads budget with a mask", bob, "budget", "read", nil, Decision{
-			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Limit: 50,
+			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Rate: 3000,
 			Masks: map[string]any{"approved_amount": ""}}},
 		{"gold reads budget unmasked", alice, "budget", "read", nil, Decision{
-			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Limit: 100}},
+			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Rate: 6000}},
 		{"staff reads every budget field", sam, "budget", "read", nil, Decision{
-			Allow: true, Readable: FieldSet{All: true}, Limit: 500}},
+			Allow: true, Readable: FieldSet{All: true}}},
 		{"gold creates with attribution presets", alice, "budget", "create", nil, Decision{
-			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Limit: 100,
+			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Rate: 6000,
 			Writable: FieldSet{Codes: []string{"amount", "attachment", "category", "items", "purpose", "title"}},
 			Presets:  map[string]any{"org": "acme", "requested_by": "alice@acme.example"}}},
 		{"gold updates a draft", carol, "budget", "update", map[string]any{"org": "bluebird", "Status": "Draft"}, Decision{
-			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Limit: 100,
+			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Rate: 6000,
 			Writable: FieldSet{Codes: []string{"amount", "attachment", "category", "items", "purpose", "title"}},
 			Presets:  map[string]any{"org": "bluebird"}}},
 		{"gold cannot change a submitted request", carol, "budget", "update", map[string]any{"org": "bluebird", "Status": "Submitted"}, Decision{
-			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Limit: 100,
+			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Rate: 6000,
 			Presets: map[string]any{"org": "bluebird"},
 			Reasons: []string{`records of app "budget" can be edited only while Status is Draft`}}},
 		{"staff writes the approval fields", sam, "budget", "update", map[string]any{"Status": "Submitted"}, Decision{
-			Allow: true, Readable: FieldSet{All: true}, Limit: 500,
+			Allow: true, Readable: FieldSet{All: true},
 			Writable: FieldSet{Codes: []string{"approved_amount", "internal_note"}}}},
 		{"staff comments mentioning anyone", sam, "budget", "comment.write", nil, Decision{
-			Allow: true, Readable: FieldSet{All: true}, Limit: 500, Mentions: FieldSet{All: true}}},
+			Allow: true, Readable: FieldSet{All: true}, Mentions: FieldSet{All: true}}},
 		{"silver comments mentioning nobody", bob, "budget", "comment.write", nil, Decision{
-			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Limit: 50, Masks: map[string]any{"approved_amount": ""}}},
+			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Rate: 3000, Masks: map[string]any{"approved_amount": ""}}},
 		{"silver may not create", bob, "budget", "create", nil, Decision{
-			Readable: FieldSet{Codes: partnerBudget}, Limit: 50, Masks: map[string]any{"approved_amount": ""},
+			Readable: FieldSet{Codes: partnerBudget}, Rate: 3000, Masks: map[string]any{"approved_amount": ""},
 			Writable: FieldSet{Codes: nil},
 			Reasons:  []string{`your member level may not create in app "budget"`}}},
 		{"partners never read members", dave, "members", "read", nil, Decision{
-			Limit: 100, Reasons: []string{"Member records are visible to the operator's staff only."}}},
+			Reasons: []string{"Member records are visible to the operator's staff only."}}},
 		{"no level, nothing", frank, "schedule", "read", nil, Decision{
-			Limit: 100, Reasons: []string{`your member level may not use app "schedule"`}}},
+			Reasons: []string{`your member level may not use app "schedule"`}}},
 		{"unknown app", sam, "payroll", "read", nil, Decision{
-			Limit: 100, Reasons: []string{`app "payroll" is not open to partners`}}},
+			Reasons: []string{`app "payroll" is not open to partners`}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -174,7 +174,7 @@ allow := true
 # two values for one complete rule: an evaluation error
 readable := {"a"} if input.user.level == "x"
 readable := {"b"} if input.user.level == "x"
-limit := 1 / 0 if input.user.level == "y"
+rate := 1 / 0 if input.user.level == "y"
 include if input.user.level == "x"
 include := "yes" if input.user.level == "z"
 `}), Logger: logger})
@@ -186,9 +186,9 @@ include := "yes" if input.user.level == "z"
 	if logs.FilterMessageSnippet("denied").Len() == 0 {
 		t.Fatal("the failed decision was not logged")
 	}
-	// a builtin error is undefined, as in opa test: no limit, the default
+	// a builtin error is undefined, as in opa test: no rate, unlimited
 	d, err = e.Decide(ctx, Input{User: User{Level: "y"}, Action: "read"})
-	if err != nil || !d.Allow || d.Limit != 100 {
+	if err != nil || !d.Allow || d.Rate != 0 {
 		t.Fatalf("division by zero: got %+v, %v", d, err)
 	}
 	ok, err := e.Include(ctx, Input{User: User{Level: "z"}, Action: "read", Record: map[string]any{}})
@@ -217,34 +217,27 @@ func TestAllowMustBeTrue(t *testing.T) {
 	}
 }
 
-func TestLimitIsCappedAndValidated(t *testing.T) {
+func TestRateIsAWholeNumberOrDenies(t *testing.T) {
 	for _, c := range []struct {
-		rule string
-		want int
+		rule    string
+		want    int
+		failing bool
 	}{
-		{`limit := 50`, 50},
-		{`limit := 500`, 500},
-		{`limit := 501`, 500},
-		{`limit := 100000`, 500},
-		{`limit := 1`, 1},
-		{`limit := 0`, 7},
-		{`limit := -5`, 7},
-		{`limit := 2.5`, 7},
-		{`limit := 50.0`, 50},
-		{`limit := "50"`, 7},
-		{`limit := null`, 7},
-		{``, 7},
+		{`rate := 3000`, 3000, false},
+		{`rate := 1`, 1, false},
+		{`rate := 60.0`, 60, false},
+		{`rate := 1e12`, maxRate, false},
+		{``, 0, false}, // no rule: unlimited
+		{`rate := 0`, 0, true},
+		{`rate := -5`, 0, true},
+		{`rate := 2.5`, 0, true},
+		{`rate := "50"`, 0, true},
+		{`rate := null`, 0, true},
 	} {
-		logger, logs := observed()
-		dir := writeDir(t, map[string]string{"p.rego": "package kgate\nallow := true\n" + c.rule + "\n"})
-		e := open(t, Options{Dir: dir, DefaultLimit: 7, Logger: logger})
+		e := openPolicy(t, "package kgate\nallow := true\n"+c.rule+"\n")
 		d, err := e.Decide(context.Background(), Input{Action: "read"})
-		if err != nil || d.Limit != c.want {
-			t.Errorf("%q: limit %d (%v), want %d", c.rule, d.Limit, err, c.want)
-		}
-		invalid := c.want == 7 && c.rule != ""
-		if got := logs.FilterMessageSnippet("limit must be").Len() > 0; got != invalid {
-			t.Errorf("%q: logged an invalid limit: %v, want %v", c.rule, got, invalid)
+		if d.Rate != c.want || (err != nil) != c.failing || (c.failing && d.Allow) {
+			t.Errorf("%q: rate %d, allow %v, err %v; want rate %d, failing %v", c.rule, d.Rate, d.Allow, err, c.want, c.failing)
 		}
 	}
 }

@@ -1,6 +1,6 @@
 // Package policy is kgate's OPA engine: it loads a directory of Rego
 // policies, refuses to activate it unless its Rego tests pass, evaluates the
-// decision rules (allow, readable, writable, presets, masks, limit,
+// decision rules (allow, readable, writable, presets, masks, rate,
 // reasons, mentions), compiles the row rule (include) into a
 // kintone query condition, and reloads the directory when it changes.
 //
@@ -14,14 +14,16 @@
 // the request path when the files change and swapped in atomically, and on
 // any error the old one keeps serving (ReloadError says why).
 //
-//   - Decide evaluates allow, readable, writable, presets, masks, limit,
+//   - Decide evaluates allow, readable, writable, presets, masks, rate,
 //     reasons and mentions in one prepared evaluation. Absent rules mean nothing: no
 //     allow, or allow false, denies; an evaluation error (a conflict, a
 //     non-boolean allow) denies and is returned. readable/writable "*" means every field. masks takes a
 //     plain replacement value per field or OPA's column-mask shape
-//     {code: {replace: {value: X}}} ({code: {}} = no mask). limit must be a
-//     whole number from 1; above 500 it is 500; anything else is logged and
-//     the default (Options.DefaultLimit) applies.
+//     {code: {replace: {value: X}}} ({code: {}} = no mask). rate, the
+//     records per minute the member may read, must be a whole number from
+//     1 (absent = unlimited); anything else denies. A policy that still
+//     defines the retired limit rule (or "limit" in a level of data.json)
+//     does not load: the error names its line and says to use rate.
 //   - RowRule compiles include with input.record unknown: OPA's data-filter
 //     compiler (github.com/open-policy-agent/opa/v1/rego/compile, target
 //     ucast, variant linq) judges the fragment, the residual of the same

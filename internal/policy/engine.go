@@ -29,9 +29,6 @@ type Options struct {
 	// Debounce is how long the directory must stay quiet before a reload;
 	// 100ms when zero.
 	Debounce time.Duration
-	// DefaultLimit is the page-size cap when the policy sets no valid limit;
-	// 100 (kintone's own default) when zero.
-	DefaultLimit int
 	// CacheSize caps the compiled row rules kept per policy version; 4096
 	// when zero.
 	CacheSize int
@@ -74,10 +71,6 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if opts.Debounce <= 0 {
 		opts.Debounce = 100 * time.Millisecond
 	}
-	if opts.DefaultLimit <= 0 {
-		opts.DefaultLimit = 100
-	}
-	opts.DefaultLimit = min(opts.DefaultLimit, maxLimit)
 	if opts.CacheSize <= 0 {
 		opts.CacheSize = 4096
 	}

@@ -35,8 +35,8 @@ func TestOpenRefusesWhatIsInvalid(t *testing.T) {
 `,
 		}, nil, "p_test.rego:4: data.kgate_test.test_silver failed"},
 		{"a Rego test that errors", map[string]string{
-			"p.rego":      goodPolicy + "limit := 1 if input.x\nlimit := 2 if input.x\n",
-			"p_test.rego": goodTest + "test_conflict if kgate.limit with input as {\"x\": true}\n",
+			"p.rego":      goodPolicy + "rate := 1 if input.x\nrate := 2 if input.x\n",
+			"p_test.rego": goodTest + "test_conflict if kgate.rate with input as {\"x\": true}\n",
 		}, nil, "test_conflict: p.rego:5: eval_conflict_error"},
 		{"a failing case of a parameterized test", map[string]string{
 			"p.rego": goodPolicy,
@@ -175,7 +175,7 @@ include if { input.user.level == "silver"; startswith(input.record.title, "A") }
 	})
 	t.Run("probes evaluate the decision rules too", func(t *testing.T) {
 		dir := writeDir(t, map[string]string{
-			"p.rego":    "package kgate\nlimit := 1 if input.action == \"read\"\nlimit := 2 if input.app.id == \"2\"\n",
+			"p.rego":    "package kgate\nrate := 1 if input.action == \"read\"\nrate := 2 if input.app.id == \"2\"\n",
 			"data.json": `{"probes": {"apps": [{"id": "2"}], "actions": ["read"]}}`,
 		})
 		_, err := Open(context.Background(), Options{Dir: dir})
@@ -315,7 +315,7 @@ func TestHotReloadFollowsNewFilesAndRemovals(t *testing.T) {
 	got := make(reloads, 16)
 	e := open(t, Options{Dir: dir, Watch: true, Debounce: 20 * time.Millisecond, OnReload: got.on})
 	v1 := e.Version()
-	replace(t, dir, "sub/q.rego", "package kgate\nlimit := 7\n")
+	replace(t, dir, "sub/q.rego", "package kgate\nrate := 7\n")
 	r := got.next(t)
 	if r.err == nil && r.version == v1 {
 		// the new directory's reload ran before the file arrived in it
@@ -324,8 +324,8 @@ func TestHotReloadFollowsNewFilesAndRemovals(t *testing.T) {
 	if r.err != nil || r.version == v1 {
 		t.Fatalf("new file in a new directory: %+v", r)
 	}
-	if d, _ := e.Decide(context.Background(), Input{Action: "read"}); d.Limit != 7 {
-		t.Fatalf("limit %d, want 7", d.Limit)
+	if d, _ := e.Decide(context.Background(), Input{Action: "read"}); d.Rate != 7 {
+		t.Fatalf("rate %d, want 7", d.Rate)
 	}
 	if err := os.Remove(filepath.Join(dir, "sub", "q.rego")); err != nil {
 		t.Fatal(err)

@@ -29,6 +29,7 @@ type bundle struct {
 	dir     string
 	modules map[string]*ast.Module
 	data    map[string]any
+	dataSrc []byte // data.json as read, for errors that name a line
 	version string
 }
 
@@ -87,6 +88,7 @@ func readBundle(dir string) (*bundle, error) {
 		fmt.Fprintf(h, "%s\x00%d\x00", f.rel, len(f.src))
 		h.Write(f.src)
 		if f.rel == dataFile {
+			b.dataSrc = f.src
 			if err := decodeData(f.src, &b.data); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", f.rel, err))
 			}

@@ -31,12 +31,12 @@ func TestDefaultPoliciesPassTheirRegoTestsWithCoverage(t *testing.T) {
 
 func TestRunTestsReportsEachOutcome(t *testing.T) {
 	dir := writeDir(t, map[string]string{
-		"p.rego": "package kgate\nallow if input.user.level == \"gold\"\nlimit := 1 if input.x\nlimit := 2 if input.x\n",
+		"p.rego": "package kgate\nallow if input.user.level == \"gold\"\nrate := 1 if input.x\nrate := 2 if input.x\n",
 		"p_test.rego": `package kgate_test
 import data.kgate
 test_pass if kgate.allow with input as {"user": {"level": "gold"}}
 test_fail if kgate.allow with input as {"user": {"level": "silver"}}
-test_error if kgate.limit with input as {"x": true}
+test_error if kgate.rate with input as {"x": true}
 todo_test_later if false
 test_cases[c] if {
 	some c, level in {"a": "gold", "b": "bronze"}

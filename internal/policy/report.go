@@ -29,7 +29,7 @@ type Report struct {
 	RowRule *RowRuleReport `json:"row_rule"`
 	Fields  FieldsReport   `json:"fields"`
 	Presets map[string]any `json:"presets"`
-	Limit   int            `json:"limit"`
+	Rate    int            `json:"rate"` // records per minute; 0 = unlimited
 	Record  *RecordReport  `json:"record,omitempty"`
 	Rules   []RuleOutcome  `json:"rules,omitempty"`
 	Trace   []string       `json:"trace,omitempty"`
@@ -87,7 +87,7 @@ func NewReport(ctx context.Context, v View, in Input, form map[string]kql.Field,
 	rep.Why = nonNil(x.Why())
 	rep.Fields = FieldsReport{Readable: fieldSet(d.Readable), Masked: nonNilMap(d.Masks), Writable: fieldSet(d.Writable)}
 	rep.Presets = nonNilMap(d.Presets)
-	rep.Limit = d.Limit
+	rep.Rate = d.Rate
 	if form != nil {
 		in.Record = nil
 		rr, err := v.RowRule(ctx, in, form)
@@ -186,7 +186,11 @@ func (r *Report) WriteText(w io.Writer, verbose bool) {
 	fmt.Fprintf(w, "masked:   %s\n", values(r.Fields.Masked))
 	fmt.Fprintf(w, "writable: %s\n", codes(r.Fields.Writable))
 	fmt.Fprintf(w, "presets:  %s\n", values(r.Presets))
-	fmt.Fprintf(w, "page cap: %d records\n", r.Limit)
+	if r.Rate > 0 {
+		fmt.Fprintf(w, "rate: %d records per minute\n", r.Rate)
+	} else {
+		fmt.Fprintln(w, "rate: unlimited")
+	}
 	if rec := r.Record; rec != nil {
 		if rec.Included {
 			fmt.Fprintf(w, "\nrecord %s: included by the row rule\n", rec.ID)

@@ -17,19 +17,18 @@ import (
 // read-only by any number of requests, plus the row-rule cache that lives
 // and dies with it.
 type snapshot struct {
-	version      string
-	defaultLimit int
-	decision     rego.PreparedEvalQuery    // every decision rule in one evaluation
-	include      rego.PreparedEvalQuery    // include with a known record
-	rowRule      *compile.Prepared         // include with input.record unknown → UCAST
-	residual     rego.PreparedPartialQuery // the same partial evaluation, read directly
-	cache        *lru[cacheKey, *compiled]
-	decisions    *lru[cacheKey, cachedDecision]
-	verdicts     *lru[includeKey, cachedVerdict]
-	compiles     atomic.Int64 // filter compilations run, for tests of the cache
-	evaluations  atomic.Int64 // decision evaluations run, for tests of the cache
-	inclusions   atomic.Int64 // include evaluations run, for tests of the cache
-	log          *zap.Logger
+	version     string
+	decision    rego.PreparedEvalQuery    // every decision rule in one evaluation
+	include     rego.PreparedEvalQuery    // include with a known record
+	rowRule     *compile.Prepared         // include with input.record unknown → UCAST
+	residual    rego.PreparedPartialQuery // the same partial evaluation, read directly
+	cache       *lru[cacheKey, *compiled]
+	decisions   *lru[cacheKey, cachedDecision]
+	verdicts    *lru[includeKey, cachedVerdict]
+	compiles    atomic.Int64 // filter compilations run, for tests of the cache
+	evaluations atomic.Int64 // decision evaluations run, for tests of the cache
+	inclusions  atomic.Int64 // include evaluations run, for tests of the cache
+	log         *zap.Logger
 
 	// what Explain needs to trace and to evaluate the terms it reports
 	compiler *ast.Compiler
@@ -38,7 +37,7 @@ type snapshot struct {
 }
 
 // The rules kgate reads, in the order the README's policy table lists them.
-var decisionRules = []string{"allow", "readable", "writable", "presets", "masks", "limit", "reasons", "mentions"}
+var decisionRules = []string{"allow", "readable", "writable", "presets", "masks", "rate", "reasons", "mentions"}
 
 // build reads, compiles, tests, prepares and probes a policy directory. It
 // runs off the request path (at Open and on reload) and returns a snapshot
@@ -57,6 +56,9 @@ func build(ctx context.Context, opts *Options, log *zap.Logger) (*snapshot, erro
 	}
 	c, err := b.compile()
 	if err != nil {
+		return fail(err)
+	}
+	if err := retiredLimit(b, pkg); err != nil {
 		return fail(err)
 	}
 	rep, err := runTests(ctx, b, TestOptions{})
@@ -83,15 +85,14 @@ func prepare(ctx context.Context, b *bundle, c *ast.Compiler, pkg ast.Ref, opts 
 	store := b.store()
 	common := []func(*rego.Rego){rego.Compiler(c), rego.Store(store)}
 	s := &snapshot{
-		version:      b.version,
-		defaultLimit: opts.DefaultLimit,
-		cache:        newLRU[cacheKey, *compiled](opts.CacheSize),
-		decisions:    newLRU[cacheKey, cachedDecision](opts.CacheSize),
-		verdicts:     newLRU[includeKey, cachedVerdict](4 * opts.CacheSize),
-		log:          log.With(zap.String("policy_version", b.version)),
-		compiler:     c,
-		store:        store,
-		files:        map[string]bool{},
+		version:   b.version,
+		cache:     newLRU[cacheKey, *compiled](opts.CacheSize),
+		decisions: newLRU[cacheKey, cachedDecision](opts.CacheSize),
+		verdicts:  newLRU[includeKey, cachedVerdict](4 * opts.CacheSize),
+		log:       log.With(zap.String("policy_version", b.version)),
+		compiler:  c,
+		store:     store,
+		files:     map[string]bool{},
 	}
 	for rel := range b.modules {
 		if !strings.HasSuffix(rel, "_test.rego") {

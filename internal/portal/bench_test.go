@@ -32,7 +32,7 @@ type benchWorld struct {
 func newBenchWorld(b *testing.B) *benchWorld {
 	b.Helper()
 	w := testworld.Start(b, 600)
-	eng, err := policy.Open(context.Background(), policy.Options{Dir: w.PolicyDir, DefaultLimit: 500})
+	eng, err := policy.Open(context.Background(), policy.Options{Dir: w.PolicyDir})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -181,7 +181,7 @@ type recordBench struct {
 func newRecordBench(b *testing.B) *recordBench {
 	b.Helper()
 	w := testworld.StartWrites(b, 30)
-	eng, err := policy.Open(context.Background(), policy.Options{Dir: w.PolicyDir, DefaultLimit: 500})
+	eng, err := policy.Open(context.Background(), policy.Options{Dir: w.PolicyDir})
 	if err != nil {
 		b.Fatal(err)
 	}

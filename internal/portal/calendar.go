@@ -153,13 +153,6 @@ func (c *call) calendarRecords(av *appView, field string, first, last time.Time)
 			sizes = append(sizes, s)
 		}
 	}
-	if rl, ok := c.h.gw.(readLimiter); ok {
-		limit, err := rl.ReadLimit(c.ctx, c.id, av.ref)
-		if err != nil {
-			return nil, 0, err
-		}
-		sizes = []int{min(limit, 500)}
-	}
 	// The calendar is a view of what the list shows too, and reads up to
 	// 500 records: it is the first to go when the app's daily budget runs
 	// short.

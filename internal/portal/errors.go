@@ -70,6 +70,8 @@ func (c *call) fail(err error) {
 	switch {
 	case ke.Code == readOnlyCode:
 		c.errorPage(http.StatusForbidden, nil, []string{ke.Message})
+	case ke.Code == "KGATE_RT01":
+		c.rateRefused(ke.RetryAfter, ke.Message)
 	case ke.Code == "CB_NO02":
 		c.errorPage(http.StatusForbidden, ke.Errors["policy"].Messages, nil)
 	case ke.Status == http.StatusNotFound:
@@ -84,6 +86,17 @@ func (c *call) fail(err error) {
 		c.h.log.Error("portal request failed", zap.String("path", c.r.URL.Path), zap.String("code", ke.Code), zap.Int("status", ke.Status))
 		c.errorPage(http.StatusInternalServerError, nil, nil)
 	}
+}
+
+// rateRefused is the page for a read refused for the member's read rate
+// (the policy's rate rule): 429, with when to come back.
+// The gateway's message, in the member's language, names the rate.
+func (c *call) rateRefused(retry int, detail string) {
+	retry = max(retry, 1)
+	c.w.Header().Set("Retry-After", strconv.Itoa(retry))
+	body := &errorBody{Status: http.StatusTooManyRequests, Heading: c.loc.T("error.429.title"),
+		Message: c.loc.T("error.429.text"), Details: []string{detail}, Retry: c.loc.T("error.retry", retry)}
+	c.render(http.StatusTooManyRequests, "error", c.newPage(body.Heading, body))
 }
 
 // errorDetails lists a 400's message and its per-key messages.

@@ -55,7 +55,7 @@ func kitchenWorld(t *testing.T) *world {
 		policy: func(data map[string]any) {
 			data["apps"].(map[string]any)["kitchen"] = map[string]any{"levels": map[string]any{"gold": map[string]any{
 				"actions": []any{"read", "create", "update", "file.read", "file.write"}, "scope": "all",
-				"readable": []any{"*"}, "writable": writable, "limit": 100}}}
+				"readable": []any{"*"}, "writable": writable}}}
 		},
 	})
 }

@@ -53,12 +53,29 @@ func TestLanguageIsTheSwitchThenTheMemberThenTheBrowser(t *testing.T) {
 	}
 }
 
+// A list read past the member's rate (the policy's rate rule) is a 429
+// page with a Retry-After, in the page's language, the gateway's message
+// naming the rate included.
 func TestGatewayMessagesComeInThePageLanguage(t *testing.T) {
-	w := newWorld(t, func(c *Config) { c.PageSizes = []int{100} })
-	r := w.get(t, demoMember("bob"), "/apps/budget", "Cookie", langCookie+"=ja")
-	mustContain(t, r.body, "limit には 50 以下の値を指定してください。")
-	r = w.get(t, demoMember("bob"), "/apps/budget", "Cookie", langCookie+"=en")
-	mustContain(t, r.body, "limit must be 50 or less.")
+	w := newWorldWith(t, worldOptions{policy: func(data map[string]any) {
+		level := data["apps"].(map[string]any)["budget"].(map[string]any)["levels"].(map[string]any)["silver"].(map[string]any)
+		level["rate"] = 1 // a record a minute: the second page would wait far beyond 30 s
+	}})
+	for _, tt := range []struct{ lang, title, message string }{
+		{"ja", "読み取りが速すぎます", "毎分 1 件"},
+		{"en", "Reading too fast", "1 records per minute"},
+	} {
+		var r *response
+		for range 3 {
+			if r = w.get(t, demoMember("bob"), "/apps/budget", "Cookie", langCookie+"="+tt.lang); r.Code != http.StatusOK {
+				break
+			}
+		}
+		if r.Code != http.StatusTooManyRequests || r.Header().Get("Retry-After") == "" {
+			t.Fatalf("%s: status %d, Retry-After %q; want 429 with one", tt.lang, r.Code, r.Header().Get("Retry-After"))
+		}
+		mustContain(t, r.body, tt.title, tt.message)
+	}
 }
 
 func TestLanguageSwitch(t *testing.T) {

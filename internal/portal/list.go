@@ -238,21 +238,13 @@ func (c *call) problem(err error) {
 	c.fail(err)
 }
 
-// fetchPage asks the gateway for one page. The page size must stay within
-// the member's policy limit: with a gateway that tells the limit, sizes
-// above it are not offered; otherwise a refused size (GAIA_QU01, refused
+// fetchPage asks the gateway for one page. Pages are kintone's, so any
+// configured size up to 500 is served; a refused size (GAIA_QU01, refused
 // before any kintone request) steps down to the next configured size.
 // It returns the page, the sizes to offer, and whether the size asked for
 // was cut down (st.Size then holds the size used).
 func (c *call) fetchPage(av *appView, cfg *listConfig, st *listState) (*gateway.Page, []int, bool, error) {
 	sizes := c.h.cfg.PageSizes
-	if rl, ok := c.h.gw.(readLimiter); ok {
-		limit, err := rl.ReadLimit(c.ctx, c.id, av.ref)
-		if err != nil {
-			return nil, nil, false, err
-		}
-		sizes = sizesUpTo(sizes, limit)
-	}
 	capped := false
 	switch largest := sizes[len(sizes)-1]; {
 	case !st.sized:
@@ -288,21 +280,6 @@ func withSize(sizes []int, size int) []int {
 	}
 	out := append(slices.Clone(sizes), size)
 	slices.Sort(out)
-	return out
-}
-
-// sizesUpTo returns the sizes not above limit; when none is, the limit
-// itself.
-func sizesUpTo(sizes []int, limit int) []int {
-	var out []int
-	for _, s := range sizes {
-		if s <= limit {
-			out = append(out, s)
-		}
-	}
-	if len(out) == 0 && limit > 0 {
-		out = []int{limit}
-	}
 	return out
 }
 

@@ -74,14 +74,6 @@ type backend interface {
 	UploadFile(ctx context.Context, id *identity.Identity, req gateway.UploadRequest) (string, error)
 }
 
-// readLimiter is what the portal would use, when the gateway offers it, to
-// offer only the page sizes the member's policy allows before asking for a
-// page. Without it the portal learns the limit from the gateway's refusal
-// (GAIA_QU01, which costs no kintone request) and steps down.
-type readLimiter interface {
-	ReadLimit(ctx context.Context, id *identity.Identity, ref gateway.AppRef) (int, error)
-}
-
 // pinner is the gateway's Pin: a page takes every decision under the
 // policy version serving when the request arrived.
 type pinner interface {
