@@ -51,7 +51,7 @@ func regoLine(t *testing.T, text string, nth int) string {
 // TestPolicyExplainOnTheDefaultPolicies pins what an operator reads for
 // the demo's members: the verdict, the rule bodies with their lines and
 // the values they compared, the compiled row rule, the fields and the
-// page cap, and the row-rule body that excluded a record.
+// read rate, and the row-rule body that excluded a record.
 func TestPolicyExplainOnTheDefaultPolicies(t *testing.T) {
 	var (
 		allowBody       = regoLine(t, "allow if {", 1)
@@ -84,7 +84,7 @@ func TestPolicyExplainOnTheDefaultPolicies(t *testing.T) {
 				"  failed  allow          " + statusBody + "  at " + statusTest + ": input.action == \"status\"\n          input.action = \"read\"\n",
 				`row rule: org in ("acme")`,
 				`masked:   approved_amount=""`,
-				"page cap: 50 records",
+				"rate: 3000 records per minute",
 			},
 		},
 		{
@@ -106,7 +106,7 @@ func TestPolicyExplainOnTheDefaultPolicies(t *testing.T) {
 			want: []string{
 				"writable: amount, attachment, category, items, purpose, title",
 				`presets:  org="acme", requested_by="alice@acme.example"`,
-				"page cap: 100 records",
+				"rate: 6000 records per minute",
 			},
 		},
 		{
@@ -124,7 +124,7 @@ func TestPolicyExplainOnTheDefaultPolicies(t *testing.T) {
 			name: "staff reads the members app: every record",
 			o:    explainOptions{User: "sam@operator.example", App: "members"},
 			code: explainAllowed,
-			want: []string{"row rule: every record", "readable: * (every field)", "page cap: 500 records"},
+			want: []string{"row rule: every record", "readable: * (every field)", "rate: unlimited"},
 		},
 		{
 			name: "silver on the members app: the app's closed reason",
@@ -234,7 +234,7 @@ func TestPolicyExplainJSON(t *testing.T) {
 			Writable []string       `json:"writable"`
 		} `json:"fields"`
 		Presets map[string]any `json:"presets"`
-		Limit   int            `json:"limit"`
+		Rate    int            `json:"rate"`
 		Record  struct {
 			ID       string `json:"id"`
 			Included bool   `json:"included"`
@@ -265,8 +265,8 @@ func TestPolicyExplainJSON(t *testing.T) {
 		strings.Join(got.RowRule.Fields, ",") != "audience,org" {
 		t.Errorf("row_rule: %+v", got.RowRule)
 	}
-	if len(got.Fields.Readable) == 0 || got.Fields.Writable == nil || got.Fields.Masked == nil || got.Presets == nil || got.Limit != 50 {
-		t.Errorf("fields: %+v presets %v limit %d", got.Fields, got.Presets, got.Limit)
+	if len(got.Fields.Readable) == 0 || got.Fields.Writable == nil || got.Fields.Masked == nil || got.Presets == nil || got.Rate != 3000 {
+		t.Errorf("fields: %+v presets %v rate %d", got.Fields, got.Presets, got.Rate)
 	}
 	if got.Record.ID != "2" || got.Record.Included {
 		t.Fatalf("record: %+v", got.Record)
@@ -311,7 +311,7 @@ readable contains "title"
 
 writable contains "title" if input.action == "update"
 
-limit := 20 if input.action == "read"
+rate := 20 if input.action == "read"
 `
 
 func TestPolicyExplainOnAPolicyWithPerActionRules(t *testing.T) {
@@ -328,10 +328,10 @@ func TestPolicyExplainOnAPolicyWithPerActionRules(t *testing.T) {
 			"  held    allow          p.rego:3\n",
 			"  failed  allow          p.rego:5  at p.rego:6: input.action == \"update\"\n          input.action = \"read\"\n",
 			"  failed  allow          p.rego:10  at p.rego:11: input.action == \"file.read\"\n          input.action = \"read\"\n",
-			"page cap: 20 records",
+			"rate: 20 records per minute",
 		}},
 		{"comment.read is allowed by the same body", "comment.read", `{"level": "silver"}`, explainAllowed, []string{
-			"  held    allow          p.rego:3\n", "page cap: 100 records",
+			"  held    allow          p.rego:3\n", "rate: unlimited",
 		}},
 		{"update is refused for silver at the level test", "update", `{"level": "silver"}`, explainRefused, []string{
 			"REFUSED: update in app \"orders\" (id 7)",
