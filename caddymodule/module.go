@@ -104,49 +104,103 @@ type Handler struct {
 // Limits bound what requests may hold. Zero values take the defaults of
 // internal/admission (documented in the README's security model).
 type Limits struct {
-	MaxReadBody     int64          `json:"max_read_body,omitempty"`
-	MaxBody         int64          `json:"max_body,omitempty"`
-	MaxUpload       int64          `json:"max_upload,omitempty"`
-	Memory          int64          `json:"memory,omitempty"`
-	PerMember       int            `json:"per_member,omitempty"`
-	PerMemberMemory int64          `json:"per_member_memory,omitempty"`
-	PerMemberBytes  int64          `json:"per_member_bytes,omitempty"`
-	PerMemberRate   int64          `json:"per_member_rate,omitempty"`
-	BodyTimeout     caddy.Duration `json:"body_timeout,omitempty"`
-	MinBodyRate     int64          `json:"min_body_rate,omitempty"`
+	// MaxReadBody caps the body of a read: a query, not data (default
+	// 1 MiB).
+	MaxReadBody int64 `json:"max_read_body,omitempty"`
+	// MaxBody caps the JSON body of a write (default 5 MiB). A write
+	// holds about 16 times its body while it is checked, so MaxBody × 16
+	// must fit in PerMemberMemory.
+	MaxBody int64 `json:"max_body,omitempty"`
+	// MaxUpload caps one uploaded file, streamed through to kintone
+	// (default 100 MiB).
+	MaxUpload int64 `json:"max_upload,omitempty"`
+	// Memory is what all requests together may hold: bodies and kintone's
+	// answers (default 160 MiB).
+	Memory int64 `json:"memory,omitempty"`
+	// PerMember caps one member's requests in flight (default 8).
+	PerMember int `json:"per_member,omitempty"`
+	// PerMemberMemory is what one member's requests may hold (default
+	// half of Memory).
+	PerMemberMemory int64 `json:"per_member_memory,omitempty"`
+	// PerMemberBytes caps the request body bytes one member may have in
+	// flight (default 128 MiB).
+	PerMemberBytes int64 `json:"per_member_bytes,omitempty"`
+	// PerMemberRate is the bytes a second one member may send, and be
+	// sent (default 16 MiB each way).
+	PerMemberRate int64 `json:"per_member_rate,omitempty"`
+	// BodyTimeout is the least time a request body has to arrive (default
+	// 30s); a long body gets more, at MinBodyRate.
+	BodyTimeout caddy.Duration `json:"body_timeout,omitempty"`
+	// MinBodyRate is the bytes a second a long body must keep up (default
+	// 64 KiB).
+	MinBodyRate int64 `json:"min_body_rate,omitempty"`
 }
 
 // Kintone configures the upstream kintone domain. Secrets may be given as
 // placeholders such as {env.KINTONE_BASIC_PASSWORD}; they are replaced when
 // the config is provisioned.
 type Kintone struct {
-	URL           string         `json:"url"`
-	BasicUser     string         `json:"basic_user,omitempty"`
-	BasicPassword string         `json:"basic_password,omitempty"`
-	Timeout       caddy.Duration `json:"timeout,omitempty"`
-	MaxConcurrent int            `json:"max_concurrent,omitempty"`
-	MaxQueue      int            `json:"max_queue,omitempty"`
-	CacheTTL      caddy.Duration `json:"cache_ttl,omitempty"`
-	// The quota shield (quota.go).
-	MemberShare       int          `json:"member_share,omitempty"`
-	FileShare         int          `json:"file_share,omitempty"`
-	Shared            *SharedQuota `json:"shared,omitempty"`
-	DailyLimit        int64        `json:"daily_limit,omitempty"`
-	DailyWarn         []int        `json:"daily_warn,omitempty"`
-	LowPriorityCutoff int          `json:"low_priority_cutoff,omitempty"`
+	// URL is the kintone domain, e.g. https://example.cybozu.com.
+	URL string `json:"url"`
+	// BasicUser is the user of cybozu.com's Basic authentication, only
+	// when it is on.
+	BasicUser string `json:"basic_user,omitempty"`
+	// BasicPassword is that user's password.
+	BasicPassword string `json:"basic_password,omitempty"`
+	// Timeout bounds one request to kintone, its wait for a slot included
+	// (default 30s).
+	Timeout caddy.Duration `json:"timeout,omitempty"`
+	// MaxConcurrent caps kgate's requests in flight to kintone (default
+	// 20; with Shared, every instance's together). kintone allows 100 per
+	// domain, shared by every integration of the company.
+	MaxConcurrent int `json:"max_concurrent,omitempty"`
+	// MaxQueue caps the requests waiting for a slot (default 10 ×
+	// MaxConcurrent); past it kgate answers "busy" at once.
+	MaxQueue int `json:"max_queue,omitempty"`
+	// CacheTTL lets identical reads within it share one kintone call (0,
+	// the default: no cache). The key is the exact upstream request, the
+	// member's row rule included; writes through kgate retire it.
+	CacheTTL caddy.Duration `json:"cache_ttl,omitempty"`
+	// MemberShare slots of MaxConcurrent are kept for the members app's
+	// lookups (see the quota shield, quota.go).
+	MemberShare int `json:"member_share,omitempty"`
+	// FileShare caps the file transfers holding slots at once (default a
+	// quarter of MaxConcurrent, at least 1).
+	FileShare int `json:"file_share,omitempty"`
+	// Shared makes the cap and the daily counts hold for every instance
+	// using one Redis together.
+	Shared *SharedQuota `json:"shared,omitempty"`
+	// DailyLimit is kintone's requests per app and day (default 10000,
+	// the standard course).
+	DailyLimit int64 `json:"daily_limit,omitempty"`
+	// DailyWarn are the percentages of DailyLimit at which kgate logs a
+	// warning, once a day each (default 80 and 95).
+	DailyWarn []int `json:"daily_warn,omitempty"`
+	// LowPriorityCutoff is the percentage of DailyLimit past which the
+	// portal's optional reads (calendar, comments) are refused as busy
+	// (default 90; negative: never).
+	LowPriorityCutoff int `json:"low_priority_cutoff,omitempty"`
 }
 
 // App is one kintone app kgate opens.
 type App struct {
-	ID         string   `json:"id"`
-	Alias      string   `json:"alias"`
-	GuestSpace string   `json:"guest_space,omitempty"`
-	Tokens     []string `json:"tokens"`
+	// ID is kintone's app id, a number.
+	ID string `json:"id"`
+	// Alias is the app's name in policies and portal URLs.
+	Alias string `json:"alias"`
+	// GuestSpace is the id of the guest space the app is in, if it is.
+	GuestSpace string `json:"guest_space,omitempty"`
+	// Tokens are the app's API tokens (placeholders such as
+	// {env.KINTONE_TOKEN_ORDERS}); several when lookups read other apps.
+	Tokens []string `json:"tokens"`
 }
 
 // Policy configures the policy engine.
 type Policy struct {
-	Dir     string `json:"dir"`
+	// Dir is the directory of the Rego policies and their tests.
+	Dir string `json:"dir"`
+	// Package is the Rego package holding the rules kgate reads (default
+	// "kgate", that is data.kgate).
 	Package string `json:"package,omitempty"`
 	// Watch reloads the policies when their files change; a version that
 	// fails to load or whose tests fail never replaces the serving one.

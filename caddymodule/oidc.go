@@ -22,26 +22,52 @@ import (
 // tokens. Secrets (client secret, session keys) may be placeholders such as
 // {env.KGATE_SESSION_KEY}.
 type OIDC struct {
-	Issuer       string   `json:"issuer"`
-	ClientID     string   `json:"client_id"`
-	ClientSecret string   `json:"client_secret,omitempty"`
-	ClientAuth   string   `json:"client_auth,omitempty"` // basic (default) or post
-	Scopes       []string `json:"scopes,omitempty"`
-	UserInfo     bool     `json:"userinfo,omitempty"`
+	// Issuer is the provider's issuer URL; its discovery document is read
+	// from there.
+	Issuer string `json:"issuer"`
+	// ClientID is kgate's client id at the provider.
+	ClientID string `json:"client_id"`
+	// ClientSecret is kgate's client secret (kgate is a confidential
+	// client).
+	ClientSecret string `json:"client_secret,omitempty"`
+	// ClientAuth is how kgate authenticates at the token endpoint: "basic"
+	// (client_secret_basic, the default) or "post" (client_secret_post).
+	ClientAuth string `json:"client_auth,omitempty"`
+	// Scopes requested at login (default openid, profile, email,
+	// offline_access: the last yields the refresh token that lets a
+	// session be re-checked with the provider).
+	Scopes []string `json:"scopes,omitempty"`
+	// UserInfo calls the provider's userinfo endpoint after each login and
+	// refresh; its claims fill what the ID token lacks.
+	UserInfo bool `json:"userinfo,omitempty"`
 
 	// BaseURL is the site's external URL (https://partners.example.com);
 	// redirects are built from it, never from request headers.
-	BaseURL            string   `json:"base_url"`
-	Prefix             string   `json:"prefix,omitempty"` // default /kgate/
-	PostLogoutRedirect string   `json:"post_logout_redirect,omitempty"`
-	LoggedOutURL       string   `json:"logged_out_url,omitempty"`
+	BaseURL string `json:"base_url"`
+	// Prefix is the path of the login, callback and logout endpoints
+	// (default /kgate/).
+	Prefix string `json:"prefix,omitempty"`
+	// PostLogoutRedirect is sent to the provider's end-session endpoint as
+	// post_logout_redirect_uri, and must be registered there; empty sends
+	// none (the provider shows its own page).
+	PostLogoutRedirect string `json:"post_logout_redirect,omitempty"`
+	// LoggedOutURL is where logout sends the browser when the provider has
+	// no end-session endpoint (default /).
+	LoggedOutURL string `json:"logged_out_url,omitempty"`
+	// AllowedReturnHosts are hosts a return target after login may name;
+	// paths on this site are always allowed.
 	AllowedReturnHosts []string `json:"allowed_return_hosts,omitempty"`
 
 	// SessionKeys are base64 keys of 32 bytes or more; the first seals new
 	// cookies and every one opens them, so keys can be rotated.
-	SessionKeys     []string       `json:"session_keys"`
+	SessionKeys []string `json:"session_keys"`
+	// SessionLifetime is the absolute lifetime of a session (default 12h).
 	SessionLifetime caddy.Duration `json:"session_lifetime,omitempty"`
-	IdleTimeout     caddy.Duration `json:"idle_timeout,omitempty"`
+	// IdleTimeout ends a session unused for this long (default 1h).
+	IdleTimeout caddy.Duration `json:"idle_timeout,omitempty"`
+	// RefreshInterval is how long a session runs on what the provider
+	// said at login before asking again: refresh token, member profile
+	// (default 15m).
 	RefreshInterval caddy.Duration `json:"refresh_interval,omitempty"`
 	// SessionStore is "memory" (default) or a redis:// URL shared by every
 	// instance.
@@ -58,8 +84,10 @@ type OIDC struct {
 	BearerClients []string `json:"bearer_clients,omitempty"`
 	// BearerRequireATJWT accepts only access tokens typed at+jwt (RFC
 	// 9068); set it when the provider types its access tokens so.
-	BearerRequireATJWT bool     `json:"bearer_require_at_jwt,omitempty"`
-	Algorithms         []string `json:"algorithms,omitempty"`
+	BearerRequireATJWT bool `json:"bearer_require_at_jwt,omitempty"`
+	// Algorithms are the signature algorithms allowed for ID tokens and
+	// bearer tokens (default RS256 and ES256; "none" and HS* are refused).
+	Algorithms []string `json:"algorithms,omitempty"`
 	// ClockSkew is the tolerance on exp, nbf and iat of ID tokens and
 	// bearer tokens (default 1m, at most 5m).
 	ClockSkew caddy.Duration `json:"clock_skew,omitempty"`
@@ -68,9 +96,14 @@ type OIDC struct {
 	// email_verified true; only for a provider that never sends it.
 	TrustUnverifiedEmail bool `json:"trust_unverified_email,omitempty"`
 
-	Claims       Claims            `json:"claims,omitempty"`
-	GroupLevels  map[string]string `json:"group_levels,omitempty"`
-	DefaultLevel string            `json:"default_level,omitempty"`
+	// Claims names the claims the member profile is read from.
+	Claims Claims `json:"claims,omitempty"`
+	// GroupLevels maps group values to levels when the level claim is
+	// absent; the first group the person has wins.
+	GroupLevels map[string]string `json:"group_levels,omitempty"`
+	// DefaultLevel applies when neither the claims nor the members app
+	// give a level; empty, such a person is refused.
+	DefaultLevel string `json:"default_level,omitempty"`
 
 	// Demo allows plain HTTP on localhost; `kgate demo` sets it. Never use
 	// it in production.
@@ -79,28 +112,48 @@ type OIDC struct {
 
 // Claims names the claims a member profile is read from.
 type Claims struct {
-	Email    string            `json:"email,omitempty"`
-	Name     string            `json:"name,omitempty"`
-	Level    string            `json:"level,omitempty"`
-	Org      string            `json:"org,omitempty"`
-	Groups   string            `json:"groups,omitempty"`
-	Lang     string            `json:"lang,omitempty"`
-	TimeZone string            `json:"time_zone,omitempty"`
-	Attrs    map[string]string `json:"attrs,omitempty"`
+	// Email is the claim holding the e-mail address (default email).
+	Email string `json:"email,omitempty"`
+	// Name is the claim holding the display name (default name).
+	Name string `json:"name,omitempty"`
+	// Level is the claim holding the member level (default level).
+	Level string `json:"level,omitempty"`
+	// Org is the claim holding the organization (default org).
+	Org string `json:"org,omitempty"`
+	// Groups is the claim holding the groups (default groups).
+	Groups string `json:"groups,omitempty"`
+	// Lang is the claim holding the preferred language (default locale).
+	Lang string `json:"lang,omitempty"`
+	// TimeZone is the claim holding the IANA time zone (default
+	// zoneinfo).
+	TimeZone string `json:"time_zone,omitempty"`
+	// Attrs maps attribute names, which policies see in
+	// input.user.attrs, to the claims holding them. A claim name that is
+	// no claim is tried as a dotted path into nested objects
+	// ("realm_access.roles"), as are the names above.
+	Attrs map[string]string `json:"attrs,omitempty"`
 }
 
 // Members configures the members app kgate looks members up in.
 type Members struct {
 	// App is the alias of a configured app holding the members.
-	App        string         `json:"app"`
-	LookupBy   string         `json:"lookup_by,omitempty"` // email (default) or sub
-	AddPending bool           `json:"add_pending,omitempty"`
-	CacheTTL   caddy.Duration `json:"cache_ttl,omitempty"`
+	App string `json:"app"`
+	// LookupBy is how a person is found in the app: by "email" (the
+	// default) or by the provider's "sub".
+	LookupBy string `json:"lookup_by,omitempty"`
+	// AddPending adds a person the app does not know as a pending member,
+	// for an operator to approve in kintone; the person is refused until
+	// then.
+	AddPending bool `json:"add_pending,omitempty"`
+	// CacheTTL keeps the app's answers for this long (capped by Recheck).
+	CacheTTL caddy.Duration `json:"cache_ttl,omitempty"`
 	// Recheck bounds how old the members app's answer behind a session or
 	// a bearer request may be (default 1m): a member set inactive loses
 	// access within it. It caps CacheTTL.
-	Recheck caddy.Duration       `json:"member_recheck,omitempty"`
-	Fields  membersconfig.Fields `json:"fields,omitempty"`
+	Recheck caddy.Duration `json:"member_recheck,omitempty"`
+	// Fields are the field codes of the members app (defaults: email,
+	// sub, name, org, level, state).
+	Fields membersconfig.Fields `json:"fields,omitempty"`
 }
 
 // sessionStores keeps in-memory session stores across config reloads, so

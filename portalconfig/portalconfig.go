@@ -13,10 +13,12 @@ type Config struct {
 	Apps map[string]AppSettings `json:"apps,omitempty"`
 	// Brand is the site's name, logo, colours, footer and overrides.
 	Brand Brand `json:"brand,omitempty"`
-	// Organizations and Levels give display names for the member's
-	// organization and level codes; a code without one is shown as is.
+	// Organizations gives display names for the member's organization
+	// codes; a code without one is shown as is.
 	Organizations map[string]Text `json:"organizations,omitempty"`
-	Levels        map[string]Text `json:"levels,omitempty"`
+	// Levels gives display names for the member's level codes; a code
+	// without one is shown as is.
+	Levels map[string]Text `json:"levels,omitempty"`
 
 	// LogoutURL is where the logout form posts (default "/kgate/logout").
 	LogoutURL string `json:"logout_url,omitempty"`
@@ -57,7 +59,9 @@ type Config struct {
 // Text is a string in each of the portal's languages. A missing language
 // falls back to the other one.
 type Text struct {
+	// Ja is the Japanese text.
 	Ja string `json:"ja,omitempty"`
+	// En is the English text.
 	En string `json:"en,omitempty"`
 }
 
@@ -75,8 +79,9 @@ func (t Text) Empty() bool { return t.Ja == "" && t.En == "" }
 // AppSettings shape how one app is shown. Field codes the member may not
 // read are left out silently: settings never widen what a member sees.
 type AppSettings struct {
-	// Name and Description replace kintone's app name and description.
-	Name        Text `json:"name,omitempty"`
+	// Name replaces kintone's app name.
+	Name Text `json:"name,omitempty"`
+	// Description replaces kintone's app description.
 	Description Text `json:"description,omitempty"`
 	// Columns of the list, in order (default: the readable fields of the
 	// form in layout order, without long or structured ones).
@@ -94,9 +99,10 @@ type AppSettings struct {
 	// on the status field (the form does not list them).
 	StatusOptions []string `json:"status_options,omitempty"`
 	// CalendarField is the DATE or DATETIME field the calendar places
-	// records by (default: the first readable one); CalendarEndField, when
-	// set, makes a record span the days up to its value.
-	CalendarField    string `json:"calendar_field,omitempty"`
+	// records by (default: the first readable one).
+	CalendarField string `json:"calendar_field,omitempty"`
+	// CalendarEndField, when set, makes a record span the days from
+	// CalendarField up to its value.
 	CalendarEndField string `json:"calendar_end_field,omitempty"`
 	// NoCalendar hides the calendar even when the app has a date field.
 	NoCalendar bool `json:"no_calendar,omitempty"`
@@ -107,18 +113,25 @@ type AppSettings struct {
 
 // Brand is the company's identity on the site.
 type Brand struct {
-	Title Text `json:"title,omitempty"` // site title (default "kgate")
-	// Logo and Favicon are image files (SVG, PNG, JPEG, WebP or ICO) served
-	// under the asset prefix with a content hash in their names.
-	Logo    string `json:"logo,omitempty"`
+	// Title is the site's title (default "kgate").
+	Title Text `json:"title,omitempty"`
+	// Logo is an image file (SVG, PNG, JPEG, WebP or ICO) served under
+	// the asset prefix with a content hash in its name.
+	Logo string `json:"logo,omitempty"`
+	// Favicon is an image file (SVG, PNG, JPEG, WebP or ICO), served
+	// like Logo.
 	Favicon string `json:"favicon,omitempty"`
-	// PrimaryColor (header, buttons, links) and AccentColor (focus ring,
-	// highlights) as #rrggbb. Colours that do not keep WCAG AA contrast
-	// are used anyway, with a warning in the log.
+	// PrimaryColor (header, buttons, links) as #rrggbb. A colour that
+	// does not keep WCAG AA contrast is used anyway, with a warning in the
+	// log.
 	PrimaryColor string `json:"primary_color,omitempty"`
-	AccentColor  string `json:"accent_color,omitempty"`
-	FooterText   Text   `json:"footer_text,omitempty"`
-	FooterLinks  []Link `json:"footer_links,omitempty"`
+	// AccentColor (focus ring, highlights) as #rrggbb, checked like
+	// PrimaryColor.
+	AccentColor string `json:"accent_color,omitempty"`
+	// FooterText is shown at the foot of every page.
+	FooterText Text `json:"footer_text,omitempty"`
+	// FooterLinks are shown after FooterText.
+	FooterLinks []Link `json:"footer_links,omitempty"`
 	// CustomCSS is a stylesheet file loaded after the portal's own.
 	CustomCSS string `json:"custom_css,omitempty"`
 	// TemplateDir may hold files named like the embedded templates
@@ -130,6 +143,8 @@ type Brand struct {
 
 // Link is a footer link.
 type Link struct {
-	Label Text   `json:"label"`
-	URL   string `json:"url"`
+	// Label is the link's text.
+	Label Text `json:"label"`
+	// URL is an http(s) or mailto URL, or a path on this site.
+	URL string `json:"url"`
 }

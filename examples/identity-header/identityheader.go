@@ -44,13 +44,16 @@ type Header struct {
 	// Subject is the header holding the member's stable id (default
 	// X-Member-Id); a request without it has no identity.
 	Subject string `json:"subject,omitempty"`
-	// Email, Name, Level and Org are the headers holding the rest of
-	// the profile (default X-Member-Email, X-Member-Name, X-Member-Level,
-	// X-Member-Org).
+	// Email is the header holding the member's e-mail address (default
+	// X-Member-Email).
 	Email string `json:"email,omitempty"`
-	Name  string `json:"name,omitempty"`
+	// Name is the header holding the display name (default X-Member-Name).
+	Name string `json:"name,omitempty"`
+	// Level is the header holding the member level (default
+	// X-Member-Level).
 	Level string `json:"level,omitempty"`
-	Org   string `json:"org,omitempty"`
+	// Org is the header holding the organization (default X-Member-Org).
+	Org string `json:"org,omitempty"`
 
 	trusted []netip.Prefix
 }
