@@ -28,7 +28,8 @@ func TestMain(m *testing.M) {
 // levels read and write only what policies/ allows, every refusal is
 // kintone's error, and an expired token is refused; every getAll* and
 // *All helper, cursors and paging return for gold, silver and staff
-// exactly the records each may see. Needs Node.js and npm (skipped
+// exactly the records each may see, and past a policy's rate a read is
+// refused with 429 KGATE_RT01 and Retry-After. Needs Node.js and npm (skipped
 // without them, required under KGATE_REQUIRE_ALL=1).
 func TestOfficialClientThroughKgate(t *testing.T) {
 	self, err := os.Executable()
@@ -37,5 +38,5 @@ func TestOfficialClientThroughKgate(t *testing.T) {
 	}
 	t.Setenv(runAsKgate, "1") // inherited by node and the demos it starts
 	compat.RunNode(t, self, "test/kgate-read.test.js", "test/kgate-write.test.js", "test/kgate-token.test.js",
-		"test/kgate-paging.test.js", "test/kgate-helpers.test.js")
+		"test/kgate-paging.test.js", "test/kgate-helpers.test.js", "test/kgate-rate.test.js")
 }
