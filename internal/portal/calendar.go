@@ -2,7 +2,6 @@ package portal
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
@@ -147,37 +146,26 @@ func (c *call) calendarRecords(av *appView, field string, first, last time.Time)
 	if av.title != "" {
 		fields = append(fields, av.title)
 	}
-	sizes := []int{500}
-	for _, s := range slices.Backward(c.h.cfg.PageSizes) {
-		if s < 500 {
-			sizes = append(sizes, s)
-		}
-	}
 	// The calendar is a view of what the list shows too, and reads up to
 	// 500 records: it is the first to go when the app's daily budget runs
 	// short.
 	ctx := kintone.WithPriority(c.ctx, kintone.PriorityLow)
-	for i, size := range sizes {
-		q := &kql.Query{Where: &kql.And{Terms: cond}, Limit: &size,
-			OrderBy: []kql.SortKey{{Field: field, Dir: kql.Asc}, {Field: "$id", Dir: kql.Asc}}}
-		pg, err := c.h.gw.ListRecords(ctx, c.id, gateway.ListRequest{App: av.ref, Fields: fields, Query: q.String(), TotalCount: true})
-		if limitRefused(err) && i+1 < len(sizes) {
-			continue
-		}
-		if err != nil {
-			return nil, 0, err
-		}
-		recs, err := decodeRecords(pg)
-		if err != nil {
-			return nil, 0, err
-		}
-		total := len(recs)
-		if pg.TotalCount != nil {
-			total = int(*pg.TotalCount)
-		}
-		return recs, total, nil
+	size := 500 // kintone's largest page, for every member
+	q := &kql.Query{Where: &kql.And{Terms: cond}, Limit: &size,
+		OrderBy: []kql.SortKey{{Field: field, Dir: kql.Asc}, {Field: "$id", Dir: kql.Asc}}}
+	pg, err := c.h.gw.ListRecords(ctx, c.id, gateway.ListRequest{App: av.ref, Fields: fields, Query: q.String(), TotalCount: true})
+	if err != nil {
+		return nil, 0, err
 	}
-	return nil, 0, nil
+	recs, err := decodeRecords(pg)
+	if err != nil {
+		return nil, 0, err
+	}
+	total := len(recs)
+	if pg.TotalCount != nil {
+		total = int(*pg.TotalCount)
+	}
+	return recs, total, nil
 }
 
 func (c *call) calendarBody(av *appView, field string, week bool, day, today, first, last time.Time, records []kintone.Record) *calendarBody {

@@ -185,12 +185,12 @@ func (c *call) list(alias string) {
 		notices = append(notices, c.loc.T("list.sort.refused", av.label(st.Sort)))
 		cfg.unsortable, st.Sort, st.Desc = st.Sort, "", false
 	}
-	pg, sizes, capped, err := c.fetchPage(av, cfg, st)
+	pg, sizes, err := c.fetchPage(av, cfg, st)
 	if refused := st.Sort; refused != "" && queryRefused(err) {
 		// The policy keeps the member from sorting by this field (a masked
 		// one): show the list unsorted and say why, rather than an error.
 		st.Sort, st.Desc = "", false
-		if pg, sizes, capped, err = c.fetchPage(av, cfg, st); err == nil {
+		if pg, sizes, err = c.fetchPage(av, cfg, st); err == nil {
 			notices = append(notices, c.loc.T("list.sort.refused", av.label(refused)))
 			cfg.unsortable = refused
 		}
@@ -215,9 +215,6 @@ func (c *call) list(alias string) {
 	c.columns(body, av, cfg, st)
 	c.rows(body, av, cfg, records)
 	c.paging(body, st, pg, sizes)
-	if capped {
-		notices = append(notices, c.loc.T("list.capped", st.Size))
-	}
 	body.Notices = notices
 	if ab, err := c.h.gw.CreateAbilities(c.ctx, c.id, av.ref); err == nil && ab.Create {
 		body.New = appPath(alias) + "/new"
@@ -238,39 +235,22 @@ func (c *call) problem(err error) {
 	c.fail(err)
 }
 
-// fetchPage asks the gateway for one page. Pages are kintone's, so any
-// configured size up to 500 is served; a refused size (GAIA_QU01, refused
-// before any kintone request) steps down to the next configured size.
-// It returns the page, the sizes to offer, and whether the size asked for
-// was cut down (st.Size then holds the size used).
-func (c *call) fetchPage(av *appView, cfg *listConfig, st *listState) (*gateway.Page, []int, bool, error) {
+// fetchPage asks the gateway for one page. Pages are kintone's for every
+// member (sizes up to 500, checked when configured and when read from the
+// URL), so the size asked for is the size used. It returns the page and
+// the sizes to offer.
+func (c *call) fetchPage(av *appView, cfg *listConfig, st *listState) (*gateway.Page, []int, error) {
 	sizes := c.h.cfg.PageSizes
-	capped := false
-	switch largest := sizes[len(sizes)-1]; {
-	case !st.sized:
+	if !st.sized {
 		st.Size = sizes[0]
-	case st.Size > largest && len(sizes) < len(c.h.cfg.PageSizes):
-		st.Size, capped = largest, true // above the limit the gateway told
 	}
 	fields := append([]string{"$id"}, cfg.columns...)
 	if rn := av.recordNumber(); rn != "" {
 		fields = append(fields, rn)
 	}
-	for {
-		q := st.query(cfg, c.loc.tz, st.Size)
-		pg, err := c.h.gw.ListRecords(c.ctx, c.id, gateway.ListRequest{App: av.ref, Fields: fields, Query: q.String(), TotalCount: true})
-		if !limitRefused(err) {
-			return pg, withSize(sizes, st.Size), capped, err
-		}
-		// The next configured size down; none left means the operator
-		// offers no size the policy allows, and the gateway's refusal says
-		// so.
-		smaller := slices.DeleteFunc(slices.Clone(sizes), func(n int) bool { return n >= st.Size })
-		if len(smaller) == 0 {
-			return nil, nil, false, err
-		}
-		sizes, st.Size, capped = smaller, smaller[len(smaller)-1], true
-	}
+	q := st.query(cfg, c.loc.tz, st.Size)
+	pg, err := c.h.gw.ListRecords(c.ctx, c.id, gateway.ListRequest{App: av.ref, Fields: fields, Query: q.String(), TotalCount: true})
+	return pg, withSize(sizes, st.Size), err
 }
 
 // withSize adds a size the URL named to the sizes offered, in order.

@@ -257,10 +257,3 @@ func queryRefused(err error) bool {
 	var ke *kintone.Error
 	return errors.As(err, &ke) && ke.Status == 400 && ke.Code != "GAIA_QU01"
 }
-
-// limitRefused reports whether err is the gateway refusing a page size
-// above the policy's limit.
-func limitRefused(err error) bool {
-	var ke *kintone.Error
-	return errors.As(err, &ke) && ke.Code == "GAIA_QU01"
-}
