@@ -11,6 +11,7 @@ import (
 type homeBody struct {
 	Name, Email, Org, Level string
 	Apps                    []appCard
+	ViewAs                  string // the view-as page, for staff the policy lets use it
 }
 
 type appCard struct {
@@ -30,6 +31,11 @@ func (c *call) home() {
 	}
 	lang := c.loc.Lang
 	body := &homeBody{Name: c.me.Name, Email: c.me.Email, Org: c.h.orgName(c.me.Org, lang), Level: c.h.levelName(c.me.Level, lang)}
+	if v := c.h.viewAs; v != nil && c.viewer == nil && c.me.Via == "session" {
+		if may, err := v.May(c.ctx, c.me); err == nil && may {
+			body.ViewAs = viewAsPath
+		}
+	}
 	for _, a := range apps {
 		set := c.h.cfg.Apps[a.Alias]
 		card := appCard{Name: a.Name, Href: appPath(a.Alias)}

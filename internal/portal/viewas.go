@@ -90,6 +90,10 @@ func (h *Handler) viewing(w http.ResponseWriter, r *http.Request, staff *identit
 		return nil, err
 	}
 	m, err := h.viewAs.Member(r.Context(), choice.Email)
+	if errors.Is(err, ErrNoSuchMember) { // no longer an active member
+		http.SetCookie(w, h.viewAsCookie("", -1))
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -125,6 +125,7 @@ func TestViewAsStartsAndStopsAuditedWithTheCookieBoundToTheSession(t *testing.T)
 	f := newFakeViewAs(t, w.gw)
 	w.h.EnableViewAs(f)
 	sam := newViewAsBrowser(w, demoMember("sam"), "session-1")
+	mustContain(t, sam.request(http.MethodGet, "/", nil).body, `<a href="/view-as">`)
 
 	r := sam.start("bob@acme.example")
 	if r.Code != http.StatusSeeOther {
@@ -146,7 +147,7 @@ func TestViewAsStartsAndStopsAuditedWithTheCookieBoundToTheSession(t *testing.T)
 
 	home := sam.request(http.MethodGet, "/", nil)
 	mustContain(t, home.body, `class="view-as-banner"`, "Bob Suzuki &lt;bob@acme.example&gt;")
-	mustNotContain(t, home.body, `href="/apps/members"`)
+	mustNotContain(t, home.body, `href="/apps/members"`, `<a href="/view-as">`)
 
 	refused := sam.request(http.MethodGet, "/apps/members", nil)
 	if refused.Code != http.StatusForbidden {
@@ -204,6 +205,7 @@ func TestViewAsIsRefusedToWhomThePolicyDoesNotGiveIt(t *testing.T) {
 			f := newFakeViewAs(t, w.gw)
 			w.h.EnableViewAs(f)
 			b := newViewAsBrowser(w, demoMember(tc.who), "session-1")
+			mustNotContain(t, b.request(http.MethodGet, "/", nil).body, `<a href="/view-as">`)
 			if p := b.request(http.MethodGet, viewAsPath, nil); p.Code != http.StatusForbidden {
 				t.Errorf("the view-as page: %d", p.Code)
 			}
@@ -228,5 +230,23 @@ func TestMembersAreNotShownTheExplanation(t *testing.T) {
 	bob := newViewAsBrowser(w, demoMember("bob"), "session-1")
 	for _, path := range []string{"/apps/members", "/apps/budget/records/8"} {
 		mustNotContain(t, bob.request(http.MethodGet, path, nil).body, "EXPLAINED")
+	}
+}
+
+// A member who stops being an active member while staff view as them ends
+// the view: staff are back in their own portal.
+func TestViewAsEndsWhenTheMemberIsNoLongerActive(t *testing.T) {
+	w := newWorld(t)
+	f := newFakeViewAs(t, w.gw)
+	w.h.EnableViewAs(f)
+	sam := newViewAsBrowser(w, demoMember("sam"), "session-1")
+	sam.cookies[viewAsCookie] = f.Seal(viewAsAD(sam.who, "session-1"), []byte(`{"e":"gone@acme.example"}`))
+	p := sam.request(http.MethodGet, "/", nil)
+	if p.Code != http.StatusOK {
+		t.Fatalf("home: %d", p.Code)
+	}
+	mustNotContain(t, p.body, `class="view-as-banner"`)
+	if _, kept := sam.cookies[viewAsCookie]; kept {
+		t.Error("the cookie was not cleared")
 	}
 }
