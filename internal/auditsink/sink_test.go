@@ -3,6 +3,7 @@ package auditsink
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -22,6 +23,8 @@ import (
 
 const auditApp = 9
 
+var simURL = map[*kintonesim.Server]string{} // the base URL of each test's simulator
+
 // world is the simulator with an audit app of Fields, and kgate's client.
 func world(t *testing.T) (*kintonesim.Server, *kintone.Client) {
 	t.Helper()
@@ -38,6 +41,7 @@ func world(t *testing.T) (*kintonesim.Server, *kintone.Client) {
 	}
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
+	simURL[sim] = srv.URL
 	client, err := kintone.NewClient(kintone.Config{BaseURL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
@@ -260,5 +264,77 @@ func TestTheREADMEListsTheAppsFields(t *testing.T) {
 		if row := "\n| `" + f.Code + "` | " + f.Type + " |"; !strings.Contains(string(readme), row) {
 			t.Errorf("README lacks the row %q", strings.TrimSpace(row))
 		}
+	}
+}
+
+// worldWith is world with the client configured by tune.
+func worldWith(t *testing.T, tune func(*kintone.Config)) (*kintonesim.Server, *kintone.Client) {
+	t.Helper()
+	sim, base := world(t)
+	base.Close()
+	cfg := kintone.Config{BaseURL: simURL[sim]}
+	tune(&cfg)
+	client, err := kintone.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return sim, client
+}
+
+// The sink sends nothing while a member's request waits for a slot to
+// kintone: it would take the slot the member waits for.
+func TestTheSinkYieldsToWaitingRequests(t *testing.T) {
+	sim, client := worldWith(t, func(c *kintone.Config) { c.MaxConcurrent = 1 })
+	hold := make(chan struct{})
+	sim.InjectFault(kintonesim.Fault{Method: "GET", Path: "/k/v1/records.json", Hold: hold, Times: -1})
+	read := func(query string) { // distinct queries: identical reads would share one call
+		client.Do(context.Background(), kintone.Request{Method: "GET", API: "records.json", App: fmt.Sprint(auditApp),
+			Tokens: []string{"tok-audit"}, Params: map[string][]string{"app": {fmt.Sprint(auditApp)}, "query": {query}}})
+	}
+	go read("limit 1") // holds the one slot
+	go read("limit 2") // waits for it
+	for _, waiting := client.Load(); waiting == 0; _, waiting = client.Load() {
+		runtime.Gosched()
+	}
+	s := newSink(client, nil)
+	s.Enqueue(time.Now(), event(1))
+	if err := s.flushOnce(context.Background(), true); err != errYield {
+		t.Errorf("flush while a member waits: %v, want it to yield", err)
+	}
+	if st := s.Stats(); st.Requests != 0 || st.Queued != 1 {
+		t.Errorf("stats %+v, want nothing sent and the event kept", st)
+	}
+	sim.ClearFaults()
+	close(hold)
+	closeSink(t, s)
+	if n := len(records(t, sim, "")); n != 1 {
+		t.Errorf("%d records once the members were served, want 1", n)
+	}
+}
+
+// Past the low-priority cutoff of the audit app's daily requests the sink
+// holds its events instead of spending what is left of the quota.
+func TestTheSinkKeepsWithinTheDailyQuota(t *testing.T) {
+	sim, client := worldWith(t, func(c *kintone.Config) { c.DailyLimit = 10; c.LowPriorityCutoff = 50 })
+	s := newSink(client, func(c *Config) { c.MaxQueue = 10 * Batch })
+	for i := range 10 * Batch {
+		s.Enqueue(time.Now(), event(i))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err := s.Close(ctx) // gives up when ctx ends: the quota does not come back today
+	if !errors.Is(err, kintone.ErrDailyBudget) {
+		t.Errorf("Close: %v, want the daily budget named", err)
+	}
+	st := s.Stats()
+	if st.Requests != 5 || st.Sent != 5*Batch || st.Queued != 5*Batch || st.Dropped != 0 {
+		t.Errorf("stats %+v, want 5 requests (half of 10) sent and the rest kept", st)
+	}
+	if got := client.Budget().Today()[fmt.Sprint(auditApp)]; got != 5 {
+		t.Errorf("the audit app's requests today = %d, want 5", got)
+	}
+	if n := len(records(t, sim, "")); n != 5*Batch {
+		t.Errorf("%d records, want %d", n, 5*Batch)
 	}
 }
