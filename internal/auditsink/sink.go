@@ -255,34 +255,64 @@ func (s *Sink) flushOnce(ctx context.Context, yield bool) error {
 	if _, waiting := s.cfg.Client.Load(); yield && waiting > 0 {
 		return errYield
 	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	sent, rejected, err := s.send(ctx, items)
+	// The events before a failure are done with, whatever follows.
+	if done := uint64(sent + rejected); done > 0 {
+		first := last + 1 - uint64(len(items))
+		s.settle(first+done-1, sent, rejected)
+	}
+	return err
+}
+
+// send posts items. When kintone refuses a batch for its contents, the
+// halves are tried, down to single records: one record kintone will not
+// take (a value too long for its field) costs a few requests, not the
+// batch. It returns how many leading items were sent and rejected; after
+// an error that is worth a retry, the rest wait.
+func (s *Sink) send(ctx context.Context, items []item) (sent, rejected int64, err error) {
 	records := make([]map[string]any, len(items))
 	for i, it := range items {
 		records[i] = Record(it.at, it.e)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	_, err := s.cfg.Client.Do(ctx, kintone.Request{
+	_, err = s.cfg.Client.Do(ctx, kintone.Request{
 		Method: http.MethodPost, API: "records.json", App: s.cfg.App, GuestSpace: s.cfg.GuestSpace, Tokens: s.cfg.Tokens,
 		Body: map[string]any{"app": s.cfg.App, "records": records}, Priority: kintone.PriorityLow,
 	})
-	if permanent(err) {
+	switch {
+	case errors.Is(err, kintone.ErrBusy):
+		return 0, 0, err // kgate held it back (load, the daily budget): nothing was sent
+	case err == nil:
 		s.count(false)
-		s.log.Warn("kintone refused audit records; they are dropped (check the audit app's fields and token)",
-			zap.Int("records", len(items)), zap.Error(err))
-		s.settle(last, 0, int64(len(items)))
-		return nil
-	}
-	if errors.Is(err, kintone.ErrBusy) {
-		return err // kgate held it back (load, the daily budget): nothing was sent
-	}
-	if err != nil {
+		return int64(len(items)), 0, nil
+	case !permanent(err):
 		s.count(true)
 		s.log.Debug("sending audit records failed; retrying", zap.Error(err))
-		return err
+		return 0, 0, err
 	}
 	s.count(false)
-	s.settle(last, int64(len(items)), 0)
-	return nil
+	if len(items) == 1 || !invalidValues(err) {
+		// A token without the add right or a missing field refuses every
+		// record alike: halving would only spend the quota.
+		s.log.Warn("kintone refused audit records; they are dropped (check the audit app's fields and token)",
+			zap.Int("records", len(items)), zap.String("first_request_id", items[0].e.RequestID), zap.Error(err))
+		return 0, int64(len(items)), nil
+	}
+	h := len(items) / 2
+	sent, rejected, err = s.send(ctx, items[:h])
+	if err != nil {
+		return sent, rejected, err
+	}
+	s2, r2, err := s.send(ctx, items[h:])
+	return sent + s2, rejected + r2, err
+}
+
+// invalidValues reports whether kintone refused some values of the
+// records (CB_VA01), which other records of the batch may not share.
+func invalidValues(err error) bool {
+	var ke *kintone.Error
+	return errors.As(err, &ke) && ke.Code == "CB_VA01"
 }
 
 // permanent reports whether kintone refused the records themselves: sending

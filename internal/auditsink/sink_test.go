@@ -338,3 +338,43 @@ func TestTheSinkKeepsWithinTheDailyQuota(t *testing.T) {
 		t.Errorf("%d records, want %d", n, 5*Batch)
 	}
 }
+
+// One record kintone will not take (here a value longer than its field
+// allows) is dropped alone; the rest of its batch arrives.
+func TestARecordKintoneRefusesCostsOnlyItself(t *testing.T) {
+	var fields []json.RawMessage
+	for _, f := range Fields {
+		p := fmt.Sprintf(`{"type":%q,"code":%q,"label":%q`, f.Type, f.Code, f.Code)
+		if f.Code == "email" {
+			p += `,"maxLength":"40"`
+		}
+		fields = append(fields, json.RawMessage(p+"}"))
+	}
+	sim, err := kintonesim.New(&kintonesim.Seed{Apps: []kintonesim.SeedApp{{ID: auditApp, Name: "audit", Fields: fields,
+		Tokens: []kintonesim.SeedToken{{Token: "tok-audit", Add: true}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	client, err := kintone.NewClient(kintone.Config{BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	s := newSink(client, nil)
+	for i := range Batch {
+		e := event(i)
+		if i == 37 {
+			e.Email = strings.Repeat("x", 50) + "@acme.example"
+		}
+		s.Enqueue(time.Now(), e)
+	}
+	closeSink(t, s)
+	if n := len(records(t, sim, "")); n != Batch-1 {
+		t.Errorf("%d records, want all but the one refused", n)
+	}
+	if st := s.Stats(); st.Rejected != 1 || st.Sent != Batch-1 {
+		t.Errorf("stats %+v, want 1 rejected and %d sent", st, Batch-1)
+	}
+}
