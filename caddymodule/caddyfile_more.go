@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/caddyserver/caddy/v2"
@@ -334,6 +335,15 @@ func unmarshalPortalApp(d *caddyfile.Dispenser, c *portalconfig.Config) error {
 	s := c.Apps[alias]
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		key := d.Val()
+		switch key {
+		case "columns", "title_field", "search", "filters", "calendar":
+			// Provision checks these codes against the form and names
+			// the line when one is not there.
+			if s.Positions == nil {
+				s.Positions = map[string]string{}
+			}
+			s.Positions[key] = fmt.Sprintf("%s:%d", d.File(), d.Line())
+		}
 		args := d.RemainingArgs()
 		var err error
 		switch key {

@@ -4,6 +4,7 @@
 package caddymodule
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -325,6 +326,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		if h.portal, err = portal.New(cfg); err != nil {
 			return err
 		}
+		if err := h.checkPortalSettings(ctx); err != nil {
+			return err
+		}
 	}
 	if h.OIDC != nil {
 		if h.auth, err = h.newAuth(ctx, repl, client); err != nil {
@@ -333,6 +337,27 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.identity, h.authPrefix = authSource{h.auth}, h.oidcPrefix()
 	}
 	return h.enableViewAs(gw)
+}
+
+// settingsCheckTimeout bounds the wait for kintone's forms at load: a
+// kintone that does not answer must not hold up Caddy's start.
+const settingsCheckTimeout = 10 * time.Second
+
+// checkPortalSettings refuses portal settings that name fields the apps'
+// forms lack. When kintone cannot be reached at load, that is logged and
+// the portal checks each app when its pages are first served.
+func (h *Handler) checkPortalSettings(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, settingsCheckTimeout)
+	defer cancel()
+	unchecked, err := h.portal.CheckSettings(ctx)
+	if err != nil {
+		return err
+	}
+	for alias, reason := range unchecked {
+		h.logger.Warn("kintone could not be asked for the form of an app with portal settings; its field codes are checked when its pages are first served",
+			zap.String("app", alias), zap.Error(reason))
+	}
+	return nil
 }
 
 // memoryOverhead is what kgate holds besides requests: Caddy, the policy

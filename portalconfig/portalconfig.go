@@ -109,6 +109,11 @@ type AppSettings struct {
 	// Labels replace field labels, for forms whose labels kintone does not
 	// hold in both languages.
 	Labels map[string]Text `json:"labels,omitempty"`
+	// Positions are where the settings naming fields were written, by
+	// setting (columns, title_field, search, filters, calendar), as
+	// "file:line". The Caddyfile adapter fills them, so that a field code
+	// the form lacks is reported at the line that names it.
+	Positions map[string]string `json:"positions,omitempty"`
 }
 
 // Brand is the company's identity on the site.

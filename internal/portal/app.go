@@ -49,6 +49,7 @@ func (c *call) loadApp(alias string) (*appView, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.h.checkPending(c.ctx, alias)
 	av := &appView{alias: alias, ref: ref, set: c.h.cfg.Apps[alias], props: enabled(form.Properties), masked: form.Masked}
 	av.localize(c.loc.Lang)
 	codes := make([]string, 0, len(form.Properties))

@@ -43,6 +43,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // members' time zones must load on hosts without zoneinfo
 
@@ -102,6 +103,9 @@ type Handler struct {
 	subs     *submissions
 	now      func() time.Time
 	viewAs   ViewAs // nil unless EnableViewAs was called
+	// settingsPending holds the aliases of apps whose settings could not
+	// be checked against their forms at load (see CheckSettings).
+	settingsPending sync.Map
 }
 
 // New checks cfg, loads the catalogues, templates and assets, and returns

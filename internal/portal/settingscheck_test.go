@@ -1,0 +1,114 @@
+package portal
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/kgate/kgate/internal/kintone"
+)
+
+// budgetSettings names the budget app's fields in its columns and
+// calendar settings, as the Caddyfile adapter leaves them.
+func budgetSettings(columns ...string) func(*Config) {
+	return func(c *Config) {
+		c.Apps["budget"] = AppSettings{Columns: columns, CalendarField: "title",
+			Positions: map[string]string{"columns": "Caddyfile:12", "calendar": "Caddyfile:13"}}
+	}
+}
+
+func TestSettingsNamingFieldsTheFormLacksAreRefusedWithTheirLine(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		columns []string
+		calEnd  string
+		want    []string // "" entries: accepted
+	}{
+		{"fields of the form", []string{"title", "amount", "Status"}, "", nil},
+		{"a misspelt column", []string{"title", "amout"}, "", []string{`app budget: columns (Caddyfile:12): the form has no field "amout"`}},
+		{"a calendar end field the form lacks", []string{"title"}, "ends", []string{`app budget: calendar (Caddyfile:13): the form has no field "ends"`}},
+		{"both", []string{"nope"}, "ends", []string{`columns (Caddyfile:12): the form has no field "nope"`, `calendar (Caddyfile:13): the form has no field "ends"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, budgetSettings(tc.columns...), func(c *Config) {
+				s := c.Apps["budget"]
+				s.CalendarEndField = tc.calEnd
+				c.Apps["budget"] = s
+			})
+			unchecked, err := w.h.CheckSettings(context.Background())
+			if len(unchecked) != 0 {
+				t.Fatalf("unchecked %v with kintone reachable", unchecked)
+			}
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q lacks %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+// failingTransport fails every request until it is switched off, as an
+// unreachable kintone does.
+type failingTransport struct {
+	down atomic.Bool
+	next http.RoundTripper
+}
+
+func (f *failingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if f.down.Load() {
+		return nil, errors.New("connection refused")
+	}
+	return f.next.RoundTrip(r)
+}
+
+func TestSettingsUncheckedAtLoadAreCheckedWhenTheAppIsFirstShown(t *testing.T) {
+	core, logs := observer.New(zap.WarnLevel)
+	ft := &failingTransport{}
+	ft.down.Store(true)
+	w := newWorldWith(t, worldOptions{client: func(c *kintone.Config) {
+		ft.next = c.Transport
+		c.Transport = ft
+	}}, budgetSettings("title", "amout"), func(c *Config) { c.Logger = zap.New(core) })
+
+	unchecked, err := w.h.CheckSettings(context.Background())
+	if err != nil {
+		t.Fatalf("refused with kintone unreachable: %v", err)
+	}
+	if unchecked["budget"] == nil || unchecked["schedule"] == nil {
+		t.Fatalf("unchecked = %v, want budget and schedule", unchecked)
+	}
+
+	ft.down.Store(false) // kintone is back
+	for range 2 {
+		w.get(t, members["alice"], appPath("budget"))
+	}
+	var problems []string
+	for _, e := range logs.FilterMessageSnippet("portal settings name fields").All() {
+		problems = append(problems, e.ContextMap()["problem"].(string))
+	}
+	want := `app budget: columns (Caddyfile:12): the form has no field "amout"`
+	if len(problems) != 1 || problems[0] != want {
+		t.Errorf("logged %q, want %q once", problems, want)
+	}
+	// The schedule app's settings are right: shown, nothing logged.
+	w.get(t, members["alice"], appPath("schedule"))
+	if n := logs.FilterMessageSnippet("portal settings name fields").Len(); n != 1 {
+		t.Errorf("%d problems logged, want 1", n)
+	}
+}
