@@ -317,6 +317,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 		if h.OIDC != nil {
 			cfg.LogoutURL = h.oidcPrefix() + "logout"
+			cfg.SwitchAccountURL = h.oidcPrefix() + "login?account=choose&return=%2F"
 			// The logout POST is redirected to the provider's end-session
 			// endpoint; browsers hold that redirect to CSP form-action.
 			if origin := originOf(repl.ReplaceKnown(h.OIDC.Issuer, "")); origin != "" {

@@ -53,7 +53,14 @@ func (a *Auth) serveLogin(w http.ResponseWriter, r *http.Request) {
 	st := loginState{State: randomString(), Nonce: randomString(), Verifier: oauth2.GenerateVerifier(),
 		Return: ret, Exp: a.now().Add(a.cfg.LoginTimeout).Unix()}
 	a.writeLogins(w, append([]loginState{st}, a.readLogins(r)...))
-	target := op.oauth.AuthCodeURL(st.State, oauth2.S256ChallengeOption(st.Verifier), oidc.Nonce(st.Nonce))
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(st.Verifier), oidc.Nonce(st.Nonce)}
+	if r.URL.Query().Get("account") == "choose" {
+		// Someone refused under one account is still signed in at the
+		// provider with it; without this the provider would log them
+		// straight back in as the same person.
+		opts = append(opts, oauth2.SetAuthURLParam("prompt", "select_account"))
+	}
+	target := op.oauth.AuthCodeURL(st.State, opts...)
 	http.Redirect(w, r, target, http.StatusFound)
 }
 

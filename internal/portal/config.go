@@ -26,6 +26,9 @@ type Config struct {
 	// logout endpoint requires as an anti-CSRF token. kgate's auth checks
 	// the Origin of the POST instead and needs none.
 	LogoutToken func(r *http.Request) (name, value string)
+	// SwitchAccountURL starts a login in which the provider asks which
+	// account to use; the page refusing a login links to it.
+	SwitchAccountURL string
 	// Submissions, when set, shares the memory of submitted forms among
 	// the instances that share it (Redis), so that a form sent twice is
 	// written once whichever instances the two reach.
@@ -66,6 +69,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.LogoutURL == "" {
 		c.LogoutURL = "/kgate/logout"
+	}
+	if c.SwitchAccountURL == "" {
+		c.SwitchAccountURL = "/kgate/login?account=choose&return=%2F"
 	}
 	if c.TimeZone == "" {
 		c.TimeZone = "Asia/Tokyo"

@@ -23,6 +23,9 @@ type errorBody struct {
 	Reasons []string // the policy's (or auth's) reasons for a refusal
 	Details []string // what was wrong with the request
 	Retry   string
+	// SwitchAccount links a person refused at login to a login under
+	// another account.
+	SwitchAccount string
 	// Explain is, for staff viewing as a member, why the policy refused
 	// the member: `kgate policy explain`'s text.
 	Explain string
@@ -49,6 +52,9 @@ func (c *call) errorPage(status int, reasons, details []string) {
 	body.Details = details
 	if status == http.StatusForbidden || status == http.StatusNotFound {
 		body.Explain = c.explanation()
+	}
+	if c.switchAccount {
+		body.SwitchAccount = c.h.cfg.SwitchAccountURL
 	}
 	if status == http.StatusServiceUnavailable || status == http.StatusBadGateway || status == http.StatusGatewayTimeout {
 		c.w.Header().Set("Retry-After", strconv.Itoa(retryAfter))

@@ -92,3 +92,30 @@ func TestServeWithoutAnIdentityIsRefused(t *testing.T) {
 	}
 	mustNotContain(t, r.body, "Spring campaign")
 }
+
+// A person refused at login is still signed in at the provider under the
+// refused account; the refusal offers a login under another one. Other
+// failures of auth (a bad callback) do not.
+func TestLoginRefusalOffersAnotherAccount(t *testing.T) {
+	w := newWorld(t)
+	link := `<a class="button" href="/kgate/login?account=choose&amp;return=%2F">`
+	for _, tt := range []struct {
+		lang   string
+		status int
+		want   string
+	}{
+		{"en", http.StatusForbidden, "Log in with another account"},
+		{"ja", http.StatusForbidden, "別のアカウントでログイン"},
+		{"en", http.StatusBadRequest, ""},
+	} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/kgate/callback", nil)
+		req.Header.Set("Accept-Language", tt.lang)
+		w.h.ServeError(rec, req, tt.status, "not a member")
+		if tt.want == "" {
+			mustNotContain(t, rec.Body.String(), link)
+			continue
+		}
+		mustContain(t, rec.Body.String(), link+tt.want+"</a>")
+	}
+}

@@ -229,7 +229,11 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, id *identity.Ide
 // for a member auth refuses, with its reasons; 503 when the OpenID
 // Provider is unavailable; any other status with its generic text.
 func (h *Handler) ServeError(w http.ResponseWriter, r *http.Request, status int, reasons ...string) {
-	h.newCall(w, r, nil).errorPage(status, reasons, nil)
+	c := h.newCall(w, r, nil)
+	if status == http.StatusForbidden {
+		c.switchAccount = true
+	}
+	c.errorPage(status, reasons, nil)
 }
 
 // call is one request being answered.
@@ -247,6 +251,9 @@ type call struct {
 	viewer *identity.Identity
 	loc    *locale
 	token  string // the page's form token, once made
+	// switchAccount offers, on the error page, a login under another
+	// account: set for a person refused at login.
+	switchAccount bool
 }
 
 func (h *Handler) newCall(w http.ResponseWriter, r *http.Request, id *identity.Identity) *call {
