@@ -232,11 +232,7 @@ func (g *Gateway) getCursor(ctx context.Context, id *identity.Identity, key stri
 		return nil, err
 	}
 	page, err := g.readCursor(ctx, p, c, ev)
-	if page != nil {
-		grant.Return(len(page.Records))
-	} else {
-		grant.Return(0)
-	}
+	returnUnread(grant, page)
 	if err == nil && !page.Next {
 		g.cursors.drop(key) // kintone frees a cursor once it is read to the end
 	}

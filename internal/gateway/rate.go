@@ -31,12 +31,19 @@ func (g *Gateway) takeRead(ctx context.Context, id *identity.Identity, a *app, d
 // rateError is KGATE_RT01: 429 in kintone's error shape, with the seconds
 // until the read may come back as its Retry-After.
 func rateError(lang string, rate, retry int) *kintone.Error {
-	e := kintone.NewError("KGATE_RT01", lang)
-	e.Status, e.RetryAfter = http.StatusTooManyRequests, retry
-	if lang == "ja" {
-		e.Message = fmt.Sprintf("このアプリのレコードを読む速さが、メンバーレベルの上限（毎分 %d 件）を超えました。%d 秒後に再試行してください。", rate, retry)
-	} else {
-		e.Message = fmt.Sprintf("You are reading records of this app faster than your member level allows (%d records per minute). Try again in %d seconds.", rate, retry)
-	}
+	e := ownError(http.StatusTooManyRequests, "KGATE_RT01", lang,
+		fmt.Sprintf("このアプリのレコードを読む速さが、メンバーレベルの上限（毎分 %d 件）を超えました。%d 秒後に再試行してください。", rate, retry),
+		fmt.Sprintf("You are reading records of this app faster than your member level allows (%d records per minute). Try again in %d seconds.", rate, retry))
+	e.RetryAfter = retry
 	return e
+}
+
+// returnUnread gives back the part of a read's charge that page did not
+// use (all of it when the read failed without a page).
+func returnUnread(grant readrate.Grant, page *Page) {
+	if page == nil {
+		grant.Return(0)
+		return
+	}
+	grant.Return(len(page.Records))
 }

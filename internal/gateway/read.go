@@ -360,11 +360,7 @@ func (g *Gateway) listRecords(ctx context.Context, id *identity.Identity, req Li
 		return nil, err
 	}
 	page, err := g.readPage(ctx, p, req, composed, ev)
-	if page != nil {
-		grant.Return(len(page.Records))
-	} else {
-		grant.Return(0)
-	}
+	returnUnread(grant, page)
 	return page, err
 }
 
