@@ -307,7 +307,7 @@ func TestPortalInChromium(t *testing.T) {
 		}
 	})
 
-	t.Run("screenshots of the main pages in both languages", func(t *testing.T) {
+	t.Run("the main pages in both languages pass axe-core, with screenshots", func(t *testing.T) {
 		bob := s.as(t, "u-bob")
 		for _, lang := range []string{"en", "ja"} {
 			bob.setLang(lang)
@@ -316,6 +316,7 @@ func TestPortalInChromium(t *testing.T) {
 				{"calendar", "/apps/schedule/calendar"}, {"403", "/apps/members"},
 			} {
 				bob.navigate(s.demo.URL + p.path)
+				testbrowser.Axe(t, bob.ctx)
 				bob.screenshot("bob-" + p.name + "-" + lang)
 			}
 		}
@@ -326,6 +327,7 @@ func TestPortalInChromium(t *testing.T) {
 			if w := run(bob, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 360 {
 				t.Errorf("%s at 360 px: the page is %d px wide", p.name, w)
 			}
+			testbrowser.Axe(t, bob.ctx)
 			bob.screenshot("bob-" + p.name + "-ja-360")
 		}
 		t.Logf("screenshots in %s", s.shots)
