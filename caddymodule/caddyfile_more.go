@@ -239,6 +239,7 @@ func (m *Members) unmarshal(d *caddyfile.Dispenser) error {
 //	        status_options <state>...
 //	        calendar <field> [<end field>]
 //	        no_calendar
+//	        chart <group field> [sum <number field>] <ja title> [<en title>]
 //	        label <field> <ja> [<en>]
 //	    }
 //	}
@@ -344,11 +345,22 @@ func unmarshalPortalApp(d *caddyfile.Dispenser, c *portalconfig.Config) error {
 			}
 			s.Positions[key] = fmt.Sprintf("%s:%d", d.File(), d.Line())
 		}
+		if key == "chart" {
+			if s.Positions == nil {
+				s.Positions = map[string]string{}
+			}
+			s.Positions[fmt.Sprintf("charts.%d", len(s.Charts))] = fmt.Sprintf("%s:%d", d.File(), d.Line())
+		}
 		args := d.RemainingArgs()
 		var err error
 		switch key {
 		case "name":
 			s.Name, err = text(d, key, args)
+		case "chart":
+			var ch portalconfig.Chart
+			if ch, err = chartArgs(d, args); err == nil {
+				s.Charts = append(s.Charts, ch)
+			}
 		case "description":
 			s.Description, err = text(d, key, args)
 		case "columns":
@@ -397,6 +409,24 @@ func unmarshalPortalApp(d *caddyfile.Dispenser, c *portalconfig.Config) error {
 	}
 	c.Apps[alias] = s
 	return nil
+}
+
+// chartArgs reads "<group field> [sum <number field>] <ja> [<en>]".
+func chartArgs(d *caddyfile.Dispenser, args []string) (portalconfig.Chart, error) {
+	if len(args) < 2 {
+		return portalconfig.Chart{}, d.Errf("chart needs the field to group by and a title, e.g. `chart category sum amount 区分別の金額 \"Amount by category\"`")
+	}
+	ch := portalconfig.Chart{GroupBy: args[0]}
+	rest := args[1:]
+	if rest[0] == "sum" {
+		if len(rest) < 3 {
+			return ch, d.Errf("chart: sum needs a NUMBER or CALC field and then the title")
+		}
+		ch.Sum, rest = rest[1], rest[2:]
+	}
+	var err error
+	ch.Title, err = text(d, "chart title", rest)
+	return ch, err
 }
 
 // text reads "<ja> [<en>]": the Japanese text and, optionally, the English.

@@ -120,6 +120,8 @@ func TestCaddyfileErrorsNameTheLineAndTheFix(t *testing.T) {
 		{"unknown setting", "kintnoe https://x", `unknown kgate setting "kintnoe" (want kintone, app, policy, oidc, members, audit_app, portal, identity, limits, file_token_ttl, upload_token_ttl, file_key or max_body), at Caddyfile:4`},
 		{"a file key without a value", "file_key", "file_key needs a key"},
 		{"a form key without a value", "portal {\n form_key\n}", "form_key needs a secret"},
+		{"a chart without a title", "portal {\n app budget {\n  chart category\n }\n}", "chart needs the field to group by and a title"},
+		{"a chart's sum without a field", "portal {\n app budget {\n  chart category sum amount\n }\n}", "chart: sum needs a NUMBER or CALC field and then the title"},
 		{"bad timeout", "kintone https://x {\n timeout soon\n}", `timeout "soon": want a duration`},
 		{"concurrency above kintone's", "kintone https://x {\n max_concurrent 500\n}", "want a whole number from 1 to 100"},
 		{"policy without dir", "policy", "policy needs its directory"},

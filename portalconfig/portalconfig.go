@@ -106,14 +106,31 @@ type AppSettings struct {
 	CalendarEndField string `json:"calendar_end_field,omitempty"`
 	// NoCalendar hides the calendar even when the app has a date field.
 	NoCalendar bool `json:"no_calendar,omitempty"`
+	// Charts are drawn on the app's chart page, in order, over the records
+	// the member may see with the list's filters. A chart whose fields the
+	// member may not read (or sees masked) is left out for that member.
+	Charts []Chart `json:"charts,omitempty"`
 	// Labels replace field labels, for forms whose labels kintone does not
 	// hold in both languages.
 	Labels map[string]Text `json:"labels,omitempty"`
 	// Positions are where the settings naming fields were written, by
-	// setting (columns, title_field, search, filters, calendar), as
-	// "file:line". The Caddyfile adapter fills them, so that a field code
+	// setting (columns, title_field, search, filters, calendar, and
+	// charts.<n> for the n-th chart, from 0), as "file:line". The Caddyfile adapter fills them, so that a field code
 	// the form lacks is reported at the line that names it.
 	Positions map[string]string `json:"positions,omitempty"`
+}
+
+// Chart is a bar chart of an app's records: one bar per value of GroupBy,
+// the records counted, or Sum added up.
+type Chart struct {
+	// Title is the chart's heading.
+	Title Text `json:"title"`
+	// GroupBy is a DROP_DOWN, RADIO_BUTTON, STATUS, DATE or DATETIME field;
+	// dates are grouped by month in the zone the page shows dates in.
+	GroupBy string `json:"group_by"`
+	// Sum is a NUMBER or CALC field added up per group; omitted, the
+	// records are counted.
+	Sum string `json:"sum,omitempty"`
 }
 
 // Brand is the company's identity on the site.
@@ -140,7 +157,7 @@ type Brand struct {
 	// CustomCSS is a stylesheet file loaded after the portal's own.
 	CustomCSS string `json:"custom_css,omitempty"`
 	// TemplateDir may hold files named like the embedded templates
-	// (layout.html, home.html, list.html, record.html, calendar.html,
+	// (layout.html, home.html, list.html, record.html, calendar.html, charts.html,
 	// error.html, value.html, form.html, fields.html, confirm.html); each
 	// one found replaces the embedded one.
 	TemplateDir string `json:"template_dir,omitempty"`

@@ -41,6 +41,7 @@ type Config struct {
 type (
 	Text        = portalconfig.Text
 	AppSettings = portalconfig.AppSettings
+	Chart       = portalconfig.Chart
 	Brand       = portalconfig.Brand
 	Link        = portalconfig.Link
 )

@@ -12,7 +12,7 @@ import (
 
 // CheckSettings checks that the field codes the apps' settings name
 // (columns, title_field, search, filters, calendar) are fields of the apps'
-// forms, and refuses settings that name others, with the line they were
+// forms, and that charts group by and sum fields of fitting types, and refuses settings that name others, with the line they were
 // written at. An app whose form cannot be read now is returned in
 // unchecked with the reason; it is checked when one of its pages is first
 // served, and a missing field is then logged (the page leaves it out, as
@@ -80,7 +80,49 @@ func (h *Handler) checkApp(ctx context.Context, alias string) (string, error) {
 		}
 		missing = append(missing, fmt.Sprintf("app %s: %s%s: the form has no field %s", alias, setting.key, at, quoted(unknown)))
 	}
+	missing = append(missing, checkCharts(alias, s, types)...)
 	return strings.Join(missing, "; "), nil
+}
+
+// checkCharts reports the charts whose fields the form lacks or whose
+// types cannot be grouped by or summed.
+func checkCharts(alias string, s AppSettings, types map[string]string) []string {
+	var bad []string
+	for i, ch := range s.Charts {
+		key := fmt.Sprintf("charts.%d", i)
+		at := ""
+		if pos := s.Positions[key]; pos != "" {
+			at = " (" + pos + ")"
+		}
+		if problem := chartProblem(ch, types); problem != "" {
+			bad = append(bad, fmt.Sprintf("app %s: chart %d%s: %s", alias, i+1, at, problem))
+		}
+	}
+	return bad
+}
+
+// chartProblem is what is wrong with a chart's fields, "" for nothing.
+func chartProblem(ch Chart, types map[string]string) string {
+	typ, ok := types[ch.GroupBy]
+	switch {
+	case ch.GroupBy == "":
+		return "group_by names no field"
+	case !ok:
+		return fmt.Sprintf("the form has no field %q", ch.GroupBy)
+	case !groupable(typ):
+		return fmt.Sprintf("group_by %q is a %s field; want DROP_DOWN, RADIO_BUTTON, STATUS, DATE or DATETIME", ch.GroupBy, typ)
+	}
+	if ch.Sum == "" {
+		return ""
+	}
+	typ, ok = types[ch.Sum]
+	switch {
+	case !ok:
+		return fmt.Sprintf("the form has no field %q", ch.Sum)
+	case typ != "NUMBER" && typ != "CALC":
+		return fmt.Sprintf("sum %q is a %s field; want NUMBER or CALC", ch.Sum, typ)
+	}
+	return ""
 }
 
 // checkPending checks the settings of an app that CheckSettings could not

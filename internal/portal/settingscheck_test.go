@@ -63,6 +63,39 @@ func TestSettingsNamingFieldsTheFormLacksAreRefusedWithTheirLine(t *testing.T) {
 	}
 }
 
+func TestChartsAreCheckedForFieldsAndTypesAtLoad(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		chart Chart
+		want  string // "": accepted
+	}{
+		{"count by a drop-down", Chart{GroupBy: "category"}, ""},
+		{"sum of a number by status", Chart{GroupBy: "Status", Sum: "amount"}, ""},
+		{"count by a date-time's month", Chart{GroupBy: "Created_datetime"}, `group_by "Created_datetime" is a CREATED_TIME field`},
+		{"no group", Chart{Sum: "amount"}, "group_by names no field"},
+		{"a group the form lacks", Chart{GroupBy: "kind"}, `chart 1 (Caddyfile:20): the form has no field "kind"`},
+		{"grouped by text", Chart{GroupBy: "title"}, `group_by "title" is a SINGLE_LINE_TEXT field; want DROP_DOWN, RADIO_BUTTON, STATUS, DATE or DATETIME`},
+		{"a sum the form lacks", Chart{GroupBy: "category", Sum: "total"}, `the form has no field "total"`},
+		{"a sum of text", Chart{GroupBy: "category", Sum: "title"}, `sum "title" is a SINGLE_LINE_TEXT field; want NUMBER or CALC`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, func(c *Config) {
+				c.Apps["budget"] = AppSettings{Charts: []Chart{tc.chart}, Positions: map[string]string{"charts.0": "Caddyfile:20"}}
+			})
+			_, err := w.h.CheckSettings(context.Background())
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one with %q", err, tc.want)
+			}
+		})
+	}
+}
+
 // failingTransport fails every request until it is switched off, as an
 // unreachable kintone does.
 type failingTransport struct {
