@@ -300,6 +300,27 @@ func newTTLCache(ttl time.Duration, max int) *ttlCache {
 	return &ttlCache{ttl: ttl, max: max, now: time.Now, byID: map[string]ttlEntry{}}
 }
 
+// peek returns the value kept for key, if it is still fresh.
+func (c *ttlCache) peek(key string) (any, bool) {
+	c.mu.Lock()
+	e, ok := c.byID[key]
+	c.mu.Unlock()
+	if ok && c.now().Before(e.exp) {
+		return e.v, true
+	}
+	return nil, false
+}
+
+// put keeps v under key.
+func (c *ttlCache) put(key string, v any) {
+	c.mu.Lock()
+	if len(c.byID) >= c.max {
+		c.byID = map[string]ttlEntry{}
+	}
+	c.byID[key] = ttlEntry{v: v, exp: c.now().Add(c.ttl)}
+	c.mu.Unlock()
+}
+
 // get returns the cached value for key or what load returns; errors are
 // not cached.
 func (c *ttlCache) get(key string, load func() (any, error)) (any, error) {

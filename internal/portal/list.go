@@ -124,7 +124,8 @@ type appHeader struct {
 	Desc     any // string, or template.HTML from the sanitizer
 	List     string
 	Calendar string // "" when the app has no calendar
-	Current  string // "list" or "calendar"
+	Charts   string // "" when the member may see no chart of the app
+	Current  string // "list", "calendar" or "charts"
 }
 
 type filterView struct {
@@ -211,6 +212,9 @@ func (c *call) list(alias string) {
 		Reset: appPath(alias),
 	}
 	body.Filtered = st.Q != "" || len(st.Pick) > 0 || len(st.From) > 0 || len(st.To) > 0
+	if body.App.Charts != "" {
+		body.App.Charts = st.href(body.App.Charts, onlyFilters) // the charts count what the list filters
+	}
 	c.filterViews(body, av, cfg, st)
 	c.columns(body, av, cfg, st)
 	c.rows(body, av, cfg, records)
@@ -267,6 +271,9 @@ func (c *call) appHeader(av *appView, name string, desc any, current string) app
 	h := appHeader{Name: name, Desc: desc, List: appPath(av.alias), Current: current}
 	if av.calendarField() != "" {
 		h.Calendar = calendarPath(av.alias)
+	}
+	if len(av.charts()) > 0 {
+		h.Charts = chartsPath(av.alias)
 	}
 	return h
 }

@@ -14,6 +14,7 @@
 //	GET  /apps/{alias}/records/{id}/delete   asks for confirmation; POST with confirm=yes deletes
 //	POST /apps/{alias}/records/{id}/comments posts a comment
 //	GET  /apps/{alias}/calendar        calendar: ?view=month|week&date=YYYY-MM-DD
+//	GET  /apps/{alias}/charts          charts over the list's records: the list's q= f.{field}= from.{field}= to.{field}=
 //	GET  /files/{token}?name=          a file of a record, streamed through the gateway
 //	GET  /view-as                      staff: choose a member to view the portal as; POST starts (email=) or stops (do=stop)
 //	POST /lang                         language switch (public)
@@ -65,6 +66,10 @@ type backend interface {
 	ListRecords(ctx context.Context, id *identity.Identity, req gateway.ListRequest) (*gateway.Page, error)
 	RecordPage(ctx context.Context, id *identity.Identity, req gateway.RecordPageRequest) (*gateway.RecordPage, error)
 	DownloadFile(ctx context.Context, id *identity.Identity, token string) (*gateway.File, error)
+	CompiledQuery(ctx context.Context, id *identity.Identity, ref gateway.AppRef, query string) (string, error)
+	CreateCursor(ctx context.Context, id *identity.Identity, req gateway.CursorRequest) (string, int64, error)
+	GetCursor(ctx context.Context, id *identity.Identity, key string) (*gateway.Page, error)
+	DeleteCursor(ctx context.Context, id *identity.Identity, key string) error
 
 	CreateAbilities(ctx context.Context, id *identity.Identity, ref gateway.AppRef) (*gateway.Abilities, error)
 	AddRecord(ctx context.Context, id *identity.Identity, req gateway.AddRecordRequest) (*gateway.Written, error)
@@ -99,6 +104,7 @@ type Handler struct {
 	rich     *richText
 	csp      string
 	appCache *ttlCache
+	charts   *ttlCache // what charts add up, by compiled query and chart
 	guard    *formGuard
 	subs     *submissions
 	now      func() time.Time
@@ -116,7 +122,8 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{cfg: cfg, gw: cfg.Gateway, log: cfg.Logger, rich: newRichText(), appCache: newTTLCache(time.Minute, 1024),
-		guard: newFormGuard(cfg.formKeys()...), now: time.Now}
+		charts: newTTLCache(chartTTL, chartCacheSize),
+		guard:  newFormGuard(cfg.formKeys()...), now: time.Now}
 	h.subs = newSubmissions(func() time.Time { return h.now() }, cfg.Submissions)
 	h.tz, _ = time.LoadLocation(cfg.TimeZone)
 	var err error
@@ -310,6 +317,8 @@ func (c *call) route() {
 		page = func() { c.list(parts[1]) }
 	case len(parts) == 3 && parts[0] == "apps" && parts[2] == "calendar":
 		page = func() { c.calendar(parts[1]) }
+	case len(parts) == 3 && parts[0] == "apps" && parts[2] == "charts":
+		page = func() { c.chartsPage(parts[1]) }
 	case len(parts) == 3 && parts[0] == "apps" && parts[2] == "new":
 		page, methods = func() { c.create(parts[1]) }, "GET, HEAD, POST"
 	case len(parts) == 4 && parts[0] == "apps" && parts[2] == "records":

@@ -243,6 +243,9 @@ func (st *listState) values(change func(*listState)) url.Values {
 	return v
 }
 
+// onlyFilters keeps the keyword and the filters of a state.
+func onlyFilters(s *listState) { s.Sort, s.Desc, s.Page, s.sized = "", false, 1, false }
+
 // href is the list URL for the state after change.
 func (st *listState) href(base string, change func(*listState)) string {
 	if q := st.values(change).Encode(); q != "" {
