@@ -213,7 +213,7 @@ func TestCaddyfileColoursMustBeQuoted(t *testing.T) {
 }
 
 func TestTheShippedCaddyfilesAdapt(t *testing.T) {
-	for _, path := range []string{"../Caddyfile.example", "../examples/partner-portal/Caddyfile"} {
+	for _, path := range []string{"../Caddyfile.example", "../examples/partner-portal/Caddyfile", "../examples/member-site/Caddyfile"} {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
