@@ -23,27 +23,30 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 
-	"github.com/kgate/kgate/examples"
 	"github.com/kgate/kgate/internal/devidp"
 	"github.com/kgate/kgate/internal/kintonesim"
-	"github.com/kgate/kgate/policies"
 )
 
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "demo",
-		Usage: "[--listen localhost:8080] [--policies DIR] [--persist FILE] [--json] [--token-lifetime 15m]",
-		Short: "Runs the partner-portal demo: simulated kintone, demo OpenID Provider and kgate",
+		Usage: "[--example partner-portal] [--listen localhost:8080] [--policies DIR] [--persist FILE] [--json] [--token-lifetime 15m]",
+		Short: "Runs a worked example: simulated kintone, demo OpenID Provider and kgate",
 		Long: `
-Runs the example in examples/partner-portal on this machine: a kintone
-simulator with the demo world's apps, the demo OpenID Provider with a user
-of each member level, and Caddy with kgate in front of them. Open the
-printed URL and log in as any demo user. Everything listens on localhost
-only; data lives in memory unless --persist names a file. Ctrl-C stops it.
+Runs one of the examples in examples/ on this machine (--example, default
+partner-portal): a kintone simulator with the example's apps, the demo
+OpenID Provider with a user of each member level, and Caddy with kgate in
+front of them. Open the printed URL and log in as any demo user.
+Everything listens on localhost only; data lives in memory unless
+--persist names a file. Ctrl-C stops it.
 
-The policies are ./policies when run from a kgate checkout (edit them and
-kgate reloads them), else an embedded copy; --policies picks another
-directory.
+The examples:
+
+` + demoExampleList() + `
+The policies are the example's own (./policies for partner-portal,
+examples/member-site/policies for member-site) when run from a kgate
+checkout (edit them and kgate reloads them), else an embedded copy;
+--policies picks another directory.
 
 --json prints, once everything serves, one JSON line with the URLs
 ({"url", "issuer", "kintone", "policies"}) instead of the text for people:
@@ -51,15 +54,16 @@ for scripts and tests. --token-lifetime sets how long the provider's
 access tokens live (a short one lets a test see an expired token).`,
 		Flags: func() *flag.FlagSet {
 			fs := flag.NewFlagSet("demo", flag.ExitOnError)
+			fs.String("example", demoExamples[0].Name, "the example to run: "+demoExampleNames())
 			fs.String("listen", "localhost:8080", "where the portal listens (localhost only)")
-			fs.String("policies", "", "policy directory (default ./policies or the embedded copy)")
+			fs.String("policies", "", "policy directory (default: the example's own in a kgate checkout, else an embedded copy)")
 			fs.String("persist", "", "keep the simulated kintone's data in this file across runs")
 			fs.Bool("json", false, "print one JSON line with the URLs instead of the text for people")
 			fs.Duration("token-lifetime", 15*time.Minute, "lifetime of the demo provider's access tokens")
 			return fs
 		}(),
 		Func: func(fl caddycmd.Flags) (int, error) {
-			d, err := startDemo(demoOptions{Listen: fl.String("listen"), Policies: fl.String("policies"), Persist: fl.String("persist"),
+			d, err := startDemo(demoOptions{Example: fl.String("example"), Listen: fl.String("listen"), Policies: fl.String("policies"), Persist: fl.String("persist"),
 				JSON: fl.Bool("json"), TokenLifetime: fl.Duration("token-lifetime")}, os.Stdout)
 			if err != nil {
 				return caddy.ExitCodeFailedStartup, err
@@ -75,6 +79,7 @@ access tokens live (a short one lets a test see an expired token).`,
 }
 
 type demoOptions struct {
+	Example  string // the folder of examples/ to run; empty is the first of demoExamples
 	Listen   string // host:port of the portal; the host must be a loopback name
 	Policies string
 	Persist  string
@@ -87,6 +92,9 @@ type demoOptions struct {
 // demo is a running demo.
 type demo struct {
 	URL, Issuer, Kintone string
+	Example              demoExample
+	Users                []devidp.User
+	notes                map[string]string // what is special about some users, by sub
 	Provider             *devidp.Provider
 	Sim                  *kintonesim.Server
 	stops                []func()
@@ -108,7 +116,18 @@ func startDemo(o demoOptions, out io.Writer) (_ *demo, err error) {
 	if err := portFree(port); err != nil {
 		return nil, fmt.Errorf("--listen %s: %w; is another kgate demo running? Stop it or choose another port (e.g. --listen localhost:8081)", o.Listen, err)
 	}
-	d := &demo{URL: "http://" + net.JoinHostPort(host, port)}
+	name := o.Example
+	if name == "" {
+		name = demoExamples[0].Name
+	}
+	ex, err := demoExampleNamed(name)
+	if err != nil {
+		return nil, err
+	}
+	d := &demo{URL: "http://" + net.JoinHostPort(host, port), Example: ex}
+	if d.Users, d.notes, err = ex.Users(); err != nil {
+		return nil, err
+	}
 	defer func() {
 		if err != nil {
 			d.Stop()
@@ -162,7 +181,7 @@ func (d *demo) serve(h http.Handler) (string, error) {
 }
 
 func (d *demo) startKintone(persist string) error {
-	raw, err := fs.ReadFile(examples.FS, "partner-portal/seed.json")
+	raw, err := d.Example.file("seed.json")
 	if err != nil {
 		return err
 	}
@@ -195,7 +214,7 @@ func (d *demo) startProvider(tokenLifetime time.Duration) error {
 	d.Issuer = fmt.Sprintf("http://localhost:%d/", l.Addr().(*net.TCPAddr).Port)
 	d.Provider, err = devidp.New(devidp.Config{
 		Issuer:              d.Issuer,
-		Users:               devidp.DemoUsers(),
+		Users:               d.Users,
 		AccessTokenLifetime: tokenLifetime,
 		Clients: []devidp.Client{
 			{ID: demoClientID, Secret: clientSecret, RedirectURIs: []string{d.URL + "/kgate/callback"},
@@ -223,7 +242,7 @@ func randomB64(n int) string {
 }
 
 func (d *demo) startCaddy(policyDir string) error {
-	caddyfile, err := fs.ReadFile(examples.FS, "partner-portal/Caddyfile")
+	caddyfile, err := d.Example.file("Caddyfile")
 	if err != nil {
 		return err
 	}
@@ -234,7 +253,7 @@ func (d *demo) startCaddy(policyDir string) error {
 	} {
 		os.Setenv(k, v)
 	}
-	cfg, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt(caddyfile, map[string]any{"filename": "examples/partner-portal/Caddyfile"})
+	cfg, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt(caddyfile, map[string]any{"filename": "examples/" + d.Example.Name + "/Caddyfile"})
 	if err != nil {
 		return fmt.Errorf("the demo's Caddyfile: %w", err)
 	}
@@ -250,26 +269,26 @@ func (d *demo) startCaddy(policyDir string) error {
 	return nil
 }
 
-// policies picks the policy directory: the one given, ./policies in a
-// kgate checkout (so edits are picked up), or the embedded copy, written
-// to a temporary directory that Stop removes.
+// policies picks the policy directory: the one given, the example's own
+// in a kgate checkout (so edits are picked up), or the embedded copy,
+// written to a temporary directory that Stop removes.
 func (d *demo) policies(dir string) (string, error) {
 	if dir != "" {
 		return filepath.Abs(dir)
 	}
-	if _, err := os.Stat(filepath.Join("policies", "kgate.rego")); err == nil {
-		return filepath.Abs("policies")
+	if _, err := os.Stat(filepath.Join(d.Example.PolicyDir, "kgate.rego")); err == nil {
+		return filepath.Abs(d.Example.PolicyDir)
 	}
 	tmp, err := os.MkdirTemp("", "kgate-demo-policies-")
 	if err != nil {
 		return "", err
 	}
 	d.stops = append(d.stops, func() { os.RemoveAll(tmp) })
-	err = fs.WalkDir(policies.FS, ".", func(path string, e fs.DirEntry, err error) error {
+	err = fs.WalkDir(d.Example.Policies, ".", func(path string, e fs.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
 			return err
 		}
-		b, err := fs.ReadFile(policies.FS, path)
+		b, err := fs.ReadFile(d.Example.Policies, path)
 		if err != nil {
 			return err
 		}
@@ -283,8 +302,7 @@ func (d *demo) describe(out io.Writer, policyDir string) {
 	fmt.Fprintf(out, "Log in as one of these demo users (no password):\n\n")
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  USER\tORGANIZATION\tLEVEL\tNOTE")
-	notes := map[string]string{"u-erin": "inactive in the members app: refused", "u-frank": "not in the members app: refused", "u-sam": "the operator's staff"}
-	for _, u := range devidp.DemoUsers() {
+	for _, u := range d.Users {
 		org, level := u.Org, u.Level
 		if org == "" {
 			org = "-"
@@ -292,12 +310,13 @@ func (d *demo) describe(out io.Writer, policyDir string) {
 		if level == "" {
 			level = "-"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", u.Email, org, level, notes[u.Sub])
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", u.Email, org, level, d.notes[u.Sub])
 	}
 	tw.Flush()
-	fmt.Fprintf(out, "\nThe same data over kintone's REST API, with a bearer token for alice:\n\n")
-	fmt.Fprintf(out, "  TOKEN=$(curl -s -u %s:%s -d grant_type=client_credentials -d 'scope=openid user:u-alice' %soauth/token | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\n", demoMachineID, demoMachineSecret, d.Issuer)
-	fmt.Fprintf(out, "  curl -s -H \"Authorization: Bearer $TOKEN\" '%s/k/v1/records.json?app=2'\n\n", d.URL)
+	ex := d.Example
+	fmt.Fprintf(out, "\nThe same data over kintone's REST API, with a bearer token for %s:\n\n", strings.TrimPrefix(ex.TokenUser, "u-"))
+	fmt.Fprintf(out, "  TOKEN=$(curl -s -u %s:%s -d grant_type=client_credentials -d 'scope=openid user:%s' %soauth/token | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\n", demoMachineID, demoMachineSecret, ex.TokenUser, d.Issuer)
+	fmt.Fprintf(out, "  curl -s -H \"Authorization: Bearer $TOKEN\" '%s/k/v1/records.json?app=%s'\n\n", d.URL, ex.TokenApp)
 	fmt.Fprintf(out, "Policies: %s (edited files are reloaded)\n", policyDir)
 	fmt.Fprintf(out, "Simulated kintone: %s   OpenID Provider: %s\n", d.Kintone, d.Issuer)
 	fmt.Fprintf(out, "Press Ctrl-C to stop.\n")
