@@ -52,6 +52,7 @@ type Catcher struct {
 
 	mu      sync.Mutex
 	srv     *smtp.Server
+	l       net.Listener
 	mails   []Mail
 	changed chan struct{} // closed, and replaced, when a mail arrives
 }
@@ -110,7 +111,7 @@ func (c *Catcher) listen() error {
 		srv.AllowInsecureAuth = true
 	}
 	c.mu.Lock()
-	c.srv = srv
+	c.srv, c.l = srv, l
 	c.mu.Unlock()
 	go srv.Serve(l)
 	return nil
@@ -120,13 +121,17 @@ func (c *Catcher) listen() error {
 // stays readable. Start serves again on the same address.
 func (c *Catcher) Stop() error {
 	c.mu.Lock()
-	srv := c.srv
-	c.srv = nil
+	srv, l := c.srv, c.l
+	c.srv, c.l = nil, nil
 	c.mu.Unlock()
 	if srv == nil {
 		return nil
 	}
-	return srv.Close()
+	// The listener is closed here too: Serve may not have registered it
+	// with the server yet, and then the server's Close would miss it.
+	l.Close()
+	srv.Close()
+	return nil
 }
 
 // Start serves again, on the same address, after Stop.
