@@ -5,15 +5,18 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"image"
 	_ "image/jpeg"
 	_ "image/png"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -254,6 +257,9 @@ func TestMemberSiteDemoShowsEachMemberTheirMaterialsAndRequests(t *testing.T) {
 				t.Error("a partner's home page lists the members app")
 			}
 			checkMaterialFiles(t, b, d, wantMaterials, files)
+			checkCharts(t, b, d, "materials", [][]kintone.Record{pick(materials, wantMaterials)}, "category")
+			mine := pick(requests, wantRequests)
+			checkCharts(t, b, d, "requests", [][]kintone.Record{mine, mine, mine}, "Status", "", "type:amount")
 		})
 	}
 }
@@ -281,6 +287,85 @@ func checkMaterialFiles(t *testing.T, b *demoBrowser, d *demo, ids []string, fil
 	if downloaded == 0 {
 		t.Error("no material's file could be downloaded")
 	}
+}
+
+// checkCharts reads the tables of an app's chart page, in the order the
+// Caddyfile gives the charts, and compares each with what the records
+// the member may see add up to. A group is "field" (count per value),
+// "field:number" (sum of number per value), or "" for a chart grouped by
+// month of requested_on, of which only the months and the total are
+// compared (the labels are month names in the member's language).
+func checkCharts(t *testing.T, b *demoBrowser, d *demo, app string, recs [][]kintone.Record, groups ...string) {
+	t.Helper()
+	p := b.Get(d.URL + "/apps/" + app + "/charts")
+	if p.Status != 200 {
+		t.Fatalf("/apps/%s/charts: %d", app, p.Status)
+	}
+	tables := chartTables(p.Body)
+	if len(tables) != len(groups) {
+		t.Fatalf("/apps/%s/charts shows %d charts, want %d", app, len(tables), len(groups))
+	}
+	for i, group := range groups {
+		field, sum, _ := strings.Cut(group, ":")
+		want, total, months := map[string]string{}, 0, map[string]bool{}
+		for _, r := range recs[i] {
+			total++
+			if field == "" {
+				months[strings.Join(strings.Split(demoField(r, "requested_on"), "-")[:2], "-")] = true
+				continue
+			}
+			n := 1
+			if sum != "" {
+				n, _ = strconv.Atoi(demoField(r, sum))
+			}
+			v, _ := strconv.Atoi(want[demoField(r, field)])
+			want[demoField(r, field)] = strconv.Itoa(v + n)
+		}
+		got := map[string]string{}
+		gotTotal := 0
+		for label, v := range tables[i] {
+			digits := strings.Map(func(r rune) rune {
+				if r >= '0' && r <= '9' {
+					return r
+				}
+				return -1
+			}, v)
+			got[label] = digits
+			n, _ := strconv.Atoi(digits)
+			gotTotal += n
+		}
+		switch {
+		case field != "" && !maps.Equal(got, want):
+			t.Errorf("%s chart %d (%s): %v, want %v", app, i, group, got, want)
+		case field == "" && (len(got) != len(months) || gotTotal != total):
+			t.Errorf("%s chart %d (by month): %v, want %d months and %d records", app, i, got, len(months), total)
+		}
+	}
+}
+
+// chartTables reads the chart page's tables: label → value, per chart.
+func chartTables(body string) []map[string]string {
+	var out []map[string]string
+	for _, sec := range strings.Split(body, `<section class="card chart"`)[1:] {
+		sec, _, _ = strings.Cut(sec, "</section>")
+		rows := map[string]string{}
+		for _, m := range regexp.MustCompile(`<th scope="row">([^<]*)</th><td class="num">([^<]*)</td>`).FindAllStringSubmatch(sec, -1) {
+			rows[html.UnescapeString(m[1])] = html.UnescapeString(m[2])
+		}
+		out = append(out, rows)
+	}
+	return out
+}
+
+// pick returns the records with the given ids.
+func pick(recs []kintone.Record, ids []string) []kintone.Record {
+	var out []kintone.Record
+	for _, r := range recs {
+		if slices.Contains(ids, demoField(r, "$id")) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // listedIDs are the record ids a list page of the portal links to.
