@@ -166,7 +166,7 @@ func (c *Claims) set(d *caddyfile.Dispenser, args []string) error {
 //	    add_pending
 //	    cache_ttl <duration>
 //	    member_recheck <duration>
-//	    field <email|sub|name|org|level|state|groups> <field code>
+//	    field <email|sub|name|org|level|state|groups|lang|notify_off|digest> <field code>
 //	}
 func (m *Members) unmarshal(d *caddyfile.Dispenser) error {
 	if !d.Args(&m.App) {
@@ -197,9 +197,10 @@ func (m *Members) unmarshal(d *caddyfile.Dispenser) error {
 			}
 			f := &m.Fields
 			into := map[string]*string{"email": &f.Email, "sub": &f.Subject, "name": &f.Name, "org": &f.Org,
-				"level": &f.Level, "state": &f.State, "groups": &f.Groups}[args[0]]
+				"level": &f.Level, "state": &f.State, "groups": &f.Groups, "lang": &f.Lang,
+				"notify_off": &f.NotifyOff, "digest": &f.Digest}[args[0]]
 			if into == nil {
-				return d.Errf("field %q: want email, sub, name, org, level, state or groups", args[0])
+				return d.Errf("field %q: want email, sub, name, org, level, state, groups, lang, notify_off or digest", args[0])
 			}
 			*into = args[1]
 		default:

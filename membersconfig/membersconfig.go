@@ -26,4 +26,17 @@ type Fields struct {
 	// Groups, optional, holds the member's groups: a CHECK_BOX or
 	// MULTI_SELECT field.
 	Groups string `json:"groups,omitempty"`
+	// Lang, optional, is the language kgate writes the member's e-mail
+	// in: a DROP_DOWN or SINGLE_LINE_TEXT field holding "ja" or "en";
+	// empty or another value takes the portal's default language.
+	Lang string `json:"lang,omitempty"`
+	// NotifyOff, optional, is the member's opt-out of notifications: a
+	// CHECK_BOX field (any option checked) or a DROP_DOWN, RADIO_BUTTON
+	// or SINGLE_LINE_TEXT field ("yes", "on", "true" or "1"). An opted-out
+	// member gets no notification e-mail.
+	NotifyOff string `json:"notify_off,omitempty"`
+	// Digest, optional, asks for one e-mail per digest period with every
+	// change instead of one e-mail per change: a field of the kinds
+	// NotifyOff takes, read the same way.
+	Digest string `json:"digest,omitempty"`
 }

@@ -53,11 +53,25 @@ func (a *Auth) MemberByEmail(ctx context.Context, email string) (*identity.Ident
 	case m.State != MemberActive:
 		return nil, forbid(ReasonDirectoryUnknown)
 	}
-	id := &identity.Identity{Subject: m.Subject, Email: email, Name: m.Name, Level: m.Level, Org: m.Org,
-		Groups: m.Groups, Attrs: m.Attrs, Via: "session"}
-	if m.Email != "" {
-		id.Email = m.Email
+	if m.Email == "" {
+		m.Email = email
 	}
+	id, err := a.IdentityOf(m)
+	if err != nil {
+		return nil, forbid(ReasonNoLevel)
+	}
+	return id, nil
+}
+
+// IdentityOf returns the identity the members directory's record m gives
+// its member, as their login would establish it: the level from the
+// record, else from the groups, else the default level. A member with no
+// level at all is a *ForbiddenError. The caller has checked that m is
+// active.
+func (a *Auth) IdentityOf(m *Member) (*identity.Identity, error) {
+	p := a.profiles
+	id := &identity.Identity{Subject: m.Subject, Email: m.Email, Name: m.Name, Level: m.Level, Org: m.Org,
+		Groups: m.Groups, Attrs: m.Attrs, Via: "session"}
 	if id.Level == "" {
 		id.Level = p.levelFromGroups(id.Groups)
 	}
@@ -65,7 +79,7 @@ func (a *Auth) MemberByEmail(ctx context.Context, email string) (*identity.Ident
 		id.Level = p.defaultLevel
 	}
 	if id.Level == "" {
-		return nil, forbid(ReasonNoLevel)
+		return nil, &ForbiddenError{Reason: ReasonNoLevel, Subject: m.Subject, Email: m.Email}
 	}
 	return id, nil
 }

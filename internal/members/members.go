@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/kgate/kgate/internal/auth"
 	"github.com/kgate/kgate/internal/kintone"
@@ -104,6 +105,81 @@ func text(fv kintone.FieldValue) string {
 	var s string
 	json.Unmarshal(fv.Value, &s)
 	return s
+}
+
+// Subscriber is an active member as notifications need them: the member
+// and their e-mail preferences.
+type Subscriber struct {
+	auth.Member
+	Lang      string // "ja", "en" or "" (the portal's default)
+	NotifyOff bool   // opted out of notifications
+	Digest    bool   // one e-mail per digest period instead of one per change
+}
+
+// listPage is how many members one request of Active reads: kintone's
+// most.
+const listPage = 500
+
+// Active returns every active member of the app, in record order, a page
+// of 500 a request.
+func (d *Directory) Active(ctx context.Context) ([]Subscriber, error) {
+	var out []Subscriber
+	last := "0"
+	for {
+		limit := listPage
+		q := &kql.Query{
+			Where: &kql.And{Terms: []kql.Expr{
+				&kql.Cond{Field: d.fields.State, Op: kql.In, Values: []kql.Value{{Kind: kql.String, Text: auth.MemberActive}}},
+				&kql.Cond{Field: "$id", Op: kql.Gt, Values: []kql.Value{{Kind: kql.Number, Text: last}}},
+			}},
+			OrderBy: []kql.SortKey{{Field: "$id", Dir: kql.Asc}},
+			Limit:   &limit,
+		}
+		resp, err := d.client.Do(ctx, kintone.Request{Method: "GET", API: "records.json", GuestSpace: d.space, App: d.app,
+			Tokens: d.tokens, Params: url.Values{"app": {d.app}, "query": {q.String()}}})
+		if err != nil {
+			return nil, fmt.Errorf("members app: %w", err)
+		}
+		var page struct {
+			Records []kintone.Record `json:"records"`
+		}
+		if err := json.Unmarshal(resp.Body, &page); err != nil {
+			return nil, fmt.Errorf("members app: %w", err)
+		}
+		for _, r := range page.Records {
+			out = append(out, d.subscriber(r))
+		}
+		if len(page.Records) < listPage {
+			return out, nil
+		}
+		last = text(page.Records[len(page.Records)-1]["$id"])
+	}
+}
+
+func (d *Directory) subscriber(r kintone.Record) Subscriber {
+	s := Subscriber{Member: *d.member(r)}
+	if d.fields.Lang != "" {
+		if l := text(r[d.fields.Lang]); l == "ja" || l == "en" {
+			s.Lang = l
+		}
+	}
+	s.NotifyOff = d.fields.NotifyOff != "" && yes(r[d.fields.NotifyOff])
+	s.Digest = d.fields.Digest != "" && yes(r[d.fields.Digest])
+	return s
+}
+
+// yes reads a switch: a check box with any option checked, or a choice or
+// text saying yes.
+func yes(fv kintone.FieldValue) bool {
+	var list []string
+	if json.Unmarshal(fv.Value, &list) == nil {
+		return len(list) > 0
+	}
+	switch strings.ToLower(strings.TrimSpace(text(fv))) {
+	case "yes", "on", "true", "1":
+		return true
+	}
+	return false
 }
 
 // AddPending adds m as a pending member for an operator to approve.

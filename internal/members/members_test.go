@@ -2,6 +2,8 @@ package members
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -120,5 +122,93 @@ func TestLookupsGetThroughWhileReadsFillTheCap(t *testing.T) {
 	m, err := d.Lookup(ctx, auth.ByEmail, "alice@acme.example")
 	if err != nil || m == nil || m.State != "active" {
 		t.Fatalf("a lookup while reads fill the cap: %+v, %v; want alice, from the member share", m, err)
+	}
+}
+
+// Active lists every active member across pages of 500, with their e-mail
+// preferences read from the optional fields: a language only when it is
+// ja or en, the switches from a check box or a text saying yes.
+func TestActiveListsActiveMembersWithTheirPreferences(t *testing.T) {
+	field := func(typ, code string, options ...string) json.RawMessage {
+		b, _ := json.Marshal(map[string]any{"type": typ, "code": code, "label": code, "options": options})
+		return b
+	}
+	val := func(v any) json.RawMessage { b, _ := json.Marshal(map[string]any{"value": v}); return b }
+	app := kintonesim.SeedApp{ID: 1, Name: "members", Tokens: []kintonesim.SeedToken{{Token: "tok", View: true}},
+		Fields: []json.RawMessage{field("SINGLE_LINE_TEXT", "email"), field("DROP_DOWN", "state", "active", "inactive", "pending"),
+			field("DROP_DOWN", "level", "silver", "gold"), field("SINGLE_LINE_TEXT", "language"),
+			field("CHECK_BOX", "mute", "off"), field("DROP_DOWN", "bundle", "yes", "no")}}
+	const n = 1203
+	for i := range n {
+		state := "active"
+		if i%3 == 1 {
+			state = "inactive"
+		}
+		lang := []string{"ja", "en", "fr", ""}[i%4]
+		mute := []string{}
+		if i%5 == 0 {
+			mute = []string{"off"}
+		}
+		app.Records = append(app.Records, map[string]json.RawMessage{
+			"email": val(fmt.Sprintf("m%d@x.example", i)), "state": val(state), "level": val("silver"),
+			"language": val(lang), "mute": val(mute), "bundle": val([]string{"no", "yes"}[i%2]),
+		})
+	}
+	sim, err := kintonesim.New(&kintonesim.Seed{Apps: []kintonesim.SeedApp{app}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	client, err := kintone.NewClient(kintone.Config{BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		fields Fields
+		check  func(i int, s Subscriber) string
+	}{
+		{"preferences read", Fields{Lang: "language", NotifyOff: "mute", Digest: "bundle"}, func(i int, s Subscriber) string {
+			wantLang := map[int]string{0: "ja", 1: "en"}[i%4]
+			if s.Lang != wantLang || s.NotifyOff != (i%5 == 0) || s.Digest != (i%2 == 1) {
+				return fmt.Sprintf("lang %q off %v digest %v", s.Lang, s.NotifyOff, s.Digest)
+			}
+			return ""
+		}},
+		{"no preference fields configured", Fields{}, func(i int, s Subscriber) string {
+			if s.Lang != "" || s.NotifyOff || s.Digest {
+				return fmt.Sprintf("lang %q off %v digest %v", s.Lang, s.NotifyOff, s.Digest)
+			}
+			return ""
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := New(client, "1", "", []string{"tok"}, tt.fields).Active(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := 0
+			for i := range n {
+				if i%3 == 1 {
+					continue
+				}
+				if want >= len(got) {
+					t.Fatalf("%d active members, want more", len(got))
+				}
+				s := got[want]
+				if s.Email != fmt.Sprintf("m%d@x.example", i) || s.State != auth.MemberActive {
+					t.Fatalf("member %d: %+v", want, s.Member)
+				}
+				if msg := tt.check(i, s); msg != "" {
+					t.Errorf("m%d: %s", i, msg)
+				}
+				want++
+			}
+			if len(got) != want {
+				t.Fatalf("%d active members, want %d", len(got), want)
+			}
+		})
 	}
 }
