@@ -35,6 +35,10 @@ type Event struct {
 	Records   int      // records returned or written
 	RecordIDs []string // ids read one at a time or touched by a write
 	Fields    []string // field codes touched by a write (names only)
+	// Change is the kintone change a notification is about (the
+	// webhook's type: ADD_RECORD, UPDATE_RECORD, UPDATE_STATUS,
+	// ADD_RECORD_COMMENT); written as event.
+	Change string
 
 	PolicyVersion  string
 	UpstreamStatus int    // kintone's HTTP status, 0 when kintone was not called
@@ -163,6 +167,7 @@ func (e Event) fields() []zap.Field {
 	if len(e.Fields) > 0 {
 		f = append(f, zap.Strings("fields", e.Fields))
 	}
+	str("event", e.Change)
 	str("policy_version", e.PolicyVersion)
 	if e.UpstreamStatus != 0 {
 		f = append(f, zap.Int("upstream_status", e.UpstreamStatus))

@@ -50,7 +50,7 @@ func TestEveryFieldHasItsDocumentedKey(t *testing.T) {
 	full := Event{
 		Kind: "write", Subject: "u-alice", Email: "alice@acme.example", Org: "acme", Level: "gold", Via: "session", ViewedBy: "sam@operator.example",
 		App: "budget", Action: "update", Allowed: false, Reasons: []string{"over budget"}, Records: 1,
-		RecordIDs: []string{"7"}, Fields: []string{"amount"}, PolicyVersion: "v1", UpstreamStatus: 409,
+		RecordIDs: []string{"7"}, Fields: []string{"amount"}, Change: "UPDATE_RECORD", PolicyVersion: "v1", UpstreamStatus: 409,
 		Outcome: "denied", Error: "refused", RemoteIP: "192.0.2.1", RequestID: "req-1", Duration: time.Second,
 	}
 	var keys []string
@@ -58,7 +58,7 @@ func TestEveryFieldHasItsDocumentedKey(t *testing.T) {
 		keys = append(keys, f.Key)
 	}
 	want := []string{"request_id", "subject", "email", "org", "member_level", "via", "viewed_by", "app", "action", "decision",
-		"reasons", "records", "record_ids", "fields", "policy_version", "upstream_status", "outcome", "error",
+		"reasons", "records", "record_ids", "fields", "event", "policy_version", "upstream_status", "outcome", "error",
 		"remote_ip", "duration"}
 	if !reflect.DeepEqual(keys, want) {
 		t.Errorf("keys\n got %v\nwant %v", keys, want)
@@ -173,7 +173,7 @@ func TestTheREADMEDocumentsEveryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	full := Event{Subject: "s", Email: "e", Org: "o", Level: "l", Via: "v", App: "a", Action: "read",
-		Reasons: []string{"r"}, Records: 1, RecordIDs: []string{"1"}, Fields: []string{"f"}, PolicyVersion: "p",
+		Reasons: []string{"r"}, Records: 1, RecordIDs: []string{"1"}, Fields: []string{"f"}, Change: "c", PolicyVersion: "p",
 		UpstreamStatus: 200, Outcome: "ok", Error: "x", RemoteIP: "i", RequestID: "q", Duration: 1}
 	for _, f := range full.fields() {
 		if !strings.Contains(string(readme), "\n| `"+f.Key+"` |") {

@@ -57,7 +57,7 @@ var Fields = []Field{
 	{"member_level", "SINGLE_LINE_TEXT"}, {"via", "SINGLE_LINE_TEXT"}, {"viewed_by", "SINGLE_LINE_TEXT"},
 	{"app", "SINGLE_LINE_TEXT"},
 	{"action", "SINGLE_LINE_TEXT"}, {"decision", "SINGLE_LINE_TEXT"}, {"reasons", "MULTI_LINE_TEXT"},
-	{"records", "NUMBER"}, {"record_ids", "MULTI_LINE_TEXT"}, {"fields", "MULTI_LINE_TEXT"},
+	{"records", "NUMBER"}, {"record_ids", "MULTI_LINE_TEXT"}, {"fields", "MULTI_LINE_TEXT"}, {"event", "SINGLE_LINE_TEXT"},
 	{"policy_version", "SINGLE_LINE_TEXT"}, {"upstream_status", "NUMBER"}, {"outcome", "SINGLE_LINE_TEXT"},
 	{"error", "MULTI_LINE_TEXT"}, {"remote_ip", "SINGLE_LINE_TEXT"}, {"duration", "NUMBER"},
 }
@@ -374,6 +374,7 @@ func Record(at time.Time, e audit.Event) map[string]any {
 	}
 	set("record_ids", strings.Join(e.RecordIDs, "\n"))
 	set("fields", strings.Join(e.Fields, "\n"))
+	set("event", e.Change)
 	set("policy_version", e.PolicyVersion)
 	if e.UpstreamStatus != 0 {
 		set("upstream_status", strconv.Itoa(e.UpstreamStatus))

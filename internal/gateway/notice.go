@@ -27,8 +27,10 @@ type Snapshot struct {
 	body []byte // kintone's records.json answer holding just this record
 }
 
-// App is the alias of the snapshot's app; Record its record id.
+// App is the alias of the snapshot's app; Ref reaches the app; Record is
+// the record's id.
 func (s *Snapshot) App() string    { return s.app.Alias }
+func (s *Snapshot) Ref() AppRef    { return AppRef{ID: s.app.ID, Space: s.app.GuestSpace} }
 func (s *Snapshot) Record() string { return s.id }
 
 // Notifies reports whether kgate opens the app with kintone id appID, and
@@ -80,8 +82,6 @@ type Notice struct {
 	// readable fields only, masks applied. nil when the member may not
 	// read the record.
 	Record json.RawMessage
-	// Masked names the readable fields the member sees masked.
-	Masked map[string]bool
 	// Comments says whether the member may read the record's comments:
 	// comment.read is allowed and its row rule holds on the record too.
 	Comments bool
@@ -97,7 +97,7 @@ type Notice struct {
 func (g *Gateway) NoticeFor(ctx context.Context, id *identity.Identity, s *Snapshot) (*Notice, error) {
 	view := g.view(ctx)
 	n := &Notice{PolicyVersion: view.Version()}
-	rec, masked, err := g.judge(ctx, id, s)
+	rec, err := g.judge(ctx, id, s)
 	if err != nil || rec == nil {
 		n.Reasons = reasonsOf(err)
 		if refused(err) {
@@ -105,8 +105,8 @@ func (g *Gateway) NoticeFor(ctx context.Context, id *identity.Identity, s *Snaps
 		}
 		return n, err
 	}
-	n.Record, n.Masked = rec, masked
-	rec, _, err = g.judge(ctx, id, s, "comment.read")
+	n.Record = rec
+	rec, err = g.judge(ctx, id, s, "comment.read")
 	if err != nil && !refused(err) {
 		return nil, err
 	}
@@ -116,23 +116,16 @@ func (g *Gateway) NoticeFor(ctx context.Context, id *identity.Identity, s *Snaps
 
 // judge runs s's record through the filter of a plan for read and also:
 // the record the member gets, or nil when the policy refuses it.
-func (g *Gateway) judge(ctx context.Context, id *identity.Identity, s *Snapshot, also ...string) (json.RawMessage, map[string]bool, error) {
+func (g *Gateway) judge(ctx context.Context, id *identity.Identity, s *Snapshot, also ...string) (json.RawMessage, error) {
 	p, err := g.planRead(ctx, g.view(ctx), id, s.app, also...)
 	if err != nil || p.never {
-		return nil, nil, err
+		return nil, err
 	}
 	page, err := g.filter(ctx, p, nil).page(s.body)
-	if err != nil {
-		return nil, nil, err
+	if err != nil || len(page.Records) != 1 {
+		return nil, err
 	}
-	if len(page.Records) != 1 {
-		return nil, nil, nil
-	}
-	masked := map[string]bool{}
-	for code := range p.masks {
-		masked[code] = true
-	}
-	return page.Records[0], masked, nil
+	return page.Records[0], nil
 }
 
 // refused reports whether err is the policy's refusal (CB_NO02).
@@ -164,4 +157,58 @@ func (g *Gateway) SnapshotComment(ctx context.Context, s *Snapshot, commentID st
 		}
 	}
 	return nil, nil
+}
+
+// FieldOrder returns the field codes of the app with kintone id appID in
+// the order its form lays them out (a table's code stands for its
+// columns), read with the app's token. A notification lists each member's
+// readable fields in this order; the codes themselves are never shown.
+func (g *Gateway) FieldOrder(ctx context.Context, appID string) ([]string, error) {
+	a := g.apps[appID]
+	if a == nil {
+		return nil, kintone.NewError("GAIA_AP01", "en", appID)
+	}
+	resp, err := g.client.Do(ctx, kintone.Request{Method: "GET", API: "app/form/layout.json", GuestSpace: a.GuestSpace,
+		App: a.ID, Tokens: a.Tokens, Params: url.Values{"app": {a.ID}}})
+	if err != nil {
+		return nil, err
+	}
+	var body struct {
+		Layout []layoutItem `json:"layout"`
+	}
+	if err := json.Unmarshal(resp.Body, &body); err != nil {
+		return nil, errMalformed
+	}
+	var out []string
+	var walk func([]layoutItem)
+	walk = func(items []layoutItem) {
+		for _, it := range items {
+			switch {
+			case it.Type == "SUBTABLE":
+				out = append(out, it.Code)
+			case it.Type == "GROUP":
+				walk(it.Layout)
+			case it.Type == "ROW":
+				walk(it.Fields)
+			case it.Code != "":
+				out = append(out, it.Code)
+			}
+		}
+	}
+	walk(body.Layout)
+	return out, nil
+}
+
+// AppName returns the name kintone gives the app with id appID, read with
+// the app's token; a notification names the app a member may read by it.
+func (g *Gateway) AppName(ctx context.Context, appID string) (string, error) {
+	a := g.apps[appID]
+	if a == nil {
+		return "", kintone.NewError("GAIA_AP01", "en", appID)
+	}
+	info, err := g.appInfo(ctx, &identity.Identity{}, a)
+	if err != nil {
+		return "", err
+	}
+	return info.Name, nil
 }
