@@ -1,0 +1,257 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/kgate/kgate/internal/audit"
+	"github.com/kgate/kgate/internal/gateway"
+	"github.com/kgate/kgate/internal/mail"
+	"github.com/kgate/kgate/internal/members"
+)
+
+// Bounds of the changes waiting for digests: at about 150 bytes a change,
+// 100,000 in all take about 15 MB. Past a bound the change is counted, and
+// the digest says how many more there were.
+const (
+	maxDigestPerMember = 50
+	maxDigestTotal     = 100000
+)
+
+// pending is a change held for a member's digest: ids only. The digest
+// reads the record again and judges it under the policy of that moment,
+// so it never shows what the member may no longer read.
+type pending struct {
+	app, record, event, comment string
+	mention                     bool
+}
+
+type queue struct {
+	items []pending
+	more  int // changes past the bounds
+}
+
+// digests holds the changes waiting, per member (by lower-case address).
+type digests struct {
+	mu               sync.Mutex
+	perMember, total int
+	count            int
+	m                map[string]*queue
+}
+
+func newDigests(perMember, total int) *digests {
+	return &digests{perMember: perMember, total: total, m: map[string]*queue{}}
+}
+
+// add holds p for member. A further edit of a record already waiting
+// needs no second entry: the digest shows the record as it is then.
+func (d *digests) add(member string, p pending) {
+	member = strings.ToLower(member)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	q := d.m[member]
+	if q == nil {
+		q = &queue{}
+		d.m[member] = q
+	}
+	for i, it := range q.items {
+		if p.comment == "" && it.comment == "" && it.app == p.app && it.record == p.record {
+			q.items[i].event = p.event
+			return
+		}
+	}
+	if len(q.items) >= d.perMember || d.count >= d.total {
+		q.more++
+		return
+	}
+	q.items = append(q.items, p)
+	d.count++
+}
+
+// take empties the store and returns what it held.
+func (d *digests) take() map[string]*queue {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := d.m
+	d.m, d.count = map[string]*queue{}, 0
+	return out
+}
+
+// restore puts back what take returned, when it could not be sent.
+func (d *digests) restore(batch map[string]*queue) {
+	for member, q := range batch {
+		for _, p := range q.items {
+			d.add(member, p)
+		}
+		d.mu.Lock()
+		if r := d.m[member]; r != nil {
+			r.more += q.more
+		}
+		d.mu.Unlock()
+	}
+}
+
+// Run sends the digests every DigestEvery until ctx ends.
+func (n *Notifier) Run(ctx context.Context) {
+	t := time.NewTicker(n.cfg.DigestEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := n.FlushDigests(ctx); err != nil {
+				n.log.Warn("digests not sent; they wait for the next period", zap.Error(err))
+			}
+		}
+	}
+}
+
+// FlushDigests mails every member their waiting changes, one e-mail each,
+// each record read again and judged for the member now.
+func (n *Notifier) FlushDigests(ctx context.Context) error {
+	batch := n.digests.take()
+	if len(batch) == 0 {
+		return nil
+	}
+	subs, err := n.cfg.Members.Active(ctx)
+	if err != nil {
+		n.digests.restore(batch)
+		return err
+	}
+	ctx = n.cfg.Gateway.Pin(ctx)
+	r := &reader{n: n, snaps: map[string]*gateway.Snapshot{}, comments: map[string]*gateway.Comment{}}
+	for _, s := range subs {
+		if q := batch[strings.ToLower(s.Email)]; q != nil && s.Email != "" {
+			n.digest(ctx, s, q, r)
+		}
+	}
+	return nil
+}
+
+// reader reads each record and comment of one flush once, whoever's
+// digest holds it.
+type reader struct {
+	n        *Notifier
+	snaps    map[string]*gateway.Snapshot
+	comments map[string]*gateway.Comment
+}
+
+func (r *reader) snapshot(ctx context.Context, app, record string) (*gateway.Snapshot, error) {
+	key := app + "/" + record
+	if s, ok := r.snaps[key]; ok {
+		return s, nil
+	}
+	s, err := r.n.cfg.Gateway.ReadSnapshot(ctx, app, record)
+	if errors.Is(err, gateway.ErrNoRecord) {
+		s, err = nil, nil
+	}
+	if err == nil {
+		r.snaps[key] = s
+	}
+	return s, err
+}
+
+func (r *reader) comment(ctx context.Context, s *gateway.Snapshot, id string) *gateway.Comment {
+	key := s.Ref().ID + "/" + s.Record() + "/" + id
+	if c, ok := r.comments[key]; ok {
+		return c
+	}
+	c, err := r.n.cfg.Gateway.SnapshotComment(ctx, s, id)
+	if err != nil {
+		r.n.log.Warn("a comment could not be read again for a digest; it goes without its text", zap.Error(err))
+	}
+	r.comments[key] = c
+	return c
+}
+
+// digest mails one member's waiting changes and audits each.
+func (n *Notifier) digest(ctx context.Context, s members.Subscriber, q *queue, r *reader) {
+	var changes []change
+	var events []audit.Event
+	for _, p := range q.items {
+		ae := audit.Event{Kind: "notify", Subject: s.Subject, Email: s.Email, Org: s.Org, Level: s.Level,
+			Action: "read", RecordIDs: []string{p.record}, Change: changeOf(p.event)}
+		c, err := n.digestItem(ctx, s, p, r, &ae)
+		switch {
+		case err != nil:
+			ae.Outcome, ae.Error = "error", err.Error()
+		case c != nil && s.NotifyOff:
+			ae.Outcome = "opted_out"
+		case c != nil:
+			changes = append(changes, *c)
+			events = append(events, ae)
+			continue
+		}
+		n.cfg.Audit.LogContext(ctx, ae)
+	}
+	if len(changes) == 0 {
+		return
+	}
+	lang := n.lang(s)
+	var b strings.Builder
+	b.WriteString(text(lang, "greeting", s.Name) + "\n\n" + text(lang, "digest.intro") + "\n")
+	for _, c := range changes {
+		b.WriteString("\n----\n")
+		c.write(&b, lang)
+	}
+	if q.more > 0 {
+		b.WriteString("\n----\n" + text(lang, "digest.more", q.more) + "\n")
+	}
+	b.WriteString("\n-- \n" + text(lang, "footer", n.site(lang)) + "\n")
+	err := n.cfg.Outbox.Enqueue(ctx, mail.Message{To: s.Email, Lang: lang, Kind: "notification",
+		Subject: text(lang, "subject.digest", n.site(lang), strconv.Itoa(len(changes)+q.more)), Text: b.String()})
+	for _, ae := range events {
+		ae.Outcome = "sent"
+		if err != nil {
+			ae.Outcome, ae.Error = "error", err.Error()
+		}
+		n.cfg.Audit.LogContext(ctx, ae)
+	}
+}
+
+// digestItem judges one waiting change for the member now: the change to
+// write, or nil (with ae saying why) when there is nothing to tell.
+func (n *Notifier) digestItem(ctx context.Context, s members.Subscriber, p pending, r *reader, ae *audit.Event) (*change, error) {
+	snap, err := r.snapshot(ctx, p.app, p.record)
+	if err != nil {
+		return nil, err
+	}
+	if snap == nil {
+		ae.Outcome, ae.Error = "error", "the record is no longer in kintone"
+		return nil, nil
+	}
+	ae.App = snap.App()
+	who, nt, err := n.judge(ctx, s, snap)
+	if err != nil {
+		return nil, err
+	}
+	ae.PolicyVersion = nt.PolicyVersion
+	if nt.Record == nil {
+		ae.Outcome, ae.Reasons = "denied", nt.Reasons
+		return nil, nil
+	}
+	ae.Level, ae.Allowed = who.Level, true
+	var comment *gateway.Comment
+	if p.comment != "" {
+		comment = r.comment(ctx, snap, p.comment)
+	}
+	c, err := n.change(ctx, who, nt, snap, p, comment)
+	return &c, err
+}
+
+// changeOf is the webhook type of a change's message name.
+func changeOf(event string) string {
+	for t, e := range events {
+		if e == event {
+			return t
+		}
+	}
+	return ""
+}
