@@ -242,6 +242,7 @@ func (m *Members) unmarshal(d *caddyfile.Dispenser) error {
 //	        no_calendar
 //	        chart <group field> [sum <number field>] <ja title> [<en title>]
 //	        label <field> <ja> [<en>]
+//	        image <file or /path> [<alt ja> [<alt en>]]
 //	    }
 //	}
 func unmarshalPortal(d *caddyfile.Dispenser) (*portalconfig.Config, error) {
@@ -387,6 +388,14 @@ func unmarshalPortalApp(d *caddyfile.Dispenser, c *portalconfig.Config) error {
 			}
 		case "no_calendar":
 			s.NoCalendar = true
+		case "image":
+			if len(args) < 1 || len(args) > 3 {
+				return d.Errf("image needs a file or a path on this site, optionally followed by its alt text in Japanese and English")
+			}
+			s.Image = args[0]
+			if len(args) > 1 {
+				s.ImageAlt, err = text(d, key, args[1:])
+			}
 		case "label":
 			if len(args) < 2 {
 				return d.Errf("label needs a field code and its label")

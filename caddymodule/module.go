@@ -316,6 +316,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			cfg.Submissions = portal.NewRedisLedger(redisClient, "kgate:form:")
 		}
 		if h.OIDC != nil {
+			// Members' visits live with their sessions, in memory or
+			// in Redis, so every instance shows the same "new".
+			if cfg.Visits, err = h.sessionStore(repl); err != nil {
+				return err
+			}
 			cfg.LogoutURL = h.oidcPrefix() + "logout"
 			cfg.SwitchAccountURL = h.oidcPrefix() + "login?account=choose&return=%2F"
 			// The logout POST is redirected to the provider's end-session

@@ -110,6 +110,14 @@ type AppSettings struct {
 	// the member may see with the list's filters. A chart whose fields the
 	// member may not read (or sees masked) is left out for that member.
 	Charts []Chart `json:"charts,omitempty"`
+	// Image is the app's picture on the home page: a path on this site
+	// ("/media/budget.png") or an image file (SVG, PNG, JPEG or WebP)
+	// served like the logo. A path starting with "/" that names an
+	// existing file is the file. Default: the portal's app icon.
+	Image string `json:"image,omitempty"`
+	// ImageAlt is the image's text alternative (default: none, the image
+	// only decorates the card, whose heading is the app's name).
+	ImageAlt Text `json:"image_alt,omitempty"`
 	// Labels replace field labels, for forms whose labels kintone does not
 	// hold in both languages.
 	Labels map[string]Text `json:"labels,omitempty"`

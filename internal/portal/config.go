@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kgate/kgate/internal/auth"
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/portalconfig"
 )
@@ -33,6 +34,10 @@ type Config struct {
 	// the instances that share it (Redis), so that a form sent twice is
 	// written once whichever instances the two reach.
 	Submissions Ledger
+	// Visits keeps when each member last came to the home page, which
+	// says what is new to them: the session store (auth's memory or
+	// Redis store). Default: a store in this process.
+	Visits VisitStore
 
 	Logger *zap.Logger
 }
@@ -67,6 +72,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
+	}
+	if c.Visits == nil {
+		c.Visits = auth.NewMemoryStore()
 	}
 	if c.LogoutURL == "" {
 		c.LogoutURL = "/kgate/logout"

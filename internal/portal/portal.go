@@ -78,6 +78,9 @@ type backend interface {
 	UpdateStatus(ctx context.Context, id *identity.Identity, req gateway.UpdateStatusRequest) (*gateway.Written, error)
 	AddComment(ctx context.Context, id *identity.Identity, req gateway.AddCommentRequest) (string, error)
 	UploadFile(ctx context.Context, id *identity.Identity, req gateway.UploadRequest) (string, error)
+
+	ActionStates(ctx context.Context, id *identity.Identity, ref gateway.AppRef) ([]string, error)
+	PolicyVersion(ctx context.Context) string
 }
 
 // pinner is the gateway's Pin: a page takes every decision under the
@@ -105,6 +108,8 @@ type Handler struct {
 	csp      string
 	appCache *ttlCache
 	charts   *ttlCache // what charts add up, by compiled query and chart
+	counts   *ttlCache // the home page's counts (homecounts.go)
+	visits   VisitStore
 	guard    *formGuard
 	subs     *submissions
 	now      func() time.Time
@@ -122,8 +127,8 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{cfg: cfg, gw: cfg.Gateway, log: cfg.Logger, rich: newRichText(), appCache: newTTLCache(time.Minute, 1024),
-		charts: newTTLCache(chartTTL, chartCacheSize),
-		guard:  newFormGuard(cfg.formKeys()...), now: time.Now}
+		charts: newTTLCache(chartTTL, chartCacheSize), counts: newTTLCache(countTTL, countMax), visits: cfg.Visits,
+		guard: newFormGuard(cfg.formKeys()...), now: time.Now}
 	h.subs = newSubmissions(func() time.Time { return h.now() }, cfg.Submissions)
 	h.tz, _ = time.LoadLocation(cfg.TimeZone)
 	var err error
@@ -142,7 +147,7 @@ func New(cfg Config) (*Handler, error) {
 
 func (h *Handler) loadAssets() (*assets, error) {
 	a := newAssets(AssetPrefix)
-	for _, name := range []string{"portal.css", "portal.js"} {
+	for _, name := range []string{"portal.css", "portal.js", "app.svg"} {
 		if err := a.addEmbedded(name); err != nil {
 			return nil, err
 		}
@@ -156,6 +161,9 @@ func (h *Handler) loadAssets() (*assets, error) {
 		h.log.Warn("portal theme misses WCAG AA contrast", zap.String("problem", p))
 	}
 	if err := a.add("theme.css", ".css", th.css()); err != nil {
+		return nil, err
+	}
+	if err := h.addAppImages(a); err != nil {
 		return nil, err
 	}
 	for _, f := range []struct{ name, file, fallback string }{
