@@ -230,6 +230,7 @@ func (s *state) addComment(a *app, rec int64, cm *comment) int64 {
 	}
 	t.list = append(t.list, cm)
 	s.logUndo(func() { t.list = t.list[:len(t.list)-1] })
+	s.noteComment(a, rec, cm)
 	return cm.id
 }
 

@@ -170,13 +170,14 @@ func (s *Server) EditRecord(app, id int64, user string, record map[string]any) (
 		return 0, kerr
 	}
 	s.st.begin()
+	s.st.api = "record.json" // an edit in kintone's screen: its webhooks fire
 	r, kerr := c.buildRecord(a, old, in, keys{base: "record"}, false)
 	if kerr != nil {
 		s.st.rollback()
 		return 0, kerr
 	}
 	s.st.setRecord(a, r.id, r)
-	s.st.commit()
+	s.sendHooks(s.st.commit())
 	s.persist.changed()
 	return r.rev, nil
 }

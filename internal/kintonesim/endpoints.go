@@ -101,7 +101,7 @@ func (s *Server) bulk(c *call) (int, []byte, string) {
 		}
 		results[i] = v
 	}
-	s.st.commit()
+	s.sendHooks(s.st.commit())
 	s.persist.changed()
 	return jsonBodyOf(map[string]any{"results": results})
 }
@@ -130,5 +130,6 @@ func (s *Server) bulkOne(c *call, i int, x any) (any, *kintone.Error) {
 		return nil, errJSON(c.lang)
 	}
 	inner := &call{s: s, st: s.st, lang: c.lang, who: c.who, space: space, method: method, api: api, p: payload, now: c.now}
+	s.st.api = api
 	return ep.fn(inner)
 }

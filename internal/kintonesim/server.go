@@ -47,6 +47,7 @@ type Server struct {
 	cursors cursors
 	persist persister
 	rowSeq  atomic.Int64
+	hooks   webhooks
 }
 
 // Option configures a Server.
@@ -84,6 +85,7 @@ func New(seed *Seed, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s.st = st
+	st.hookedFn = s.hooks.has
 	s.cursors.m = map[string]*cursor{}
 	s.persist.start(s)
 	return s, nil
@@ -196,12 +198,13 @@ func (s *Server) run(c *call, ep *endpoint) (any, *kintone.Error) {
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
 	s.st.begin()
+	s.st.api = c.api
 	v, err := ep.fn(c)
 	if err != nil {
 		s.st.rollback()
 		return nil, err
 	}
-	s.st.commit()
+	s.sendHooks(s.st.commit())
 	s.persist.changed()
 	return v, nil
 }

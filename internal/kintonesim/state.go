@@ -30,6 +30,13 @@ type state struct {
 	undo    []func()
 	undoing bool
 	dirty   bool // changed since the last save
+
+	// api is the API of the write in progress; notes are its changes,
+	// for webhooks (webhooks.go), handed out at commit; hookedFn says
+	// whether an app has webhooks.
+	api      string
+	notes    []hook
+	hookedFn func(app int64) bool
 }
 
 // appData holds an app's records and comments.
@@ -82,7 +89,7 @@ func (s *state) entityName(typ, code string) (string, bool) {
 var administrator = entity{code: "Administrator", name: "Administrator"}
 
 // begin starts a write; the caller holds mu for writing.
-func (s *state) begin() { s.undo = s.undo[:0] }
+func (s *state) begin() { s.undo, s.notes = s.undo[:0], nil }
 
 // rollback undoes every change since begin.
 func (s *state) rollback() {
@@ -91,15 +98,18 @@ func (s *state) rollback() {
 		s.undo[i]()
 	}
 	s.undoing = false
-	s.undo = s.undo[:0]
+	s.undo, s.notes = s.undo[:0], nil
 }
 
-// commit keeps the changes since begin.
-func (s *state) commit() {
+// commit keeps the changes since begin and returns them for webhooks.
+func (s *state) commit() []hook {
 	if len(s.undo) > 0 {
 		s.dirty = true
 	}
 	s.undo = s.undo[:0]
+	notes := s.notes
+	s.notes = nil
+	return notes
 }
 
 // logUndo records how to reverse a change.
@@ -115,6 +125,7 @@ func (s *state) setRecord(a *app, id int64, r *record) {
 	d := s.data[a.id]
 	old := d.recs[id]
 	s.logUndo(func() { s.setRecord(a, id, old) })
+	s.noteRecord(a, id, old, r)
 	if old != nil {
 		for f, idx := range d.unique {
 			if v := uniqueKey(f, old.vals[f.idx]); v != "" && idx[v] == id {
