@@ -50,6 +50,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    }
 //	    oidc <issuer> { … }        # see OIDC.unmarshal
 //	    members <app alias> { … }  # see Members.unmarshal
+//	    mail <host:port> { … }     # see Mail.unmarshal
 //	    portal { … }               # see unmarshalPortal
 //	    identity <module> { … }
 //	    limits {
@@ -97,6 +98,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "audit_app":
 			h.AuditApp = &AuditApp{}
 			err = h.AuditApp.unmarshal(d)
+		case "mail":
+			h.Mail = &Mail{}
+			err = h.Mail.unmarshal(d)
 		case "portal":
 			h.Portal, err = unmarshalPortal(d)
 		case "max_body":
@@ -113,7 +117,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("file_key needs a key, e.g. `file_key {env.KGATE_FILE_KEY}` (make one with `openssl rand -base64 32`)")
 			}
 		default:
-			return d.Errf("unknown kgate setting %q (want kintone, app, policy, oidc, members, audit_app, portal, identity, limits, file_token_ttl, upload_token_ttl, file_key or max_body)", d.Val())
+			return d.Errf("unknown kgate setting %q (want kintone, app, policy, oidc, members, audit_app, mail, portal, identity, limits, file_token_ttl, upload_token_ttl, file_key or max_body)", d.Val())
 		}
 		if err != nil {
 			return err

@@ -29,6 +29,7 @@ import (
 	"github.com/kgate/kgate/internal/auth"
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
+	"github.com/kgate/kgate/internal/mail"
 	"github.com/kgate/kgate/internal/policy"
 	"github.com/kgate/kgate/internal/portal"
 	"github.com/kgate/kgate/portalconfig"
@@ -59,6 +60,9 @@ type Handler struct {
 	// AuditApp, when set, is a kintone app the audit events are also
 	// written into (audit.go).
 	AuditApp *AuditApp `json:"audit_app,omitempty"`
+	// Mail is the SMTP server and queue of kgate's e-mail (mail.go);
+	// without it kgate sends none.
+	Mail *Mail `json:"mail,omitempty"`
 	// Portal is the partner portal; without it kgate serves only the API
 	// and passes other requests on.
 	Portal *portalconfig.Config `json:"portal,omitempty"`
@@ -100,6 +104,9 @@ type Handler struct {
 	// queue it also writes to, flushed at Cleanup.
 	audit     *audit.Logger
 	auditSink *auditsink.Sink
+	// outbox delivers kgate's e-mail; nil without a mail block. Parts
+	// that send mail take h.mailOutbox(), a mail.Outbox.
+	outbox *mail.SMTPOutbox
 }
 
 // Limits bound what requests may hold. Zero values take the defaults of
@@ -261,6 +268,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.client = client
 	if h.audit, err = h.auditLogger(ctx, repl, client); err != nil {
+		return err
+	}
+	if err := h.startOutbox(repl); err != nil {
 		return err
 	}
 	h.engine, err = policy.Open(ctx, policy.Options{
@@ -487,7 +497,7 @@ func (h *Handler) check() error {
 // kintone client's background work.
 func (h *Handler) Cleanup() error {
 	// The queued audit events go first, while the kintone client still runs.
-	errs := []error{h.closeAuditSink()}
+	errs := []error{h.closeAuditSink(), h.stopOutbox()}
 	if h.engine != nil {
 		errs = append(errs, h.engine.Close())
 	}
