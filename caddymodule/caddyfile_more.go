@@ -243,6 +243,7 @@ func (m *Members) unmarshal(d *caddyfile.Dispenser) error {
 //	        chart <group field> [sum <number field>] <ja title> [<en title>]
 //	        label <field> <ja> [<en>]
 //	        image <file or /path> [<alt ja> [<alt en>]]
+//	        status_color <state> <"#rrggbb">
 //	    }
 //	}
 func unmarshalPortal(d *caddyfile.Dispenser) (*portalconfig.Config, error) {
@@ -388,6 +389,14 @@ func unmarshalPortalApp(d *caddyfile.Dispenser, c *portalconfig.Config) error {
 			}
 		case "no_calendar":
 			s.NoCalendar = true
+		case "status_color":
+			if len(args) != 2 {
+				return d.Errf(`status_color needs a state and a quoted colour, e.g. status_color Approved "#1e7b34"`)
+			}
+			if s.StatusColors == nil {
+				s.StatusColors = map[string]string{}
+			}
+			s.StatusColors[args[0]] = args[1]
 		case "image":
 			if len(args) < 1 || len(args) > 3 {
 				return d.Errf("image needs a file or a path on this site, optionally followed by its alt text in Japanese and English")

@@ -118,6 +118,10 @@ type AppSettings struct {
 	// ImageAlt is the image's text alternative (default: none, the image
 	// only decorates the card, whose heading is the app's name).
 	ImageAlt Text `json:"image_alt,omitempty"`
+	// StatusColors give process-management states their badge colour, by
+	// state name, as #rrggbb; the badge's text is black or white, whichever
+	// contrasts more. Other states keep the default badge.
+	StatusColors map[string]string `json:"status_colors,omitempty"`
 	// Labels replace field labels, for forms whose labels kintone does not
 	// hold in both languages.
 	Labels map[string]Text `json:"labels,omitempty"`

@@ -424,7 +424,7 @@ func (c *call) paging(body *listBody, st *listState, pg *gateway.Page, sizes []i
 func (c *call) renderer(av *appView) *renderer {
 	return &renderer{loc: c.loc, rich: c.h.rich, inner: av.inner, masked: av.masked, files: func(token, name string) string {
 		return fileHref(token, name)
-	}}
+	}, status: func(state string) string { return c.h.statusClass(av.alias, state) }}
 }
 
 // sortable reports whether kintone can order by the field, by its own

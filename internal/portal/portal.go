@@ -160,7 +160,14 @@ func (h *Handler) loadAssets() (*assets, error) {
 	for _, p := range th.problems() {
 		h.log.Warn("portal theme misses WCAG AA contrast", zap.String("problem", p))
 	}
-	if err := a.add("theme.css", ".css", th.css()); err != nil {
+	status, problems, err := statusCSS(h.cfg.Apps)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range problems {
+		h.log.Warn("portal status colour misses WCAG AA contrast", zap.String("problem", p))
+	}
+	if err := a.add("theme.css", ".css", append(th.css(), status...)); err != nil {
 		return nil, err
 	}
 	if err := h.addAppImages(a); err != nil {

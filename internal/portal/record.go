@@ -17,14 +17,16 @@ const commentsPerPage = 10
 
 // recordBody is the detail page.
 type recordBody struct {
-	App      appHeader
-	Title    string
-	Status   string
-	Summary  *errorSummary // a refused comment
-	Notice   *notice
-	Actions  *recordActions // nil when the member may do nothing to the record
-	Sections []section
-	Comments *commentsView // nil when the member may not read comments
+	App    appHeader
+	Title  string
+	Status string
+	// StatusClass colours the status badge ("" for the default).
+	StatusClass string
+	Summary     *errorSummary // a refused comment
+	Notice      *notice
+	Actions     *recordActions // nil when the member may do nothing to the record
+	Sections    []section
+	Comments    *commentsView // nil when the member may not read comments
 }
 
 // notice is the message a write leaves on the page it leads to.
@@ -137,6 +139,7 @@ func (c *call) recordPage(alias, recordID string, draft *commentDraft, status in
 	for code, p := range av.props {
 		if p.Type == "STATUS" {
 			body.Status = stringValue(rec[code])
+			body.StatusClass = c.h.statusClass(alias, body.Status)
 		}
 	}
 	if key := c.r.URL.Query().Get("notice"); draft == nil {

@@ -28,7 +28,8 @@ type value struct {
 	Items   []string
 	Files   []fileLink
 	Table   *subtable
-	Numeric bool // aligned to the end in tables
+	Numeric bool   // aligned to the end in tables
+	Class   string // a status badge's colour class
 }
 
 // Plain reports whether the value is just its text, the common case a
@@ -59,6 +60,9 @@ type renderer struct {
 	// masked fields show that they are hidden, not the policy's stand-in
 	// value (which is a plain value of the field's type, such as "").
 	masked map[string]bool
+	// status is the badge class of a process state ("" for the default
+	// badge); nil draws states as text.
+	status func(state string) string
 }
 
 // render returns the value of field fv with form property p. compact is
@@ -183,6 +187,10 @@ func (r *renderer) scalar(typ, s string, p kintone.FieldProperty, compact bool) 
 				v.Href = template.URL(href) // #nosec: digits and separators only, see linkHref
 			}
 			return v
+		}
+	case "STATUS":
+		if r.status != nil {
+			return value{Kind: "status", Text: s, Class: r.status(s)}
 		}
 	case "RECORD_NUMBER", "__ID__":
 		return value{Kind: "text", Text: s, Numeric: true}
