@@ -103,6 +103,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = h.Mail.unmarshal(d)
 		case "portal":
 			h.Portal, err = unmarshalPortal(d)
+		case "notify":
+			h.Notify = &Notify{}
+			err = h.Notify.unmarshal(d)
 		case "max_body":
 			err = parseSize(d, "max_body", &h.MaxBody)
 		case "limits":
@@ -117,7 +120,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("file_key needs a key, e.g. `file_key {env.KGATE_FILE_KEY}` (make one with `openssl rand -base64 32`)")
 			}
 		default:
-			return d.Errf("unknown kgate setting %q (want kintone, app, policy, oidc, members, audit_app, mail, portal, identity, limits, file_token_ttl, upload_token_ttl, file_key or max_body)", d.Val())
+			return d.Errf("unknown kgate setting %q (want kintone, app, policy, oidc, members, audit_app, mail, portal, notify, identity, limits, file_token_ttl, upload_token_ttl, file_key or max_body)", d.Val())
 		}
 		if err != nil {
 			return err

@@ -117,7 +117,7 @@ func TestCaddyfileErrorsNameTheLineAndTheFix(t *testing.T) {
 		{"app id not a number", "app orders twelve {\n token t\n}", "\"twelve\" is not a kintone app id"},
 		{"app without token", "app orders 12 {\n guest_space 7\n}", "at least one `token` is required"},
 		{"unknown app setting", "app orders 12 {\n tokn t\n}", `unknown app setting "tokn"`},
-		{"unknown setting", "kintnoe https://x", `unknown kgate setting "kintnoe" (want kintone, app, policy, oidc, members, audit_app, mail, portal, identity, limits, file_token_ttl, upload_token_ttl, file_key or max_body), at Caddyfile:4`},
+		{"unknown setting", "kintnoe https://x", `unknown kgate setting "kintnoe" (want kintone, app, policy, oidc, members, audit_app, mail, portal, notify, identity, limits, file_token_ttl, upload_token_ttl, file_key or max_body), at Caddyfile:4`},
 		{"a file key without a value", "file_key", "file_key needs a key"},
 		{"a form key without a value", "portal {\n form_key\n}", "form_key needs a secret"},
 		{"a chart without a title", "portal {\n app budget {\n  chart category\n }\n}", "chart needs the field to group by and a title"},

@@ -49,6 +49,9 @@ type e2eSite struct {
 type e2eOptions struct {
 	oidc, members string
 	limits        string // lines of the limits block
+	kgate         string // further lines of the kgate block
+	// seed, when set, changes the demo world before the simulator starts.
+	seed func(*kintonesim.Seed)
 }
 
 // zitadelMember is the members-app row that makes the zitadel example
@@ -75,6 +78,9 @@ func startE2E(t *testing.T, start func(t *testing.T, site string) *provider, o e
 		if a := &seed.Apps[i]; a.ID == 1 {
 			a.Records = append(a.Records, zitadelMember)
 		}
+	}
+	if o.seed != nil {
+		o.seed(seed)
 	}
 	sim, err := kintonesim.New(seed)
 	if err != nil {
@@ -124,10 +130,11 @@ func startE2E(t *testing.T, start func(t *testing.T, site string) *provider, o e
 			limits {
 				%[9]s
 			}
+			%[10]s
 		}
 	}
 }
-`, base, simSrv.URL, policies, op.issuer, base64.StdEncoding.EncodeToString(key), op.settings, o.oidc, o.members, o.limits)
+`, base, simSrv.URL, policies, op.issuer, base64.StdEncoding.EncodeToString(key), op.settings, o.oidc, o.members, o.limits, o.kgate)
 	initCaddy(t, port, cfg)
 	return &e2eSite{t: t, base: base, op: op, sim: sim, simURL: simSrv.URL}
 }

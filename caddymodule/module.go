@@ -30,6 +30,7 @@ import (
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/mail"
+	"github.com/kgate/kgate/internal/notify"
 	"github.com/kgate/kgate/internal/policy"
 	"github.com/kgate/kgate/internal/portal"
 	"github.com/kgate/kgate/portalconfig"
@@ -66,6 +67,9 @@ type Handler struct {
 	// Portal is the partner portal; without it kgate serves only the API
 	// and passes other requests on.
 	Portal *portalconfig.Config `json:"portal,omitempty"`
+	// Notify mails members when records they may read change, on
+	// kintone's webhooks (notify.go).
+	Notify *Notify `json:"notify,omitempty"`
 	// MaxBody caps JSON request bodies of writes (default 16 MiB); the
 	// same as limits.max_body, kept for older configurations.
 	MaxBody int64 `json:"max_body,omitempty"`
@@ -104,6 +108,10 @@ type Handler struct {
 	// queue it also writes to, flushed at Cleanup.
 	audit     *audit.Logger
 	auditSink *auditsink.Sink
+	// notifier answers kintone's webhooks; stopNotify ends its digest
+	// loop at Cleanup.
+	notifier   *notify.Notifier
+	stopNotify context.CancelFunc
 	// outbox delivers kgate's e-mail; nil without a mail block. Parts
 	// that send mail take h.mailOutbox(), a mail.Outbox.
 	outbox *mail.SMTPOutbox
@@ -352,6 +360,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 		h.identity, h.authPrefix = authSource{h.auth}, h.oidcPrefix()
 	}
+	if err := h.startNotify(repl, gw, client); err != nil {
+		return err
+	}
 	return h.enableViewAs(gw)
 }
 
@@ -497,6 +508,9 @@ func (h *Handler) check() error {
 // kintone client's background work.
 func (h *Handler) Cleanup() error {
 	// The queued audit events go first, while the kintone client still runs.
+	if h.stopNotify != nil {
+		h.stopNotify()
+	}
 	errs := []error{h.closeAuditSink(), h.stopOutbox()}
 	if h.engine != nil {
 		errs = append(errs, h.engine.Close())
@@ -517,6 +531,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	r = withAuditRequest(r)
 	path := r.URL.Path
 	switch {
+	case h.notifier != nil && strings.HasPrefix(path, webhookPrefix):
+		// Before the login endpoints, whose prefix may be /kgate/ too.
+		h.notifier.ServeHTTP(w, r, strings.TrimPrefix(path, webhookPrefix))
 	case h.auth != nil && strings.HasPrefix(path, h.authPrefix):
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		h.auth.ServeHTTP(w, r)

@@ -28,6 +28,8 @@ var exported = map[string]reflect.Type{
 	"SharedQuota":    reflect.TypeFor[*SharedQuota](),
 	"IdentitySource": reflect.TypeFor[IdentitySource](),
 	"AuditApp":       reflect.TypeFor[*AuditApp](),
+	"Mail":           reflect.TypeFor[*Mail](),
+	"Notify":         reflect.TypeFor[*Notify](),
 	"ErrNoIdentity":  reflect.TypeOf(ErrNoIdentity),
 }
 
