@@ -11,11 +11,11 @@
 # Per level:    actions, status_actions, scope ("all" | "org" | "own"),
 #               audiences, readable ("*" = all), writable, writable_when,
 #               presets (per action: field -> user attribute), masks,
-#               rate (records per minute; absent = unlimited),
+#               rate (records per minute; absent = unlimited), export (records one CSV export may hold),
 #               mentions (kintone codes a comment may mention, "*" = any)
 #
 # kgate reads allow, include, readable, writable, presets, masks, rate,
-# reasons and mentions (the README's policy table). include is compiled into a kintone query with
+# export, reasons and mentions (the README's policy table). include is compiled into a kintone query with
 # input.record unknown, so it compares input.record fields with known
 # values only, and has no default.
 package kgate
@@ -110,6 +110,8 @@ mentions contains code if {
 }
 
 rate := level.rate
+
+export := level.export
 
 # --- reasons ---------------------------------------------------------------
 

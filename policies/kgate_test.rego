@@ -231,6 +231,23 @@ test_no_rate_without_level if {
 	not kgate.rate with input as req(frank, "budget", "read")
 }
 
+test_export[name] if {
+	some name, tc in {
+		"budget silver": [bob, "budget", 1000],
+		"budget gold": [alice, "budget", 5000],
+		"budget staff": [sam, "budget", 50000],
+		"survey gold": [carol, "survey", 5000],
+		"members staff": [sam, "members", 50000],
+	}
+	[user, alias, want] := tc
+	export := kgate.export with input as req(user, alias, "read")
+	export == want
+}
+
+test_no_export_without_level if {
+	not kgate.export with input as req(frank, "budget", "read")
+}
+
 # --- writable, presets -----------------------------------------------------
 
 budget_fields := {"title", "category", "amount", "purpose", "attachment", "items"}

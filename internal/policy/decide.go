@@ -26,7 +26,10 @@ type Decision struct {
 	Masks    map[string]any // field code → value shown instead of the real one
 	// Rate bounds how fast the member reads the app, in records per
 	// minute; 0 = unlimited (no rate rule).
-	Rate    int
+	Rate int
+	// Export bounds how many records one CSV export of the portal may
+	// hold; 0 = no export rule (the portal's default applies).
+	Export  int
 	Reasons []string // why not, for the person and the audit log; sorted
 	// Mentions are the users, groups and organizations (by kintone code)
 	// a comment may mention; "*" = any. Read for comment.write.
@@ -130,6 +133,12 @@ func (s *snapshot) decide(ctx context.Context, in *Input) (d *Decision, err erro
 		// a broken rate denies rather than reading without a bound
 		if d.Rate, ok = rateOf(v); !ok {
 			return nil, fmt.Errorf("policy: rate must be a whole number of records per minute from 1, got %v", v)
+		}
+	}
+	if v, ok := single(b["export"]); ok {
+		// like rate: a broken cap denies rather than exporting without one
+		if d.Export, ok = rateOf(v); !ok {
+			return nil, fmt.Errorf("policy: export must be a whole number of records from 1, got %v", v)
 		}
 	}
 	d.Reasons = s.strings(log, "reasons", b["reasons"])

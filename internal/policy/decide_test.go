@@ -21,33 +21,33 @@ func TestDecisionsPerLevelWithTheDefaultPolicies(t *testing.T) {
 		want   Decision
 	}{
 		{"silver reads budget with a mask", bob, "budget", "read", nil, Decision{
-			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Rate: 3000,
+			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Rate: 3000, Export: 1000,
 			Masks: map[string]any{"approved_amount": ""}}},
 		{"gold reads budget unmasked", alice, "budget", "read", nil, Decision{
-			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Rate: 6000}},
+			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Rate: 6000, Export: 5000}},
 		{"staff reads every budget field", sam, "budget", "read", nil, Decision{
-			Allow: true, Readable: FieldSet{All: true}}},
+			Allow: true, Readable: FieldSet{All: true}, Export: 50000}},
 		{"gold creates with attribution presets", alice, "budget", "create", nil, Decision{
-			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Rate: 6000,
+			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Rate: 6000, Export: 5000,
 			Writable: FieldSet{Codes: []string{"amount", "attachment", "category", "items", "purpose", "title"}},
 			Presets:  map[string]any{"org": "acme", "requested_by": "alice@acme.example"}}},
 		{"gold updates a draft", carol, "budget", "update", map[string]any{"org": "bluebird", "Status": "Draft"}, Decision{
-			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Rate: 6000,
+			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Rate: 6000, Export: 5000,
 			Writable: FieldSet{Codes: []string{"amount", "attachment", "category", "items", "purpose", "title"}},
 			Presets:  map[string]any{"org": "bluebird"}}},
 		{"gold cannot change a submitted request", carol, "budget", "update", map[string]any{"org": "bluebird", "Status": "Submitted"}, Decision{
-			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Rate: 6000,
+			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Rate: 6000, Export: 5000,
 			Presets: map[string]any{"org": "bluebird"},
 			Reasons: []string{`records of app "budget" can be edited only while Status is Draft`}}},
 		{"staff writes the approval fields", sam, "budget", "update", map[string]any{"Status": "Submitted"}, Decision{
-			Allow: true, Readable: FieldSet{All: true},
+			Allow: true, Readable: FieldSet{All: true}, Export: 50000,
 			Writable: FieldSet{Codes: []string{"approved_amount", "internal_note"}}}},
 		{"staff comments mentioning anyone", sam, "budget", "comment.write", nil, Decision{
-			Allow: true, Readable: FieldSet{All: true}, Mentions: FieldSet{All: true}}},
+			Allow: true, Readable: FieldSet{All: true}, Export: 50000, Mentions: FieldSet{All: true}}},
 		{"silver comments mentioning nobody", bob, "budget", "comment.write", nil, Decision{
-			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Rate: 3000, Masks: map[string]any{"approved_amount": ""}}},
+			Allow: true, Readable: FieldSet{Codes: partnerBudget}, Rate: 3000, Export: 1000, Masks: map[string]any{"approved_amount": ""}}},
 		{"silver may not create", bob, "budget", "create", nil, Decision{
-			Readable: FieldSet{Codes: partnerBudget}, Rate: 3000, Masks: map[string]any{"approved_amount": ""},
+			Readable: FieldSet{Codes: partnerBudget}, Rate: 3000, Export: 1000, Masks: map[string]any{"approved_amount": ""},
 			Writable: FieldSet{Codes: nil},
 			Reasons:  []string{`your member level may not create in app "budget"`}}},
 		{"partners never read members", dave, "members", "read", nil, Decision{
@@ -238,6 +238,28 @@ func TestRateIsAWholeNumberOrDenies(t *testing.T) {
 		d, err := e.Decide(context.Background(), Input{Action: "read"})
 		if d.Rate != c.want || (err != nil) != c.failing || (c.failing && d.Allow) {
 			t.Errorf("%q: rate %d, allow %v, err %v; want rate %d, failing %v", c.rule, d.Rate, d.Allow, err, c.want, c.failing)
+		}
+	}
+}
+
+func TestExportIsAWholeNumberOrDenies(t *testing.T) {
+	for _, c := range []struct {
+		rule    string
+		want    int
+		failing bool
+	}{
+		{`export := 1000`, 1000, false},
+		{`export := 1`, 1, false},
+		{``, 0, false}, // no rule: the portal's default
+		{`export := 0`, 0, true},
+		{`export := -5`, 0, true},
+		{`export := 2.5`, 0, true},
+		{`export := "50"`, 0, true},
+	} {
+		e := openPolicy(t, "package kgate\nallow := true\n"+c.rule+"\n")
+		d, err := e.Decide(context.Background(), Input{Action: "read"})
+		if d.Export != c.want || (err != nil) != c.failing || (c.failing && d.Allow) {
+			t.Errorf("%q: export %d, allow %v, err %v; want export %d, failing %v", c.rule, d.Export, d.Allow, err, c.want, c.failing)
 		}
 	}
 }

@@ -37,7 +37,7 @@ type snapshot struct {
 }
 
 // The rules kgate reads, in the order the README's policy table lists them.
-var decisionRules = []string{"allow", "readable", "writable", "presets", "masks", "rate", "reasons", "mentions"}
+var decisionRules = []string{"allow", "readable", "writable", "presets", "masks", "rate", "export", "reasons", "mentions"}
 
 // build reads, compiles, tests, prepares and probes a policy directory. It
 // runs off the request path (at Open and on reload) and returns a snapshot
