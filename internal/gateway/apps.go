@@ -133,6 +133,10 @@ type Form struct {
 	// sees only as the policy's mask, so that a page can say so instead of
 	// showing the mask as if it were the value. Not sent to API clients.
 	Masked map[string]bool
+	// ExportCap is the policy's export rule for the member's reads of the
+	// app: the most records one CSV export may hold, 0 without the rule.
+	// Not sent to API clients.
+	ExportCap int
 
 	raw map[string]json.RawMessage
 }
@@ -169,7 +173,7 @@ func (g *Gateway) FormFields(ctx context.Context, id *identity.Identity, ref App
 	}
 	readable := newFieldSet(d.Readable)
 	out := &Form{Properties: map[string]kintone.FieldProperty{}, Revision: f.revision, raw: map[string]json.RawMessage{},
-		Masked: map[string]bool{}}
+		Masked: map[string]bool{}, ExportCap: d.Export}
 	for code := range d.Masks {
 		if _, known := f.types[code]; known && readable.readable(f, code) {
 			out.Masked[code] = true

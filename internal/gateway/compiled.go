@@ -2,8 +2,11 @@ package gateway
 
 import (
 	"context"
+	"errors"
 
 	"github.com/kgate/kgate/identity"
+	"github.com/kgate/kgate/internal/audit"
+	"github.com/kgate/kgate/internal/kintone"
 )
 
 // CompiledQuery is what decides which records a read of ref with query
@@ -36,4 +39,24 @@ func (g *Gateway) CompiledQuery(ctx context.Context, id *identity.Identity, ref 
 		return "", err
 	}
 	return head + "where " + composed.String(), nil
+}
+
+// LogExport audits an export the portal made of ref's records for the
+// member: an event of kind "export" with the records it held, or the
+// error that stopped or refused it. Each page the export read is audited
+// as a read besides.
+func (g *Gateway) LogExport(ctx context.Context, id *identity.Identity, ref AppRef, records int, err error) {
+	ev := audit.Event{Kind: "export", Action: "read", App: ref.ID, Records: records, Allowed: true, Outcome: "ok"}
+	if a, rerr := g.resolve(id, ref); rerr == nil {
+		ev.App = a.Alias
+	}
+	ev.PolicyVersion = g.view(ctx).Version()
+	if err != nil {
+		ev.Outcome, ev.Error = "error", err.Error()
+		var ke *kintone.Error
+		if errors.As(err, &ke) && ke.Code == "CB_NO02" {
+			ev.Allowed, ev.Outcome = false, "denied"
+		}
+	}
+	g.logEvent(audit.RequestFrom(ctx), id, ev)
 }

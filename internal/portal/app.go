@@ -25,6 +25,7 @@ type appView struct {
 	fields map[string]kql.Field // what the member's queries may name
 	title  string               // the field that names a record, "" for none
 	masked map[string]bool      // fields the member sees only as the policy's mask
+	export int                  // the policy's export cap for the member, 0 for none
 }
 
 // layoutItem is an element of kintone's form layout.
@@ -50,7 +51,8 @@ func (c *call) loadApp(alias string) (*appView, error) {
 		return nil, err
 	}
 	c.h.checkPending(c.ctx, alias)
-	av := &appView{alias: alias, ref: ref, set: c.h.cfg.Apps[alias], props: enabled(form.Properties), masked: form.Masked}
+	av := &appView{alias: alias, ref: ref, set: c.h.cfg.Apps[alias], props: enabled(form.Properties), masked: form.Masked,
+		export: form.ExportCap}
 	av.localize(c.loc.Lang)
 	codes := make([]string, 0, len(form.Properties))
 	for code := range form.Properties {

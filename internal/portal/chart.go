@@ -164,36 +164,14 @@ func chartKey(compiled string, ch Chart, tz *time.Location) string {
 // page by page, and hands each to fn; an error of fn stops the read. The
 // cursor is closed when the read stops before its end.
 func (c *call) eachRecord(av *appView, req gateway.CursorRequest, fn func(kintone.Record) error) error {
-	// Like the calendar, a chart or an export is a view of what the list
-	// shows: it is the first to go when the app's daily budget runs short.
+	// Like the calendar, a chart is a view of what the list shows: it is
+	// the first to go when the app's daily budget runs short.
 	ctx := kintone.WithPriority(c.ctx, kintone.PriorityLow)
 	key, _, err := c.h.gw.CreateCursor(ctx, c.id, req)
 	if err != nil {
 		return err
 	}
-	for {
-		pg, err := c.h.gw.GetCursor(ctx, c.id, key)
-		if err != nil {
-			_ = c.h.gw.DeleteCursor(ctx, c.id, key)
-			return err
-		}
-		recs, err := decodeRecords(pg)
-		if err != nil {
-			_ = c.h.gw.DeleteCursor(ctx, c.id, key)
-			return err
-		}
-		for _, rec := range recs {
-			if err := fn(rec); err != nil {
-				if pg.Next {
-					_ = c.h.gw.DeleteCursor(ctx, c.id, key)
-				}
-				return err
-			}
-		}
-		if !pg.Next {
-			return nil
-		}
-	}
+	return c.drain(ctx, key, fn, nil)
 }
 
 // chartView is one chart's drawing and table in the page's language.

@@ -266,6 +266,25 @@ type recorder struct {
 	lists  []gateway.ListRequest
 	langs  []string
 	tokens []string
+	// exports are the exports the portal audited: records held, or -1
+	// with the error's text.
+	exports []exportLog
+}
+
+type exportLog struct {
+	records int
+	err     string
+}
+
+func (r *recorder) LogExport(ctx context.Context, id *identity.Identity, ref gateway.AppRef, records int, err error) {
+	r.mu.Lock()
+	e := exportLog{records: records}
+	if err != nil {
+		e.err = err.Error()
+	}
+	r.exports = append(r.exports, e)
+	r.mu.Unlock()
+	r.backend.LogExport(ctx, id, ref, records, err)
 }
 
 func (r *recorder) ListRecords(ctx context.Context, id *identity.Identity, req gateway.ListRequest) (*gateway.Page, error) {

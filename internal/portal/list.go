@@ -114,6 +114,7 @@ type listBody struct {
 	Sizes     []sizeOption
 	SizeKeep  []hidden
 	Reset     string
+	Export    string // the CSV export of this view, "" when there is nothing to export
 	Filtered  bool
 	New       string  // the create form, "" when the member may not create
 	Done      *notice // what a write that led here did
@@ -219,6 +220,9 @@ func (c *call) list(alias string) {
 	c.columns(body, av, cfg, st)
 	c.rows(body, av, cfg, records)
 	c.paging(body, st, pg, sizes)
+	if len(records) > 0 {
+		body.Export = st.href(exportPath(alias), func(s *listState) { s.Page, s.sized = 1, false })
+	}
 	body.Notices = notices
 	if ab, err := c.h.gw.CreateAbilities(c.ctx, c.id, av.ref); err == nil && ab.Create {
 		body.New = appPath(alias) + "/new"

@@ -14,6 +14,7 @@
 //	GET  /apps/{alias}/records/{id}/delete   asks for confirmation; POST with confirm=yes deletes
 //	POST /apps/{alias}/records/{id}/comments posts a comment
 //	GET  /apps/{alias}/calendar        calendar: ?view=month|week&date=YYYY-MM-DD
+//	GET  /apps/{alias}/export.csv      the list as CSV: the list's q= sort= dir= f.{field}= from.{field}= to.{field}=, every page
 //	GET  /apps/{alias}/charts          charts over the list's records: the list's q= f.{field}= from.{field}= to.{field}=
 //	GET  /files/{token}?name=          a file of a record, streamed through the gateway
 //	GET  /view-as                      staff: choose a member to view the portal as; POST starts (email=) or stops (do=stop)
@@ -70,6 +71,7 @@ type backend interface {
 	CreateCursor(ctx context.Context, id *identity.Identity, req gateway.CursorRequest) (string, int64, error)
 	GetCursor(ctx context.Context, id *identity.Identity, key string) (*gateway.Page, error)
 	DeleteCursor(ctx context.Context, id *identity.Identity, key string) error
+	LogExport(ctx context.Context, id *identity.Identity, ref gateway.AppRef, records int, err error)
 
 	CreateAbilities(ctx context.Context, id *identity.Identity, ref gateway.AppRef) (*gateway.Abilities, error)
 	AddRecord(ctx context.Context, id *identity.Identity, req gateway.AddRecordRequest) (*gateway.Written, error)
@@ -334,6 +336,8 @@ func (c *call) route() {
 		page = func() { c.calendar(parts[1]) }
 	case len(parts) == 3 && parts[0] == "apps" && parts[2] == "charts":
 		page = func() { c.chartsPage(parts[1]) }
+	case len(parts) == 3 && parts[0] == "apps" && parts[2] == "export.csv":
+		page = func() { c.exportCSV(parts[1]) }
 	case len(parts) == 3 && parts[0] == "apps" && parts[2] == "new":
 		page, methods = func() { c.create(parts[1]) }, "GET, HEAD, POST"
 	case len(parts) == 4 && parts[0] == "apps" && parts[2] == "records":
