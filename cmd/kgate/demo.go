@@ -23,6 +23,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 
+	"github.com/kgate/kgate/examples"
 	"github.com/kgate/kgate/internal/devidp"
 	"github.com/kgate/kgate/internal/kintonesim"
 )
@@ -143,7 +144,11 @@ func startDemo(o demoOptions, out io.Writer) (_ *demo, err error) {
 	if err := d.startProvider(o.TokenLifetime); err != nil {
 		return nil, err
 	}
-	if err := d.startCaddy(policyDir); err != nil {
+	mediaDir, err := d.media()
+	if err != nil {
+		return nil, err
+	}
+	if err := d.startCaddy(policyDir, mediaDir); err != nil {
 		return nil, err
 	}
 	if o.JSON {
@@ -241,14 +246,14 @@ func randomB64(n int) string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
-func (d *demo) startCaddy(policyDir string) error {
+func (d *demo) startCaddy(policyDir, mediaDir string) error {
 	caddyfile, err := d.Example.file("Caddyfile")
 	if err != nil {
 		return err
 	}
 	for k, v := range map[string]string{
 		"KGATE_DEMO_SITE": d.URL, "KGATE_DEMO_KINTONE": strings.TrimSuffix(d.Kintone, "/"),
-		"KGATE_DEMO_ISSUER": d.Issuer, "KGATE_DEMO_POLICIES": policyDir,
+		"KGATE_DEMO_ISSUER": d.Issuer, "KGATE_DEMO_POLICIES": policyDir, "KGATE_DEMO_MEDIA": mediaDir,
 		"KGATE_DEMO_CLIENT_SECRET": clientSecret, "KGATE_DEMO_SESSION_KEY": randomB64(32),
 	} {
 		os.Setenv(k, v)
@@ -279,16 +284,41 @@ func (d *demo) policies(dir string) (string, error) {
 	if _, err := os.Stat(filepath.Join(d.Example.PolicyDir, "kgate.rego")); err == nil {
 		return filepath.Abs(d.Example.PolicyDir)
 	}
-	tmp, err := os.MkdirTemp("", "kgate-demo-policies-")
+	return d.unpack(d.Example.Policies, "kgate-demo-policies-")
+}
+
+// media picks the folder of the images the example's Caddyfile names
+// ({$KGATE_DEMO_MEDIA}): examples/<name>/media in a kgate checkout, else
+// the embedded copy, written to a temporary directory that Stop removes.
+// An example without images has none.
+func (d *demo) media() (string, error) {
+	local := filepath.Join("examples", d.Example.Name, "media")
+	if _, err := os.Stat(local); err == nil {
+		return filepath.Abs(local)
+	}
+	embedded, err := fs.Sub(examples.FS, d.Example.Name+"/media")
+	if err != nil {
+		return "", err
+	}
+	if _, err := fs.Stat(embedded, "."); err != nil {
+		return "", nil
+	}
+	return d.unpack(embedded, "kgate-demo-media-")
+}
+
+// unpack writes the files at the top of fsys to a new temporary directory
+// that Stop removes.
+func (d *demo) unpack(fsys fs.FS, prefix string) (string, error) {
+	tmp, err := os.MkdirTemp("", prefix)
 	if err != nil {
 		return "", err
 	}
 	d.stops = append(d.stops, func() { os.RemoveAll(tmp) })
-	err = fs.WalkDir(d.Example.Policies, ".", func(path string, e fs.DirEntry, err error) error {
+	err = fs.WalkDir(fsys, ".", func(path string, e fs.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
 			return err
 		}
-		b, err := fs.ReadFile(d.Example.Policies, path)
+		b, err := fs.ReadFile(fsys, path)
 		if err != nil {
 			return err
 		}

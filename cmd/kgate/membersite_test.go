@@ -253,6 +253,7 @@ func TestMemberSiteDemoShowsEachMemberTheirMaterialsAndRequests(t *testing.T) {
 			if got := apiIDs(b, d, "3"); !slices.Equal(got, sorted(wantRequests)) {
 				t.Errorf("the API lists requests %v, want %v", got, sorted(wantRequests))
 			}
+			checkAppImages(t, b, d, home.Body)
 			if level != "staff" && strings.Contains(home.Body, `href="/apps/members"`) {
 				t.Error("a partner's home page lists the members app")
 			}
@@ -261,6 +262,31 @@ func TestMemberSiteDemoShowsEachMemberTheirMaterialsAndRequests(t *testing.T) {
 			mine := pick(requests, wantRequests)
 			checkCharts(t, b, d, "requests", [][]kintone.Record{mine, mine, mine}, "Status", "", "type:amount")
 		})
+	}
+}
+
+// checkAppImages: the home page shows each app's picture of the
+// example's media folder, as the Caddyfile's image settings name them.
+func checkAppImages(t *testing.T, b *demoBrowser, d *demo, home string) {
+	t.Helper()
+	card := regexp.MustCompile(`<img class="app-image" src="([^"]+)"[^>]*>\s*<div class="app-body">\s*<h3><a href="/apps/(\w+)"`)
+	shown := map[string]string{}
+	for _, m := range card.FindAllStringSubmatch(home, -1) {
+		shown[m[2]] = html.UnescapeString(m[1])
+	}
+	for _, app := range []string{"materials", "requests"} {
+		want, err := examples.FS.ReadFile("member-site/media/" + app + ".png")
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, ok := shown[app]
+		if !ok {
+			t.Errorf("the home page shows no picture for %s", app)
+			continue
+		}
+		if img := b.Get(d.URL + src); img.Status != 200 || img.Body != string(want) {
+			t.Errorf("%s's picture %s: %d, %d bytes, want media/%s.png (%d bytes)", app, src, img.Status, len(img.Body), app, len(want))
+		}
 	}
 }
 
