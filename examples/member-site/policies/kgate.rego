@@ -11,7 +11,8 @@
 #               sees (with scope "level": the required levels shown),
 #               readable ("*" = all), writable, writable_when,
 #               presets (per action: field -> user attribute), mentions,
-#               rate (records per minute)
+#               rate (records per minute), export (records one CSV
+#               export may hold)
 #
 # include is compiled into a kintone query with input.record unknown, so
 # it compares one input.record field with known values only.
@@ -94,6 +95,8 @@ mentions contains code if {
 }
 
 rate := level.rate
+
+export := level.export
 
 # --- reasons ---------------------------------------------------------------
 

@@ -200,6 +200,23 @@ test_staff_read_without_a_rate[alias] if {
 	not kgate.rate with input as req(tomo, alias, "read")
 }
 
+test_export[name] if {
+	some name, tc in {
+		"materials bronze": [ben, "materials", 200],
+		"requests silver": [ken, "requests", 1000],
+		"requests gold": [olga, "requests", 5000],
+		"requests staff": [tomo, "requests", 50000],
+		"members staff": [tomo, "members", 50000],
+	}
+	[user, alias, want] := tc
+	export := kgate.export with input as req(user, alias, "read")
+	export == want
+}
+
+test_no_export_without_level if {
+	not kgate.export with input as req(stranger, "requests", "read")
+}
+
 # --- writable, presets -----------------------------------------------------
 
 request_fields := {"title", "type", "amount", "requested_on", "details"}
