@@ -267,6 +267,9 @@ func (d *demo) startCaddy(policyDir, mediaDir string) error {
 			fmt.Fprintln(os.Stderr, "warning:", w.String())
 		}
 	}
+	if cfg, err = d.withNotify(cfg); err != nil {
+		return err
+	}
 	if err := caddy.Load(cfg, true); err != nil {
 		return fmt.Errorf("starting kgate: %w", err)
 	}
