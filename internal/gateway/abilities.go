@@ -276,3 +276,15 @@ type processAction struct {
 	From string `json:"from"`
 	To   string `json:"to"`
 }
+
+// MayReadFiles reports whether the member may download files of some of
+// the app's records: file.read is allowed without a record. Its row rule
+// is still applied to each download, by DownloadFile and StatFile.
+func (g *Gateway) MayReadFiles(ctx context.Context, id *identity.Identity, ref AppRef) (bool, error) {
+	w := g.newWriter(ctx, id)
+	wa, err := w.app(ctx, ref)
+	if err != nil {
+		return false, err
+	}
+	return w.may(ctx, wa, "file.read", "", nil)
+}

@@ -74,6 +74,22 @@ type File struct {
 	ContentType string // as kintone stored it
 	Size        int64  // bytes, as kintone announced them; -1 when unknown
 	Body        io.ReadCloser
+	// Key is kintone's file key: it names one content for good, so copies
+	// made of the file (thumbnails) are cached by it. It is for kgate's
+	// own use and never sent to the member.
+	Key string
+	// open downloads the file StatFile checked.
+	open    func(ctx context.Context) (io.ReadCloser, error)
+	app     *app
+	fileKey string
+}
+
+// Open downloads the content of a file StatFile returned.
+func (f *File) Open(ctx context.Context) (io.ReadCloser, error) {
+	if f.open == nil {
+		return nil, errors.New("gateway: Open on a file StatFile did not return")
+	}
+	return f.open(ctx)
 }
 
 // DownloadFile opens a file named by a file token. The token must have
@@ -84,12 +100,38 @@ type File struct {
 func (g *Gateway) DownloadFile(ctx context.Context, id *identity.Identity, token string) (*File, error) {
 	ev := audit.Event{Kind: "read", Action: "file.read"}
 	start := g.now()
-	file, err := g.downloadFile(ctx, id, token, &ev)
+	file, err := g.statFile(ctx, id, token, &ev)
+	if err == nil {
+		file.Body, file.Size, err = g.openFile(ctx, id, file, &ev)
+	}
+	if err != nil {
+		file = nil
+	}
 	g.finish(ctx, id, &ev, start, err)
 	return file, err
 }
 
-func (g *Gateway) downloadFile(ctx context.Context, id *identity.Identity, token string, ev *audit.Event) (*File, error) {
+// StatFile checks a file token as DownloadFile does and returns the file
+// without its content (Body nil, Size -1): Open downloads it. It is for
+// copies of a file cached by its Key, which must be checked on every
+// request but need the content only when not cached. The check is
+// audited as a file.read.
+func (g *Gateway) StatFile(ctx context.Context, id *identity.Identity, token string) (*File, error) {
+	ev := audit.Event{Kind: "read", Action: "file.read"}
+	start := g.now()
+	file, err := g.statFile(ctx, id, token, &ev)
+	g.finish(ctx, id, &ev, start, err)
+	if err != nil {
+		return nil, err
+	}
+	file.open = func(ctx context.Context) (io.ReadCloser, error) {
+		body, _, err := g.openFile(ctx, id, file, &audit.Event{})
+		return body, err
+	}
+	return file, nil
+}
+
+func (g *Gateway) statFile(ctx context.Context, id *identity.Identity, token string, ev *audit.Event) (*File, error) {
 	gone := kintone.NewError("GAIA_BL01", id.Lang, "-")
 	c, err := g.files.open(token, g.now())
 	if err != nil || c.Issuer != id.Issuer || c.Subject != id.Subject {
@@ -124,12 +166,18 @@ func (g *Gateway) downloadFile(ctx context.Context, id *identity.Identity, token
 	if held == nil {
 		return nil, gone
 	}
+	return &File{Name: held.Name, ContentType: held.ContentType, Size: -1, Key: c.App + "/" + c.Key, app: a, fileKey: c.Key}, nil
+}
+
+// openFile downloads a checked file's content.
+func (g *Gateway) openFile(ctx context.Context, id *identity.Identity, f *File, ev *audit.Event) (io.ReadCloser, int64, error) {
+	a := f.app
 	resp, err := g.client.Download(ctx, kintone.Request{API: "file.json", GuestSpace: a.GuestSpace, App: a.ID,
-		Tokens: a.Tokens, Params: url.Values{"fileKey": {c.Key}}})
+		Tokens: a.Tokens, Params: url.Values{"fileKey": {f.fileKey}}})
 	if err != nil {
 		ev.UpstreamStatus = statusOf(err)
-		return nil, upstreamError(err, id.Lang, nil)
+		return nil, -1, upstreamError(err, id.Lang, nil)
 	}
 	ev.UpstreamStatus = resp.StatusCode
-	return &File{Name: held.Name, ContentType: held.ContentType, Size: resp.ContentLength, Body: resp.Body}, nil
+	return resp.Body, resp.ContentLength, nil
 }

@@ -472,6 +472,50 @@ func TestFileKeysBecomeTokensOnlyTheirHolderCanUse(t *testing.T) {
 	}
 }
 
+// StatFile checks a token exactly as DownloadFile does, without the
+// content: the portal's thumbnails rely on it before using their cache.
+func TestStatFileChecksLikeDownloadAndOpensTheSameContent(t *testing.T) {
+	e := sharedEnv(t)
+	alice, carol, bob := testworld.Identities["alice"], testworld.Identities["carol"], testworld.Identities["bob"]
+	page, err := e.gw.ListRecords(e.ctx, alice, gateway.ListRequest{App: gateway.AppRef{ID: testworld.OrdersApp},
+		Query: "attachment is not empty order by $id asc", Fields: []string{"attachment"}})
+	if err != nil || len(page.Records) == 0 {
+		t.Fatalf("records with an attachment: %v", err)
+	}
+	var files []struct{ FileKey string }
+	json.Unmarshal(decode(t, page.Records[0])["attachment"].Value, &files)
+	token := files[0].FileKey
+	f, err := e.gw.StatFile(e.ctx, alice, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Name != "quote.txt" || f.Body != nil || f.Key == "" || strings.Contains(f.Key, token) {
+		t.Fatalf("StatFile = %+v", f)
+	}
+	body, err := f.Open(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(body)
+	body.Close()
+	if string(got) != "quote for acme" {
+		t.Errorf("opened %q", got)
+	}
+	for name, c := range map[string]struct {
+		who   *identity.Identity
+		token string
+	}{
+		"carol with alice's token": {carol, token},
+		"bob with alice's token":   {bob, token},
+		"kintone's own key":        {alice, "file-quote"},
+		"a tampered token":         {alice, token[:len(token)-2] + "AA"},
+	} {
+		if f, err := e.gw.StatFile(e.ctx, c.who, c.token); kerr(t, err).Code != "GAIA_BL01" || f != nil {
+			t.Errorf("%s: StatFile = %+v, %v", name, f, err)
+		}
+	}
+}
+
 func TestFormAndLayoutShowOnlyReadableFields(t *testing.T) {
 	e := sharedEnv(t)
 	form, err := e.gw.FormFields(e.ctx, testworld.Identities["bob"], gateway.AppRef{ID: testworld.OrdersApp}, "")
