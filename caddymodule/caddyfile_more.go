@@ -241,6 +241,10 @@ func (m *Members) unmarshal(d *caddyfile.Dispenser) error {
 //	        calendar <field> [<end field>]
 //	        no_calendar
 //	        chart <group field> [sum <number field>] <ja title> [<en title>]
+//	        gallery <file field> {
+//	            title_field <field>
+//	            fields <field>...
+//	        }
 //	        label <field> <ja> [<en>]
 //	        image <file or /path> [<alt ja> [<alt en>]]
 //	        status_color <state> <"#rrggbb">
@@ -340,7 +344,7 @@ func unmarshalPortalApp(d *caddyfile.Dispenser, c *portalconfig.Config) error {
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		key := d.Val()
 		switch key {
-		case "columns", "title_field", "search", "filters", "calendar":
+		case "columns", "title_field", "search", "filters", "calendar", "gallery":
 			// Provision checks these codes against the form and names
 			// the line when one is not there.
 			if s.Positions == nil {
@@ -405,6 +409,8 @@ func unmarshalPortalApp(d *caddyfile.Dispenser, c *portalconfig.Config) error {
 			if len(args) > 1 {
 				s.ImageAlt, err = text(d, key, args[1:])
 			}
+		case "gallery":
+			s.Gallery, err = unmarshalGallery(d, args)
 		case "label":
 			if len(args) < 2 {
 				return d.Errf("label needs a field code and its label")
@@ -446,6 +452,26 @@ func chartArgs(d *caddyfile.Dispenser, args []string) (portalconfig.Chart, error
 	var err error
 	ch.Title, err = text(d, "chart title", rest)
 	return ch, err
+}
+
+// unmarshalGallery reads "gallery <file field>" and its optional block.
+func unmarshalGallery(d *caddyfile.Dispenser, args []string) (*portalconfig.Gallery, error) {
+	if len(args) != 1 {
+		return nil, d.Errf("gallery needs the FILE field whose images the cards show")
+	}
+	g := &portalconfig.Gallery{ImageField: args[0]}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		key, vals := d.Val(), d.RemainingArgs()
+		switch {
+		case key == "title_field" && len(vals) == 1:
+			g.TitleField = vals[0]
+		case key == "fields" && len(vals) > 0:
+			g.Fields = append(g.Fields, vals...)
+		default:
+			return nil, d.Errf("gallery: want `title_field <field>` or `fields <field>...`, not %q", key)
+		}
+	}
+	return g, nil
 }
 
 // text reads "<ja> [<en>]": the Japanese text and, optionally, the English.

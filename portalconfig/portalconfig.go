@@ -122,12 +122,16 @@ type AppSettings struct {
 	// state name, as #rrggbb; the badge's text is black or white, whichever
 	// contrasts more. Other states keep the default badge.
 	StatusColors map[string]string `json:"status_colors,omitempty"`
+	// Gallery, when set, adds a gallery view: a card per record with a
+	// thumbnail of a file field.
+	Gallery *Gallery `json:"gallery,omitempty"`
 	// Labels replace field labels, for forms whose labels kintone does not
 	// hold in both languages.
 	Labels map[string]Text `json:"labels,omitempty"`
 	// Positions are where the settings naming fields were written, by
-	// setting (columns, title_field, search, filters, calendar, and
-	// charts.<n> for the n-th chart, from 0), as "file:line". The Caddyfile adapter fills them, so that a field code
+	// setting (columns, title_field, search, filters, calendar, gallery,
+	// and charts.<n> for the n-th chart, from 0), as "file:line". The
+	// Caddyfile adapter fills them, so that a field code
 	// the form lacks is reported at the line that names it.
 	Positions map[string]string `json:"positions,omitempty"`
 }
@@ -143,6 +147,19 @@ type Chart struct {
 	// Sum is a NUMBER or CALC field added up per group; omitted, the
 	// records are counted.
 	Sum string `json:"sum,omitempty"`
+}
+
+// Gallery is an app's card view. Fields the member may not read are left
+// out, and masked ones show their mask, as in the list.
+type Gallery struct {
+	// ImageField is the FILE field whose first file is the card's picture:
+	// a thumbnail for JPEG, PNG, GIF and WebP images, an icon for other
+	// files.
+	ImageField string `json:"image_field"`
+	// TitleField is the card's title (default: the app's title field).
+	TitleField string `json:"title_field,omitempty"`
+	// Fields are shown on the card under the title, in order.
+	Fields []string `json:"fields,omitempty"`
 }
 
 // Brand is the company's identity on the site.
@@ -169,9 +186,10 @@ type Brand struct {
 	// CustomCSS is a stylesheet file loaded after the portal's own.
 	CustomCSS string `json:"custom_css,omitempty"`
 	// TemplateDir may hold files named like the embedded templates
-	// (layout.html, home.html, list.html, record.html, calendar.html, charts.html,
-	// error.html, value.html, form.html, fields.html, confirm.html); each
-	// one found replaces the embedded one.
+	// (layout.html, home.html, list.html, record.html, calendar.html,
+	// charts.html, error.html, value.html, form.html, fields.html,
+	// confirm.html, gallery.html, preview.html, listparts.html); each one
+	// found replaces the embedded one.
 	TemplateDir string `json:"template_dir,omitempty"`
 }
 

@@ -47,6 +47,7 @@ type (
 	Text        = portalconfig.Text
 	AppSettings = portalconfig.AppSettings
 	Chart       = portalconfig.Chart
+	Gallery     = portalconfig.Gallery
 	Brand       = portalconfig.Brand
 	Link        = portalconfig.Link
 )

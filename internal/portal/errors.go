@@ -37,7 +37,7 @@ const readOnlyCode = "KGATE_VA01"
 
 // pageStatuses have their own texts in the catalogues; others use the
 // generic ones.
-var pageStatuses = map[int]bool{400: true, 401: true, 403: true, 404: true, 405: true, 409: true, 413: true, 500: true, 502: true, 503: true, 504: true}
+var pageStatuses = map[int]bool{400: true, 401: true, 403: true, 404: true, 405: true, 409: true, 413: true, 422: true, 500: true, 502: true, 503: true, 504: true}
 
 // errorPage renders the error page for status.
 func (c *call) errorPage(status int, reasons, details []string) {

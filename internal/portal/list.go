@@ -116,8 +116,9 @@ type listBody struct {
 	Reset     string
 	Export    string // the CSV export of this view, "" when there is nothing to export
 	Filtered  bool
-	New       string  // the create form, "" when the member may not create
-	Done      *notice // what a write that led here did
+	New       string     // the create form, "" when the member may not create
+	Done      *notice    // what a write that led here did
+	Cards     []cardView // the gallery's
 }
 
 type appHeader struct {
@@ -126,7 +127,8 @@ type appHeader struct {
 	List     string
 	Calendar string // "" when the app has no calendar
 	Charts   string // "" when the member may see no chart of the app
-	Current  string // "list", "calendar" or "charts"
+	Gallery  string // "" when the app has no gallery
+	Current  string // "list", "calendar", "charts" or "gallery"
 }
 
 type filterView struct {
@@ -180,23 +182,7 @@ func (c *call) list(alias string) {
 		c.problem(err)
 		return
 	}
-	var notices []string
-	if av.masked[st.Sort] {
-		// Masked fields cannot be sorted by: say so and list in the usual
-		// order (a bookmark may be older than the policy).
-		notices = append(notices, c.loc.T("list.sort.refused", av.label(st.Sort)))
-		cfg.unsortable, st.Sort, st.Desc = st.Sort, "", false
-	}
-	pg, sizes, err := c.fetchPage(av, cfg, st)
-	if refused := st.Sort; refused != "" && queryRefused(err) {
-		// The policy keeps the member from sorting by this field (a masked
-		// one): show the list unsorted and say why, rather than an error.
-		st.Sort, st.Desc = "", false
-		if pg, sizes, err = c.fetchPage(av, cfg, st); err == nil {
-			notices = append(notices, c.loc.T("list.sort.refused", av.label(refused)))
-			cfg.unsortable = refused
-		}
-	}
+	pg, sizes, notices, err := c.fetchListed(av, cfg, st, cfg.columns)
 	if err != nil {
 		c.fail(err)
 		return
@@ -233,6 +219,30 @@ func (c *call) list(alias string) {
 	c.render(http.StatusOK, "list", c.newPage(name, body, crumb{Label: name}))
 }
 
+// fetchListed fetches the page a list URL asks for, with fields besides
+// the record's id and number. A sort by a field the member sees masked,
+// or one the policy refuses, is dropped with a notice saying so.
+func (c *call) fetchListed(av *appView, cfg *listConfig, st *listState, fields []string) (*gateway.Page, []int, []string, error) {
+	var notices []string
+	if av.masked[st.Sort] {
+		// Masked fields cannot be sorted by: say so and list in the usual
+		// order (a bookmark may be older than the policy).
+		notices = append(notices, c.loc.T("list.sort.refused", av.label(st.Sort)))
+		cfg.unsortable, st.Sort, st.Desc = st.Sort, "", false
+	}
+	pg, sizes, err := c.fetchPage(av, cfg, st, fields)
+	if refused := st.Sort; refused != "" && queryRefused(err) {
+		// The policy keeps the member from sorting by this field (a masked
+		// one): show the list unsorted and say why, rather than an error.
+		st.Sort, st.Desc = "", false
+		if pg, sizes, err = c.fetchPage(av, cfg, st, fields); err == nil {
+			notices = append(notices, c.loc.T("list.sort.refused", av.label(refused)))
+			cfg.unsortable = refused
+		}
+	}
+	return pg, sizes, notices, err
+}
+
 // problem answers a list URL the portal refuses.
 func (c *call) problem(err error) {
 	var p *problem
@@ -247,12 +257,12 @@ func (c *call) problem(err error) {
 // member (sizes up to 500, checked when configured and when read from the
 // URL), so the size asked for is the size used. It returns the page and
 // the sizes to offer.
-func (c *call) fetchPage(av *appView, cfg *listConfig, st *listState) (*gateway.Page, []int, error) {
+func (c *call) fetchPage(av *appView, cfg *listConfig, st *listState, columns []string) (*gateway.Page, []int, error) {
 	sizes := c.h.cfg.PageSizes
 	if !st.sized {
 		st.Size = sizes[0]
 	}
-	fields := append([]string{"$id"}, cfg.columns...)
+	fields := append([]string{"$id"}, columns...)
 	if rn := av.recordNumber(); rn != "" {
 		fields = append(fields, rn)
 	}
@@ -278,6 +288,9 @@ func (c *call) appHeader(av *appView, name string, desc any, current string) app
 	}
 	if len(av.charts()) > 0 {
 		h.Charts = chartsPath(av.alias)
+	}
+	if av.set.Gallery != nil {
+		h.Gallery = galleryPath(av.alias)
 	}
 	return h
 }

@@ -16,7 +16,10 @@
 //	GET  /apps/{alias}/calendar        calendar: ?view=month|week&date=YYYY-MM-DD
 //	GET  /apps/{alias}/export.csv      the list as CSV: the list's q= sort= dir= f.{field}= from.{field}= to.{field}=, every page
 //	GET  /apps/{alias}/charts          charts over the list's records: the list's q= f.{field}= from.{field}= to.{field}=
+//	GET  /apps/{alias}/gallery         gallery (cards), when configured: the list's parameters
 //	GET  /files/{token}?name=          a file of a record, streamed through the gateway
+//	GET  /thumbnails/{card|preview}/{token}  a thumbnail of an image file, checked as /files is
+//	GET  /previews/{token}?app=&record=      an image file's preview page, with its download link
 //	GET  /view-as                      staff: choose a member to view the portal as; POST starts (email=) or stops (do=stop)
 //	POST /lang                         language switch (public)
 //	GET  /assets/{name}.{hash}.{ext}   stylesheets, script, logo, favicon (public)
@@ -53,6 +56,7 @@ import (
 
 	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/gateway"
+	"github.com/kgate/kgate/internal/thumbnail"
 )
 
 // backend is the part of the gateway the portal uses. It is the concrete
@@ -72,6 +76,8 @@ type backend interface {
 	GetCursor(ctx context.Context, id *identity.Identity, key string) (*gateway.Page, error)
 	DeleteCursor(ctx context.Context, id *identity.Identity, key string) error
 	LogExport(ctx context.Context, id *identity.Identity, ref gateway.AppRef, records int, err error)
+	StatFile(ctx context.Context, id *identity.Identity, token string) (*gateway.File, error)
+	MayReadFiles(ctx context.Context, id *identity.Identity, ref gateway.AppRef) (bool, error)
 
 	CreateAbilities(ctx context.Context, id *identity.Identity, ref gateway.AppRef) (*gateway.Abilities, error)
 	AddRecord(ctx context.Context, id *identity.Identity, req gateway.AddRecordRequest) (*gateway.Written, error)
@@ -116,6 +122,7 @@ type Handler struct {
 	subs     *submissions
 	now      func() time.Time
 	viewAs   ViewAs // nil unless EnableViewAs was called
+	thumbs   *thumbnail.Maker
 	// settingsPending holds the aliases of apps whose settings could not
 	// be checked against their forms at load (see CheckSettings).
 	settingsPending sync.Map
@@ -130,7 +137,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h := &Handler{cfg: cfg, gw: cfg.Gateway, log: cfg.Logger, rich: newRichText(), appCache: newTTLCache(time.Minute, 1024),
 		charts: newTTLCache(chartTTL, chartCacheSize), counts: newTTLCache(countTTL, countMax), visits: cfg.Visits,
-		guard: newFormGuard(cfg.formKeys()...), now: time.Now}
+		guard: newFormGuard(cfg.formKeys()...), now: time.Now, thumbs: thumbnail.New(thumbnail.Options{})}
 	h.subs = newSubmissions(func() time.Time { return h.now() }, cfg.Submissions)
 	h.tz, _ = time.LoadLocation(cfg.TimeZone)
 	var err error
@@ -338,6 +345,8 @@ func (c *call) route() {
 		page = func() { c.chartsPage(parts[1]) }
 	case len(parts) == 3 && parts[0] == "apps" && parts[2] == "export.csv":
 		page = func() { c.exportCSV(parts[1]) }
+	case len(parts) == 3 && parts[0] == "apps" && parts[2] == "gallery":
+		page = func() { c.gallery(parts[1]) }
 	case len(parts) == 3 && parts[0] == "apps" && parts[2] == "new":
 		page, methods = func() { c.create(parts[1]) }, "GET, HEAD, POST"
 	case len(parts) == 4 && parts[0] == "apps" && parts[2] == "records":
@@ -358,6 +367,10 @@ func (c *call) route() {
 		}
 	case len(parts) == 2 && parts[0] == "files":
 		page = func() { c.download(parts[1]) }
+	case len(parts) == 3 && parts[0] == "thumbnails":
+		page = func() { c.thumbnail(parts[1], parts[2]) }
+	case len(parts) == 2 && parts[0] == "previews":
+		page = func() { c.preview(parts[1]) }
 	default:
 		page = nil
 	}

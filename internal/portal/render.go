@@ -21,13 +21,14 @@ var templatesFS embed.FS
 
 // pageNames are the pages; each is its own file defining "main", executed
 // inside layout.html, with value.html's "value" available to all.
-var pageNames = []string{"home", "list", "record", "calendar", "charts", "error", "form", "confirm", "viewas"}
+var pageNames = []string{"home", "list", "record", "calendar", "charts", "error", "form", "confirm", "viewas", "gallery", "preview"}
 
 // sharedTemplates are parsed into every page.
 var sharedTemplates = []string{"layout.html", "value.html", "app.html"}
 
 // pageFiles are extra templates a page needs besides the shared ones.
-var pageFiles = map[string][]string{"form": {"fields.html"}}
+var pageFiles = map[string][]string{"form": {"fields.html"}, "list": {"listparts.html"}, "gallery": {"listparts.html"},
+	"preview": {"listparts.html"}}
 
 type pageTemplate struct{ t *template.Template }
 

@@ -8,11 +8,15 @@ import (
 	"strings"
 
 	"go.uber.org/zap"
+
+	"github.com/kgate/kgate/portalconfig"
 )
 
 // CheckSettings checks that the field codes the apps' settings name
-// (columns, title_field, search, filters, calendar) are fields of the apps'
-// forms, and that charts group by and sum fields of fitting types, and refuses settings that name others, with the line they were
+// (columns, title_field, search, filters, calendar, gallery) are fields of
+// the apps' forms, that charts group by and sum fields of fitting types and
+// that a gallery's picture is a FILE field, and refuses settings that do
+// not, with the line they were
 // written at. An app whose form cannot be read now is returned in
 // unchecked with the reason; it is checked when one of its pages is first
 // served, and a missing field is then logged (the page leaves it out, as
@@ -64,6 +68,7 @@ func (h *Handler) checkApp(ctx context.Context, alias string) (string, error) {
 		{"search", s.SearchFields},
 		{"filters", s.Filters},
 		{"calendar", []string{s.CalendarField, s.CalendarEndField}},
+		{"gallery", galleryCodes(s.Gallery)},
 	} {
 		var unknown []string
 		for _, code := range setting.codes {
@@ -74,11 +79,12 @@ func (h *Handler) checkApp(ctx context.Context, alias string) (string, error) {
 		if len(unknown) == 0 {
 			continue
 		}
-		at := ""
-		if pos := s.Positions[setting.key]; pos != "" {
-			at = " (" + pos + ")"
+		missing = append(missing, fmt.Sprintf("app %s: %s%s: the form has no field %s", alias, setting.key, at(s, setting.key), quoted(unknown)))
+	}
+	if g := s.Gallery; g != nil {
+		if t, ok := types[g.ImageField]; ok && t != "FILE" {
+			missing = append(missing, fmt.Sprintf("app %s: gallery%s: %q is a %s field, not a FILE field", alias, at(s, "gallery"), g.ImageField, t))
 		}
-		missing = append(missing, fmt.Sprintf("app %s: %s%s: the form has no field %s", alias, setting.key, at, quoted(unknown)))
 	}
 	missing = append(missing, checkCharts(alias, s, types)...)
 	return strings.Join(missing, "; "), nil
@@ -123,6 +129,23 @@ func chartProblem(ch Chart, types map[string]string) string {
 		return fmt.Sprintf("sum %q is a %s field; want NUMBER or CALC", ch.Sum, typ)
 	}
 	return ""
+}
+
+// at is " (file:line)" for a setting the Caddyfile adapter placed.
+func at(s AppSettings, key string) string {
+	if pos := s.Positions[key]; pos != "" {
+		return " (" + pos + ")"
+	}
+	return ""
+}
+
+// galleryCodes are the field codes a gallery setting names.
+func galleryCodes(g *portalconfig.Gallery) []string {
+	if g == nil {
+		return nil
+	}
+	codes := []string{g.ImageField, g.TitleField}
+	return append(codes, g.Fields...)
 }
 
 // checkPending checks the settings of an app that CheckSettings could not
