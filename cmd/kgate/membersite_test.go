@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/csv"
 	"encoding/json"
 	"html"
 	"image"
@@ -254,6 +255,9 @@ func TestMemberSiteDemoShowsEachMemberTheirMaterialsAndRequests(t *testing.T) {
 				t.Errorf("the API lists requests %v, want %v", got, sorted(wantRequests))
 			}
 			checkAppImages(t, b, d, home.Body)
+			if got, want := csvTitles(t, b, d, "requests"), titles(pick(requests, wantRequests)); !slices.Equal(got, want) {
+				t.Errorf("the requests' CSV export holds %q, want %q", got, want)
+			}
 			if level != "staff" && strings.Contains(home.Body, `href="/apps/members"`) {
 				t.Error("a partner's home page lists the members app")
 			}
@@ -263,6 +267,36 @@ func TestMemberSiteDemoShowsEachMemberTheirMaterialsAndRequests(t *testing.T) {
 			checkCharts(t, b, d, "requests", [][]kintone.Record{mine, mine, mine}, "Status", "", "type:amount")
 		})
 	}
+}
+
+// csvTitles are the titles in an app's CSV export (its header is in the
+// member's language), sorted.
+func csvTitles(t *testing.T, b *demoBrowser, d *demo, app string) []string {
+	t.Helper()
+	p := b.Get(d.URL + "/apps/" + app + "/export.csv")
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(p.Body, "\uFEFF"))).ReadAll()
+	if p.Status != 200 || err != nil || len(rows) == 0 {
+		t.Fatalf("/apps/%s/export.csv: %d %v %.200q", app, p.Status, err, p.Body)
+	}
+	col := slices.IndexFunc(rows[0], func(h string) bool { return h == "Title" || h == "件名" })
+	if col < 0 {
+		t.Fatalf("/apps/%s/export.csv has no title column: %q", app, rows[0])
+	}
+	var out []string
+	for _, r := range rows[1:] {
+		out = append(out, r[col])
+	}
+	slices.Sort(out)
+	return out
+}
+
+func titles(recs []kintone.Record) []string {
+	var out []string
+	for _, r := range recs {
+		out = append(out, demoField(r, "title"))
+	}
+	slices.Sort(out)
+	return out
 }
 
 // checkAppImages: the home page shows each app's picture of the
