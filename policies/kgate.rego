@@ -115,25 +115,40 @@ export := level.export
 
 # --- reasons ---------------------------------------------------------------
 
-reasons contains sprintf("app %q is not open to partners", [input.app.alias]) if not app
+# Each reason is given in Japanese and English; kgate shows the member's
+# language and logs the English.
+
+reasons contains {
+	"ja": sprintf("アプリ「%s」はパートナーに公開されていません", [input.app.alias]),
+	"en": sprintf("app %q is not open to partners", [input.app.alias]),
+} if not app
 
 reasons contains app.closed_reason if {
 	not level
 	app.closed_reason
 }
 
-reasons contains sprintf("your member level may not use app %q", [input.app.alias]) if {
+reasons contains {
+	"ja": sprintf("あなたの会員レベルではアプリ「%s」を利用できません", [input.app.alias]),
+	"en": sprintf("your member level may not use app %q", [input.app.alias]),
+} if {
 	app
 	not level
 	not app.closed_reason
 }
 
-reasons contains sprintf("your member level may not %s in app %q", [action_name, input.app.alias]) if {
+reasons contains {
+	"ja": sprintf("あなたの会員レベルではアプリ「%s」で%sできません", [input.app.alias, action_name_ja]),
+	"en": sprintf("your member level may not %s in app %q", [action_name, input.app.alias]),
+} if {
 	level
 	not allow
 }
 
-reasons contains sprintf("records of app %q can be edited only while %s", [input.app.alias, conditions]) if {
+reasons contains {
+	"ja": sprintf("アプリ「%s」のレコードは%sの間だけ編集できます", [input.app.alias, conditions_ja]),
+	"en": sprintf("records of app %q can be edited only while %s", [input.app.alias, conditions]),
+} if {
 	input.action == "update"
 	allow
 	not writes_allowed
@@ -143,6 +158,20 @@ action_name := sprintf("run %q", [input.status_action]) if input.action == "stat
 
 action_name := input.action if input.action != "status"
 
+action_names_ja := {
+	"read": "閲覧", "create": "作成", "update": "編集", "delete": "削除",
+	"comment.read": "コメントの閲覧", "comment.write": "コメントの投稿",
+	"file.read": "ファイルのダウンロード", "file.write": "ファイルのアップロード",
+}
+
+action_name_ja := sprintf("「%s」を実行", [input.status_action]) if input.action == "status"
+
+action_name_ja := object.get(action_names_ja, input.action, input.action) if input.action != "status"
+
 conditions := concat(" and ", [sprintf("%s is %s", [field, concat(" or ", values)]) |
+	some field, values in level.writable_when
+])
+
+conditions_ja := concat("かつ", [sprintf("%sが%s", [field, concat("または", values)]) |
 	some field, values in level.writable_when
 ])

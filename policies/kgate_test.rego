@@ -301,6 +301,9 @@ reasons_of(r) := rs if {
 	rs := kgate.reasons with input as r
 }
 
+# The reasons in one language: every reason the policy gives has both.
+reasons_in(r, lang) := {t | some x in reasons_of(r); t := x[lang]}
+
 test_reasons[name] if {
 	some name, tc in {
 		"unknown app": [req(sam, "payroll", "read"), `app "payroll" is not open to partners`],
@@ -314,7 +317,22 @@ test_reasons[name] if {
 		],
 	}
 	[r, want] := tc
-	want in reasons_of(r)
+	want in reasons_in(r, "en")
+	count(reasons_in(r, "ja")) == count(reasons_of(r))
+}
+
+test_reasons_in_japanese[name] if {
+	some name, tc in {
+		"members for partners": [req(bob, "members", "read"), "会員情報は運営スタッフのみが閲覧できます。"],
+		"action not allowed": [req(bob, "budget", "create"), "あなたの会員レベルではアプリ「budget」で作成できません"],
+		"status action not allowed": [status(bob, "budget", "Submit"), "あなたの会員レベルではアプリ「budget」で「Submit」を実行できません"],
+		"update outside Draft": [
+			with_record(req(alice, "budget", "update"), {"org": "acme", "Status": "Approved"}),
+			"アプリ「budget」のレコードはStatusがDraftの間だけ編集できます",
+		],
+	}
+	[r, want] := tc
+	want in reasons_in(r, "ja")
 }
 
 test_no_reasons_when_allowed[name] if {

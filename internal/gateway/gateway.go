@@ -236,7 +236,7 @@ func (g *Gateway) decide(ctx context.Context, view policy.View, id *identity.Ide
 	if !d.Allow {
 		e := kintone.NewError("CB_NO02", id.Lang)
 		if len(d.Reasons) > 0 {
-			e.With("policy", d.Reasons...)
+			e.With("policy", d.ReasonsIn(id.Lang)...)
 		}
 		return d, e
 	}

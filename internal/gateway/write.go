@@ -196,7 +196,7 @@ func (w *writer) allowedFor(ctx context.Context, ev *audit.Event, wa *writeApp, 
 	ev.PolicyVersion = d.Version
 	if !d.Allow {
 		ev.Reasons, ev.Outcome = d.Reasons, "denied"
-		return nil, denied(w.id.Lang, d.Reasons)
+		return nil, denied(w.id.Lang, d.ReasonsIn(w.id.Lang))
 	}
 	return d, nil
 }
@@ -215,7 +215,7 @@ func (w *writer) recordDecision(ctx context.Context, ev *audit.Event, wa *writeA
 	}
 	if !d.Allow {
 		ev.Reasons, ev.Outcome = d.Reasons, "denied"
-		return nil, denied(w.id.Lang, d.Reasons)
+		return nil, denied(w.id.Lang, d.ReasonsIn(w.id.Lang))
 	}
 	return d, nil
 }

@@ -218,7 +218,7 @@ func (w *writer) fileValue(ctx context.Context, c *recordCheck, probs *fieldProb
 		}
 		if !d.Allow {
 			c.ev.Outcome = "denied"
-			return nil, nil, false, denied(lang, d.Reasons)
+			return nil, nil, false, denied(lang, d.ReasonsIn(lang))
 		}
 		c.uploads += uploads
 	}

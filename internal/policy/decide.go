@@ -31,6 +31,10 @@ type Decision struct {
 	// hold; 0 = no export rule (the portal's default applies).
 	Export  int
 	Reasons []string // why not, for the person and the audit log; sorted
+	// Localized holds the reasons the policy gave in both languages
+	// ({"ja": …, "en": …}), by their entry in Reasons (the English text,
+	// or the Japanese when there is no English). See ReasonsIn.
+	Localized map[string]Localized
 	// Mentions are the users, groups and organizations (by kintone code)
 	// a comment may mention; "*" = any. Read for comment.write.
 	Mentions FieldSet
@@ -141,7 +145,7 @@ func (s *snapshot) decide(ctx context.Context, in *Input) (d *Decision, err erro
 			return nil, fmt.Errorf("policy: export must be a whole number of records from 1, got %v", v)
 		}
 	}
-	d.Reasons = s.strings(log, "reasons", b["reasons"])
+	d.Reasons, d.Localized = s.reasons(log, b["reasons"])
 	d.Mentions = s.fieldSet(log, "mentions", b["mentions"])
 	return d, nil
 }
@@ -330,4 +334,73 @@ func (s *snapshot) includes(ctx context.Context, in *Input) (ok bool, err error)
 		return false, fmt.Errorf("policy: include must be a boolean, got %T", rs[0].Bindings["x"])
 	}
 	return b, nil
+}
+
+// Localized is a text in Japanese and English.
+type Localized struct {
+	Ja string `json:"ja,omitempty"`
+	En string `json:"en,omitempty"`
+}
+
+// In returns the text in lang ("ja" or "en"), else in the other language.
+func (t Localized) In(lang string) string {
+	if lang == "ja" && t.Ja != "" || t.En == "" {
+		return t.Ja
+	}
+	return t.En
+}
+
+// ReasonsIn returns the reasons in the member's language (lang "ja" or
+// "en"): those the policy gave in both languages in lang, falling back to
+// the other, and plain strings as given.
+func (d *Decision) ReasonsIn(lang string) []string {
+	if len(d.Localized) == 0 {
+		return d.Reasons
+	}
+	out := make([]string, len(d.Reasons))
+	for i, r := range d.Reasons {
+		out[i] = r
+		if t, ok := d.Localized[r]; ok {
+			out[i] = t.In(lang)
+		}
+	}
+	return out
+}
+
+// reasons reads the reasons rule: a set of strings and of objects
+// {"ja": …, "en": …} (either may be absent). An object's entry in the
+// sorted list is its English text, else its Japanese.
+func (s *snapshot) reasons(log *zap.Logger, v any) ([]string, map[string]Localized) {
+	x, ok := single(v)
+	if !ok {
+		return nil, nil
+	}
+	a, ok := x.([]any)
+	if !ok {
+		log.Error("policy: rule must be a set of strings; ignored", zap.String("rule", "reasons"), zap.Any("value", x))
+		return nil, nil
+	}
+	var localized map[string]Localized
+	plain := make([]any, 0, len(a))
+	for _, m := range a {
+		obj, isObj := m.(map[string]any)
+		if !isObj {
+			plain = append(plain, m)
+			continue
+		}
+		ja, _ := obj["ja"].(string)
+		en, _ := obj["en"].(string)
+		t := Localized{Ja: ja, En: en}
+		key := t.In("en")
+		if key == "" {
+			log.Error("policy: a reason must be a string or an object with a ja or en string; member ignored", zap.Any("member", m))
+			continue
+		}
+		if localized == nil {
+			localized = map[string]Localized{}
+		}
+		localized[key] = t
+		plain = append(plain, key)
+	}
+	return s.strings(log, "reasons", []any{plain}), localized
 }

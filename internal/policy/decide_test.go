@@ -97,6 +97,34 @@ func normalize(d *Decision) {
 	if len(d.Reasons) == 0 {
 		d.Reasons = nil
 	}
+	d.Localized = nil // TestReasonsComeInTheMembersLanguage checks them
+}
+
+func TestReasonsComeInTheMembersLanguage(t *testing.T) {
+	dir := writeDir(t, map[string]string{"p.rego": `package kgate
+reasons contains {"ja": "日本語と英語", "en": "both languages"}
+reasons contains {"ja": "日本語だけ"}
+reasons contains {"en": "English only"}
+reasons contains "as written"
+`})
+	e := open(t, Options{Dir: dir})
+	d, err := e.Decide(context.Background(), Input{Action: "read"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The audit log's list: English where there is English, sorted.
+	if want := []string{"English only", "as written", "both languages", "日本語だけ"}; !reflect.DeepEqual(d.Reasons, want) {
+		t.Errorf("reasons %q, want %q", d.Reasons, want)
+	}
+	for lang, want := range map[string][]string{
+		"ja": {"English only", "as written", "日本語と英語", "日本語だけ"},
+		"en": {"English only", "as written", "both languages", "日本語だけ"},
+		"":   {"English only", "as written", "both languages", "日本語だけ"},
+	} {
+		if got := d.ReasonsIn(lang); !reflect.DeepEqual(got, want) {
+			t.Errorf("in %q: %q, want %q", lang, got, want)
+		}
+	}
 }
 
 func TestStatusActionsByName(t *testing.T) {

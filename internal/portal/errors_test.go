@@ -8,19 +8,49 @@ import (
 	"github.com/kgate/kgate/internal/kintonesim"
 )
 
-func TestForbiddenPageShowsThePolicysReasons(t *testing.T) {
-	w := newWorld(t)
-	r := w.get(t, demoMember("bob"), "/apps/members", "Accept-Language", "en")
-	if r.Code != http.StatusForbidden {
-		t.Fatalf("status %d", r.Code)
+func TestForbiddenPageShowsThePolicysReasonsInTheMembersLanguage(t *testing.T) {
+	closed := func(reason any) func(map[string]any) {
+		return func(d map[string]any) {
+			d["apps"].(map[string]any)["members"].(map[string]any)["closed_reason"] = reason
+		}
 	}
-	mustContain(t, r.body, "<h1>You do not have access</h1>", "<li>Member records are visible to the operator&#39;s staff only.</li>")
+	tests := []struct {
+		name   string
+		policy func(map[string]any) // nil: the demo policy
+		lang   string
+		want   string
+	}{
+		{"the demo policy in English", nil, "en", "<li>Member records are visible to the operator&#39;s staff only.</li>"},
+		{"the demo policy in Japanese", nil, "ja", "<li>会員情報は運営スタッフのみが閲覧できます。</li>"},
+		{"a policy's own Japanese", closed(map[string]any{"ja": "スタッフ専用です。", "en": "Staff only."}), "ja", "<li>スタッフ専用です。</li>"},
+		{"a policy's own English", closed(map[string]any{"ja": "スタッフ専用です。", "en": "Staff only."}), "en", "<li>Staff only.</li>"},
+		{"English only, on a Japanese page", closed(map[string]any{"en": "Staff only."}), "ja", "<li>Staff only.</li>"},
+		{"Japanese only, on an English page", closed(map[string]any{"ja": "スタッフ専用です。"}), "en", "<li>スタッフ専用です。</li>"},
+		{"a plain string, in any language", closed("Staff only."), "ja", "<li>Staff only.</li>"},
+		{"the level reasons in Japanese", nil, "ja", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorldWith(t, worldOptions{policy: tt.policy})
+			who, path, want := demoMember("bob"), "/apps/members", tt.want
+			if want == "" { // a reason of kgate.rego's own, made with sprintf
+				who.Level, path, want = "", "/apps/budget", "<li>あなたの会員レベルではアプリ「budget」を利用できません</li>"
+			}
+			r := w.get(t, who, path, "Accept-Language", tt.lang)
+			if r.Code != http.StatusForbidden {
+				t.Fatalf("status %d", r.Code)
+			}
+			mustContain(t, r.body, want)
+		})
+	}
 }
 
-func TestPolicyReasonsCanBeTranslated(t *testing.T) {
+func TestPolicyReasonsCanBeTranslatedByTheCatalogue(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, dir, "ja.json", `{"reason:Member records are visible to the operator's staff only.": "会員情報は運営スタッフのみ閲覧できます。"}`)
-	w := newWorld(t, func(c *Config) { c.MessagesDir = dir })
+	writeFile(t, dir, "ja.json", `{"reason:Staff only.": "会員情報は運営スタッフのみ閲覧できます。"}`)
+	w := newWorldWith(t, worldOptions{policy: func(d map[string]any) {
+		d["apps"].(map[string]any)["members"].(map[string]any)["closed_reason"] = "Staff only."
+	}}, func(c *Config) { c.MessagesDir = dir })
 	r := w.get(t, demoMember("bob"), "/apps/members", "Accept-Language", "ja")
 	mustContain(t, r.body, "<h1>アクセス権がありません</h1>", "<li>会員情報は運営スタッフのみ閲覧できます。</li>")
 }
