@@ -54,13 +54,13 @@ func TestListSortAndFilterKeepTheMembersRows(t *testing.T) {
 	if r.Code != http.StatusOK {
 		t.Fatalf("status %d", r.Code)
 	}
-	mustNotContain(t, r.body, "<td>acme</td>", "<td>cosmo</td>")
+	mustNotContain(t, r.body, `<td data-label="Organization">acme</td>`, `<td data-label="Organization">cosmo</td>`)
 	r = w.get(t, demoMember("dave"), "/apps/budget?sort=amount&dir=desc", "Accept-Language", "en")
 	amounts := cellsOf(r.body, 3)
 	if len(amounts) != 7 || amounts[0] != "¥540000" {
 		t.Errorf("dave's amounts, largest first: %q", amounts)
 	}
-	mustNotContain(t, r.body, "<td>acme</td>", "<td>cosmo</td>")
+	mustNotContain(t, r.body, `<td data-label="Organization">acme</td>`, `<td data-label="Organization">cosmo</td>`)
 }
 
 // The portal refuses list URLs it cannot turn into a query the member may

@@ -14,7 +14,7 @@ import (
 var (
 	acmeBudget     = []string{"Spring campaign flyers / 春のキャンペーンチラシ", "展示会ブース出展", "Web ads Q2"}
 	bluebirdBudget = []string{"Office supplies for campaign / キャンペーン用備品", "Trade show booth / 展示会ブース出展"}
-	cosmoBudget    = []string{"Product samples / 試供品</td><td>cosmo", "<td>キャンペーン用備品</td>"}
+	cosmoBudget    = []string{`Product samples / 試供品</td><td data-label="Organization">cosmo`, `<td data-label="Title">キャンペーン用備品</td>`}
 )
 
 func TestHomeShowsTheMemberAndOnlyTheAppsTheyMayRead(t *testing.T) {
