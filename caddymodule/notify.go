@@ -121,6 +121,9 @@ func (h *Handler) startNotify(repl *caddy.Replacer, gw *gateway.Gateway, client 
 		DigestEvery: time.Duration(c.DigestEvery),
 		PortalURL:   cmp.Or(repl.ReplaceKnown(c.PortalURL, ""), repl.ReplaceKnown(h.OIDC.BaseURL, "")),
 	}
+	if r := time.Duration(h.Members.Recheck); r > 0 && r < 30*time.Second {
+		cfg.MembersTTL = r // never older than the members' answers elsewhere
+	}
 	if p := h.Portal; p != nil {
 		cfg.Site, cfg.DefaultLang = p.Brand.Title, p.DefaultLang
 		cfg.AppNames, cfg.TitleFields = map[string]portalconfig.Text{}, map[string]string{}

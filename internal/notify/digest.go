@@ -120,7 +120,7 @@ func (n *Notifier) FlushDigests(ctx context.Context) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	subs, err := n.cfg.Members.Active(ctx)
+	subs, err := n.active(ctx)
 	if err != nil {
 		n.digests.restore(batch)
 		return err

@@ -64,6 +64,10 @@ type Config struct {
 	Rate int
 	// DigestEvery is the digest period (default 1h).
 	DigestEvery time.Duration
+	// MembersTTL is how long one listing of the active members serves
+	// further webhooks (default 30s, as members' answers are trusted for
+	// a while elsewhere): a burst of changes costs kintone one listing.
+	MembersTTL time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -81,6 +85,10 @@ type Notifier struct {
 	mu     sync.Mutex
 	orders map[string]cached // field order by app id
 	names  map[string]cached // kintone's app name by app id
+
+	listMu   sync.Mutex // one listing at a time; the others wait for it
+	listed   []members.Subscriber
+	listedAt time.Time
 }
 
 type cached struct {
@@ -116,6 +124,9 @@ func New(cfg Config) (*Notifier, error) {
 	}
 	if cfg.DigestEvery <= 0 {
 		cfg.DigestEvery = time.Hour
+	}
+	if cfg.MembersTTL <= 0 {
+		cfg.MembersTTL = 30 * time.Second
 	}
 	cfg.DefaultLang = langOf(cfg.DefaultLang, "ja")
 	n := &Notifier{cfg: cfg, secret: hash(cfg.Secret), log: cfg.Logger,
@@ -177,7 +188,7 @@ func (n *Notifier) Handle(ctx context.Context, ev Event) error {
 			return nil
 		}
 	}
-	subs, err := n.cfg.Members.Active(ctx)
+	subs, err := n.active(ctx)
 	if err != nil {
 		return err
 	}
@@ -186,6 +197,25 @@ func (n *Notifier) Handle(ctx context.Context, ev Event) error {
 		n.tell(ctx, ev, snap, comment, s)
 	}
 	return nil
+}
+
+// active lists the active members, from the last listing while it is
+// younger than MembersTTL.
+func (n *Notifier) active(ctx context.Context) ([]members.Subscriber, error) {
+	n.listMu.Lock()
+	defer n.listMu.Unlock()
+	if n.listed != nil && n.cfg.Now().Sub(n.listedAt) < n.cfg.MembersTTL {
+		return n.listed, nil
+	}
+	subs, err := n.cfg.Members.Active(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if subs == nil {
+		subs = []members.Subscriber{}
+	}
+	n.listed, n.listedAt = subs, n.cfg.Now()
+	return subs, nil
 }
 
 // tell judges one change for one member and mails, holds for the digest,

@@ -300,3 +300,28 @@ func TestRateLimitHoldsTheRestForTheDigest(t *testing.T) {
 		t.Fatalf("the next hour mailed %v, want alice and bob", got)
 	}
 }
+
+// A burst of webhooks lists the members app once; a listing older than
+// MembersTTL (30s by default) is not used again, so a member set inactive
+// stops getting mail within it.
+func TestABurstOfWebhooksListsTheMembersOnce(t *testing.T) {
+	w := newWorld(t, orgPolicy, 20, nil)
+	for _, id := range []string{"1", "3", "1"} {
+		w.post(secret, hook("UPDATE_RECORD", id))
+	}
+	if w.dir.lists != 1 {
+		t.Fatalf("%d listings of the members app for a burst, want 1", w.dir.lists)
+	}
+	w.box.take()
+	if _, err := w.sim.EditRecord(1, 1, "", map[string]any{"state": map[string]any{"value": "inactive"}}); err != nil {
+		t.Fatal(err) // alice leaves
+	}
+	w.now = w.now.Add(31 * time.Second)
+	w.post(secret, hook("UPDATE_RECORD", "1"))
+	if w.dir.lists != 2 {
+		t.Fatalf("%d listings, want a fresh one after 30s", w.dir.lists)
+	}
+	if got := recipients(w.box.take()); !slices.Equal(got, []string{"bob@acme.example"}) {
+		t.Fatalf("mailed %v after alice left, want bob alone", got)
+	}
+}

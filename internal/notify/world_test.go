@@ -110,6 +110,21 @@ type world struct {
 	n       *notify.Notifier
 	now     time.Time
 	webhook http.Handler
+	dir     *countingDirectory
+}
+
+// countingDirectory counts the listings of the members app.
+type countingDirectory struct {
+	*members.Directory
+	mu    sync.Mutex
+	lists int
+}
+
+func (d *countingDirectory) Active(ctx context.Context) ([]members.Subscriber, error) {
+	d.mu.Lock()
+	d.lists++
+	d.mu.Unlock()
+	return d.Directory.Active(ctx)
 }
 
 // newWorld runs the simulator with the people (changed by tweak) and the
@@ -147,10 +162,10 @@ func newWorld(t *testing.T, policyText string, rate int, tweak func([]member) []
 		t.Fatal(err)
 	}
 	w := &world{t: t, sim: sim, url: srv.URL, gw: gw, box: &memoryOutbox{}, logs: logs, now: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)}
-	dirm := members.New(client, membersApp, "", []string{"tok-members"},
-		members.Fields{Lang: "language", NotifyOff: "notify_off", Digest: "digest"})
+	w.dir = &countingDirectory{Directory: members.New(client, membersApp, "", []string{"tok-members"},
+		members.Fields{Lang: "language", NotifyOff: "notify_off", Digest: "digest"})}
 	w.n, err = notify.New(notify.Config{
-		Gateway: gw, Members: dirm, Identify: identify, Outbox: w.box, Audit: audit.New(zap.New(core)),
+		Gateway: gw, Members: w.dir, Identify: identify, Outbox: w.box, Audit: audit.New(zap.New(core)),
 		Logger: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), Secret: secret, PortalURL: "https://partners.example.com/",
 		Site: portalconfig.Text{Ja: "パートナーポータル", En: "Partner Portal"}, DefaultLang: "ja", Rate: rate,
 		Now: func() time.Time { return w.now },
