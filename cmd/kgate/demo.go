@@ -26,6 +26,7 @@ import (
 	"github.com/kgate/kgate/examples"
 	"github.com/kgate/kgate/internal/devidp"
 	"github.com/kgate/kgate/internal/kintonesim"
+	"github.com/kgate/kgate/internal/mail/mailcatch"
 )
 
 func init() {
@@ -50,7 +51,7 @@ checkout (edit them and kgate reloads them), else an embedded copy;
 --policies picks another directory.
 
 --json prints, once everything serves, one JSON line with the URLs
-({"url", "issuer", "kintone", "policies"}) instead of the text for people:
+({"url", "issuer", "kintone", "policies", "mail"}) instead of the text for people:
 for scripts and tests. --token-lifetime sets how long the provider's
 access tokens live (a short one lets a test see an expired token).`,
 		Flags: func() *flag.FlagSet {
@@ -98,7 +99,11 @@ type demo struct {
 	notes                map[string]string // what is special about some users, by sub
 	Provider             *devidp.Provider
 	Sim                  *kintonesim.Server
-	stops                []func()
+	// Mail is the catcher kgate's e-mail goes to; demomail.go.
+	Mail      *mailcatch.Catcher
+	mailPage  string         // host:port of the catcher's page
+	mailBlock map[string]any // the kgate mail settings that reach it
+	stops     []func()
 }
 
 // demoClientSecret and demoMachine* are demo values, printed for the user.
@@ -146,6 +151,9 @@ func startDemo(o demoOptions, out io.Writer) (_ *demo, err error) {
 	}
 	mediaDir, err := d.media()
 	if err != nil {
+		return nil, err
+	}
+	if err := d.startMail(); err != nil {
 		return nil, err
 	}
 	if err := d.startCaddy(policyDir, mediaDir); err != nil {
@@ -267,6 +275,10 @@ func (d *demo) startCaddy(policyDir, mediaDir string) error {
 			fmt.Fprintln(os.Stderr, "warning:", w.String())
 		}
 	}
+	// The mail block first: notifications are set up where kgate can mail.
+	if cfg, err = d.withMail(cfg); err != nil {
+		return err
+	}
 	if cfg, err = d.withNotify(cfg); err != nil {
 		return err
 	}
@@ -352,6 +364,7 @@ func (d *demo) describe(out io.Writer, policyDir string) {
 	fmt.Fprintf(out, "  curl -s -H \"Authorization: Bearer $TOKEN\" '%s/k/v1/records.json?app=%s'\n\n", d.URL, ex.TokenApp)
 	fmt.Fprintf(out, "Policies: %s (edited files are reloaded)\n", policyDir)
 	fmt.Fprintf(out, "Simulated kintone: %s   OpenID Provider: %s\n", d.Kintone, d.Issuer)
+	fmt.Fprintf(out, "E-mail kgate sends is caught, not delivered: %s%s\n", d.URL, demoMailPath)
 	fmt.Fprintf(out, "Press Ctrl-C to stop.\n")
 }
 
@@ -359,7 +372,7 @@ func (d *demo) describe(out io.Writer, policyDir string) {
 // program waiting for the demo reads.
 func (d *demo) announce(out io.Writer, policyDir string) error {
 	return json.NewEncoder(out).Encode(map[string]string{
-		"url": d.URL, "issuer": d.Issuer, "kintone": d.Kintone, "policies": policyDir})
+		"url": d.URL, "issuer": d.Issuer, "kintone": d.Kintone, "policies": policyDir, "mail": d.URL + demoMailPath})
 }
 
 // Stop ends everything the demo started.
