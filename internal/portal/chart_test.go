@@ -237,3 +237,33 @@ func TestChartPageInBothLanguages(t *testing.T) {
 	en := w.get(t, demoMember("alice"), "/apps/budget/charts", "Accept-Language", "en")
 	mustContain(t, en.body, "Amount by category", "Records", "Total of", "Charts")
 }
+
+func TestChartsAreChargedToTheMembersReadRate(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		rate   int
+		second int // the status of a second chart page with other filters
+	}{
+		{"a rate the charts fit in", 3000, 200},
+		{"a rate of one record a minute", 1, 429},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorldWith(t, worldOptions{policy: func(d map[string]any) {
+				level(d, "budget", "silver")["rate"] = tc.rate
+			}}, budgetCharts)
+			bob := demoMember("bob")
+			// A read larger than the rate is let through on a full bucket,
+			// leaving a debt: the first page counts, the next must wait.
+			if r := w.get(t, bob, "/apps/budget/charts", "Accept-Language", "en"); r.Code != 200 {
+				t.Fatalf("first chart page: status %d", r.Code)
+			}
+			r := w.get(t, bob, "/apps/budget/charts?f.category=event", "Accept-Language", "en")
+			if r.Code != tc.second {
+				t.Fatalf("second chart page: status %d, want %d", r.Code, tc.second)
+			}
+			if tc.second == 429 && r.Header().Get("Retry-After") == "" {
+				t.Error("no Retry-After")
+			}
+		})
+	}
+}
