@@ -135,7 +135,7 @@ func TestRecordOfAnotherOrganizationIsNotFound(t *testing.T) {
 func TestRecordShowsCommentsOnlyWhenAllowed(t *testing.T) {
 	w := newWorld(t)
 	r := w.get(t, demoMember("bob"), "/apps/budget/records/2", "Accept-Language", "en")
-	mustContain(t, r.body, `<section class="card comments" id="comments"`, "Received. We will review it this week.", "Administrator")
+	mustContain(t, r.body, `<section class="card comments" id="comments"`, "Received. We will review it this week.", `<span class="author">via the portal</span>`)
 	// documents has no comment.read: no comments section at all.
 	r = w.get(t, demoMember("bob"), "/apps/documents/records/1", "Accept-Language", "en")
 	if r.Code != http.StatusOK {

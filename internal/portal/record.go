@@ -287,6 +287,7 @@ func (c *call) commentsView(alias, recordID string, offset int, cs *gateway.Comm
 		_ = json.Unmarshal(cm.Creator, &who)
 		cv := commentView{Author: who.display(), Text: cm.Text, ISO: cm.CreatedAt, When: c.loc.DateTime(cm.CreatedAt)}
 		if who.Code == apiTokenUser {
+			cv.Author = c.loc.T("record.via_portal") // never the token user's name
 			if author, rest, ok := gateway.CommentAuthor(cm.Text); ok {
 				cv.Author, cv.Text = author, strings.TrimRight(rest, "\n")
 			}

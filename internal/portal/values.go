@@ -105,6 +105,11 @@ func (r *renderer) render(fv kintone.FieldValue, p kintone.FieldProperty, compac
 		if json.Unmarshal(raw, &e) != nil || e.display() == "" {
 			break
 		}
+		if e.Code == apiTokenUser {
+			// kgate's own writes: kintone names the API token's user,
+			// an account of the operator's, never the member who wrote.
+			return value{Kind: "text", Text: r.loc.T("record.via_portal")}
+		}
 		return value{Kind: "text", Text: e.display()}
 	case "FILE":
 		return r.fileValue(raw)
