@@ -14,9 +14,9 @@ import (
 	"github.com/kgate/kgate/internal/testenv"
 )
 
-// The member site (examples/member-site) in Chromium: each member's chart
-// pages in both languages, on a desktop and on a phone, pass axe-core and
-// add up only what the member may see.
+// The member site (examples/member-site) in Chromium: each member's
+// gallery, image preview and chart pages in both languages, on a desktop
+// and on a phone, pass axe-core and show only what the member may see.
 func TestMemberSiteInChromium(t *testing.T) {
 	s := startMemberSiteBrowser(t)
 	materials := simRecords(t, s.demo, "2", "ms-token-materials")
@@ -25,7 +25,7 @@ func TestMemberSiteInChromium(t *testing.T) {
 	for _, m := range []struct{ sub, org, level string }{
 		{"u-ben", "sakura", "bronze"}, {"u-ken", "orca", "silver"}, {"u-gina", "sakura", "gold"},
 	} {
-		t.Run(m.sub+" ("+m.level+") sees charts of their materials and their company's requests", func(t *testing.T) {
+		t.Run(m.sub+" ("+m.level+") sees the gallery of their materials and charts of their company's requests", func(t *testing.T) {
 			visible, own := 0, 0
 			for _, r := range materials {
 				if levelRank[demoField(r, "level")] <= levelRank[m.level] {
@@ -46,6 +46,7 @@ func TestMemberSiteInChromium(t *testing.T) {
 					} else {
 						tb.do(chromedp.EmulateViewport(1280, 800))
 					}
+					checkGalleryPages(t, tb, s, visible, m.level+"-"+lang+"-"+strconv.FormatInt(width, 10))
 					for _, c := range []struct {
 						app      string
 						headings []string // the charts' titles, by language: en, ja
@@ -86,6 +87,45 @@ func TestMemberSiteInChromium(t *testing.T) {
 		})
 	}
 	t.Logf("screenshots in %s", s.shots)
+}
+
+// checkGalleryPages looks at the materials' gallery and at the preview of
+// its first image as the tab's member at the tab's size: the cards and
+// their pictures, the width, axe-core.
+func checkGalleryPages(t *testing.T, tb *tab, s *browserSuite, visible int, shot string) {
+	t.Helper()
+	width := run(tb, chromedp.Evaluate[int](`window.innerWidth`))
+	tb.navigate(s.demo.URL + "/apps/materials/gallery")
+	if n := len(tb.texts("li.gallery-card h2")); n != visible {
+		t.Errorf("gallery at %d px: %d cards, want the %d materials the member may see", width, n, visible)
+	}
+	if n := len(tb.texts(".gallery-card img")); n == 0 {
+		t.Errorf("gallery at %d px: no thumbnail", width)
+	}
+	if broken := brokenImages(tb); broken != 0 {
+		t.Errorf("gallery at %d px: %d pictures do not load", width, broken)
+	}
+	if w := run(tb, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > width {
+		t.Errorf("gallery at %d px: the page is %d px wide", width, w)
+	}
+	testbrowser.Axe(t, tb.ctx)
+	tb.screenshot("member-site-gallery-" + shot)
+
+	tb.click(".gallery-card .card-media a[href^='/previews/']")
+	if tb.text("h1") == "" || !tb.exists("figure.preview img") || brokenImages(tb) != 0 {
+		t.Errorf("preview at %d px: heading %q, picture shown %v", width, tb.text("h1"), tb.exists("figure.preview img"))
+	}
+	if w := run(tb, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > width {
+		t.Errorf("preview at %d px: the page is %d px wide", width, w)
+	}
+	testbrowser.Axe(t, tb.ctx)
+	tb.screenshot("member-site-preview-" + shot)
+}
+
+// brokenImages counts the page's images that fail to load.
+func brokenImages(tb *tab) int {
+	tb.t.Helper()
+	return run(tb, chromedp.Evaluate[int](`Promise.all(Array.from(document.images, i => i.decode().then(() => 0, () => 1))).then(r => r.reduce((a, b) => a + b, 0))`, chromedp.EvalAwaitPromise))
 }
 
 // chartColumns returns the values of each chart's table, in page order.

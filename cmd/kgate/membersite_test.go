@@ -262,6 +262,7 @@ func TestMemberSiteDemoShowsEachMemberTheirMaterialsAndRequests(t *testing.T) {
 				t.Error("a partner's home page lists the members app")
 			}
 			checkMaterialFiles(t, b, d, wantMaterials, files)
+			checkGallery(t, b, d, pick(materials, wantMaterials), files)
 			checkCharts(t, b, d, "materials", [][]kintone.Record{pick(materials, wantMaterials)}, "category")
 			mine := pick(requests, wantRequests)
 			checkCharts(t, b, d, "requests", [][]kintone.Record{mine, mine, mine}, "Status", "", "type:amount")
@@ -297,6 +298,70 @@ func titles(recs []kintone.Record) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// checkGallery reads the materials' gallery: a card for exactly the
+// materials the member may see; an image's card shows a thumbnail that
+// opens its preview page, another file's card its download, and a
+// material without a file no picture.
+func checkGallery(t *testing.T, b *demoBrowser, d *demo, want []kintone.Record, files map[string][]byte) {
+	t.Helper()
+	p := b.Get(d.URL + "/apps/materials/gallery?size=100")
+	if p.Status != 200 {
+		t.Fatalf("the gallery: %d", p.Status)
+	}
+	cards := map[string]string{}
+	for _, card := range strings.Split(p.Body, `<li class="card gallery-card">`)[1:] {
+		card, _, _ = strings.Cut(card, "</li>")
+		m := regexp.MustCompile(`<h2 class="card-title"><a href="/apps/materials/records/(\d+)">`).FindStringSubmatch(card)
+		if m == nil {
+			t.Fatalf("a card without a title link: %s", card)
+		}
+		cards[m[1]] = card
+	}
+	if len(cards) != len(want) {
+		t.Errorf("the gallery shows %d cards, want %d", len(cards), len(want))
+	}
+	thumb := regexp.MustCompile(`<a href="(/previews/[^"]+)"><img src="(/thumbnails/card/[^"]+)" alt="([^"]+)">`)
+	download := regexp.MustCompile(`<a href="(/files/[^"]+)" download="([^"]+)">`)
+	for _, r := range want {
+		id := demoField(r, "$id")
+		card, ok := cards[id]
+		if !ok {
+			t.Errorf("the gallery lacks material %s", id)
+			continue
+		}
+		var attached []struct{ Name, ContentType string }
+		json.Unmarshal(r["file"].Value, &attached)
+		switch {
+		case len(attached) == 0:
+			if strings.Contains(card, "card-media") {
+				t.Errorf("material %s has no file but its card shows one", id)
+			}
+		case strings.HasPrefix(attached[0].ContentType, "image/"):
+			m := thumb.FindStringSubmatch(card)
+			if m == nil || html.UnescapeString(m[3]) != attached[0].Name {
+				t.Errorf("material %s (%s): no thumbnail on its card", id, attached[0].Name)
+				continue
+			}
+			img := b.Get(d.URL + html.UnescapeString(m[2]))
+			if _, _, err := image.Decode(strings.NewReader(img.Body)); img.Status != 200 || err != nil {
+				t.Errorf("material %s: the thumbnail answers %d, %v", id, img.Status, err)
+			}
+			if pv := b.Get(d.URL + html.UnescapeString(m[1])); pv.Status != 200 || !strings.Contains(pv.Body, `alt="`+html.EscapeString(attached[0].Name)+`"`) {
+				t.Errorf("material %s: the preview page answers %d", id, pv.Status)
+			}
+		default:
+			m := download.FindStringSubmatch(card)
+			if m == nil || m[2] != attached[0].Name {
+				t.Errorf("material %s (%s): no download on its card", id, attached[0].Name)
+				continue
+			}
+			if f := b.Get(d.URL + html.UnescapeString(m[1])); f.Status != 200 || f.Body != string(files[attached[0].Name]) {
+				t.Errorf("material %s: the card's download answers %d with %d bytes", id, f.Status, len(f.Body))
+			}
+		}
+	}
 }
 
 // checkAppImages: the home page shows each app's picture of the
