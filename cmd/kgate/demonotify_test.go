@@ -2,8 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"maps"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 )
 
 // The demo turns notifications on where they can work — a kgate handler
@@ -40,4 +44,84 @@ func TestTheDemoNotifiesWhereMembersLoginAndMailAre(t *testing.T) {
 			}
 		})
 	}
+}
+
+// In the demo, staff editing a budget request in kintone (the simulator's
+// own screen) mails, through the demo's SMTP catcher, every active member
+// the shipped policies let read it — Acme's partners and the operator's
+// staff, nobody else — each mail in its language, linking to the record in
+// the portal, with the internal note for staff only.
+func TestADemoRecordChangeMailsItsReaders(t *testing.T) {
+	d, err := startDemo(demoOptions{Listen: freeLoopbackAddr(t)}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Stop)
+	want := demoReaders(t, d, func(org, level string) bool { return org == "acme" || level == "staff" })
+	if len(want) < 2 {
+		t.Fatalf("the demo world should have several readers of an Acme request: %v", want)
+	}
+	before := len(d.Mail.Mails())
+	if _, err := d.Sim.EditRecord(2, 3, "", map[string]any{"purpose": map[string]any{"value": "Demo edit / デモの編集"}}); err != nil {
+		t.Fatal(err)
+	}
+	mails, err := d.Mail.Wait(before+len(want), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range mails[before:] {
+		to := m.To[0]
+		got = append(got, to)
+		text := m.Subject + "\n" + m.Text
+		lang := m.Header.Get("Content-Language")
+		if greeting := map[string]string{"ja": " 様", "en": "Hello "}[lang]; greeting == "" || !strings.Contains(text, greeting) {
+			t.Errorf("%s: a mail in %q that does not read as one:\n%s", to, lang, text)
+		}
+		for _, s := range []string{d.URL + "/apps/budget/records/3", "Demo edit / デモの編集"} {
+			if !strings.Contains(text, s) {
+				t.Errorf("%s: the mail lacks %q:\n%s", to, s, text)
+			}
+		}
+		if strings.Contains(text, "Approved within the quarterly budget") != want[to] {
+			t.Errorf("%s: the internal note shown %v, want %v", to, !want[to], want[to])
+		}
+	}
+	slices.Sort(got)
+	wantTo := slices.Sorted(maps.Keys(want))
+	if !slices.Equal(got, wantTo) {
+		t.Fatalf("mailed %v, want %v", got, wantTo)
+	}
+}
+
+// demoReaders lists the demo's active members that reads picks, by
+// address, with whether they are staff.
+func demoReaders(t *testing.T, d *demo, reads func(org, level string) bool) map[string]bool {
+	t.Helper()
+	raw, err := d.Example.file("seed.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seed struct {
+		Apps []struct {
+			ID      int64                            `json:"id"`
+			Records []map[string]struct{ Value any } `json:"records"`
+		} `json:"apps"`
+	}
+	if err := json.Unmarshal(raw, &seed); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, a := range seed.Apps {
+		if a.ID != 1 {
+			continue
+		}
+		for _, r := range a.Records {
+			str := func(k string) string { s, _ := r[k].Value.(string); return s }
+			if str("state") == "active" && reads(str("org"), str("level")) {
+				out[str("email")] = str("level") == "staff"
+			}
+		}
+	}
+	return out
 }
