@@ -26,7 +26,7 @@ func TestPartnersNeverSeeTheAPITokenUserAsAuthor(t *testing.T) {
 	}{
 		{"a record kgate wrote, in English", "en", "/apps/budget/records/1", []string{"via the portal"}, []string{"Administrator"}},
 		{"a record kgate wrote, in Japanese", "ja", "/apps/budget/records/1", []string{"ポータル経由"}, []string{"Administrator"}},
-		{"the list", "en", "/apps/budget", []string{"<td>via the portal</td>"}, []string{"Administrator"}},
+		{"the list", "en", "/apps/budget", []string{`<td data-label="Created by">via the portal</td>`, `<td data-label="Updated by">via the portal</td>`}, []string{"Administrator"}},
 		{"a record a kintone user made keeps their name", "en", "/apps/budget/records/2", []string{"Demo Admin / デモ管理者", "via the portal"}, []string{"Administrator"}},
 	}
 	for _, tt := range tests {
