@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
+	"strings"
 
 	"github.com/kgate/kgate/internal/download"
 	"github.com/kgate/kgate/internal/gateway"
@@ -61,8 +63,18 @@ func (c *call) thumbnail(sizeName, token string) {
 		c.thumbnailFailed(err)
 		return
 	}
-	download.Serve(c.w, c.r, &gateway.File{Name: file.Name, ContentType: th.ContentType, Size: int64(len(th.Body)),
-		Body: io.NopCloser(bytes.NewReader(th.Body))})
+	download.Serve(c.w, c.r, &gateway.File{Name: thumbnailName(file.Name, th.ContentType), ContentType: th.ContentType,
+		Size: int64(len(th.Body)), Body: io.NopCloser(bytes.NewReader(th.Body))})
+}
+
+// thumbnailName is the file's name with the extension of the thumbnail's
+// type, which may differ from the file's (an opaque PNG becomes a JPEG).
+func thumbnailName(name, ctype string) string {
+	ext := ".jpg"
+	if ctype == "image/png" {
+		ext = ".png"
+	}
+	return strings.TrimSuffix(name, path.Ext(name)) + ext
 }
 
 // thumbnailFailed answers a file thumbnail refuses with 422 and the

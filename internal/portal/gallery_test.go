@@ -134,7 +134,7 @@ func TestThumbnailsAreServedUnderTheDownloadRuleAndHeaders(t *testing.T) {
 			}
 			for k, want := range map[string]string{
 				"Content-Type":            "image/" + format,
-				"Content-Disposition":     "inline; filename=" + name,
+				"Content-Disposition":     "inline; filename=" + thumbnailName(name, "image/"+format),
 				"X-Content-Type-Options":  "nosniff",
 				"Cache-Control":           "no-store",
 				"Content-Security-Policy": download.CSP,
@@ -144,6 +144,16 @@ func TestThumbnailsAreServedUnderTheDownloadRuleAndHeaders(t *testing.T) {
 				}
 			}
 		})
+	}
+	for name, want := range map[string]string{"holiday-calendar.png": "holiday-calendar.jpg", "brand-mark.png": "brand-mark.png",
+		"slide.jpeg": "slide.jpg", "no extension": "no extension.jpg"} {
+		ctype := "image/jpeg"
+		if strings.HasSuffix(want, ".png") {
+			ctype = "image/png"
+		}
+		if got := thumbnailName(name, ctype); got != want {
+			t.Errorf("the thumbnail of %s is named %s, want %s", name, got, want)
+		}
 	}
 	if r := w.get(t, demoMember("alice"), strings.Replace(link, "/card/", "/huge/", 1)); r.Code != http.StatusNotFound {
 		t.Errorf("an unknown size: status %d", r.Code)

@@ -70,16 +70,6 @@ func (m *Maker) Get(ctx context.Context, key string, size int, open Opener) (*Th
 	return t, err
 }
 
-// Refused reports the refusal kept for key at size, if any: a page can
-// show an icon in place of a thumbnail it knows will not come.
-func (m *Maker) Refused(key string, size int) error {
-	e, ok := m.cached(fmt.Sprintf("%d\x00%s", size, key))
-	if !ok {
-		return nil
-	}
-	return e.err
-}
-
 func (m *Maker) cached(ck string) (entry, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -81,7 +81,7 @@ func TestMakerCacheIsBoundedByBytesLeastRecentlyUsedFirst(t *testing.T) {
 	}
 }
 
-func TestMakerKeepsRefusalsAndReportsThem(t *testing.T) {
+func TestMakerKeepsRefusals(t *testing.T) {
 	m := New(Options{})
 	src := &source{data: []byte("\x89PNG\r\n\x1a\n garbage")}
 	for range 3 {
@@ -91,12 +91,6 @@ func TestMakerKeepsRefusalsAndReportsThem(t *testing.T) {
 	}
 	if n := src.opens.Load(); n != 1 {
 		t.Errorf("a refused file was opened %d times", n)
-	}
-	if err := m.Refused("bad", CardSize); !errors.Is(err, ErrRefused) {
-		t.Errorf("Refused = %v", err)
-	}
-	if err := m.Refused("bad", PreviewSize); err != nil {
-		t.Errorf("Refused for a size never tried = %v", err)
 	}
 }
 
