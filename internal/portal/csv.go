@@ -82,7 +82,8 @@ func (c *call) streamCSV(av *appView, cfg *listConfig, req gateway.CursorRequest
 	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.csv"`, fileSafe(av.alias), c.h.now().In(c.loc.tz).Format("20060102")))
 	c.w.WriteHeader(http.StatusOK)
 	out := newCSVOut(c.w)
-	out.row(c.csvHeader(av, cfg))
+	head := c.csvHeader(av, cfg)
+	out.row(head)
 	r := c.renderer(av)
 	r.files = nil // a file's name only: links would need the member's session
 	rn := av.recordNumber()
@@ -100,7 +101,9 @@ func (c *call) streamCSV(av *appView, cfg *listConfig, req gateway.CursorRequest
 		if err != errExportCap {
 			msg = c.loc.T("export.stopped")
 		}
-		out.row([]string{msg})
+		last := make([]string, len(head)) // as wide as the rest, for strict readers
+		last[0] = msg
+		out.row(last)
 	}
 	out.flush()
 	c.h.gw.LogExport(c.ctx, c.id, av.ref, n, err)

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"slices"
@@ -8,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kgate/kgate/identity"
+	"github.com/kgate/kgate/internal/gateway"
+	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/kintonesim"
 )
 
@@ -217,4 +221,62 @@ func TestTheListOffersTheCSVOfItsView(t *testing.T) {
 	mustContain(t, r.body, `<a class="button export" href="/apps/budget/export.csv?dir=desc&amp;f.category=event&amp;sort=amount" download>Download CSV</a>`)
 	empty := w.get(t, demoMember("alice"), "/apps/budget?q=nothing-matches-this", "Accept-Language", "en")
 	mustNotContain(t, empty.body, "export.csv")
+}
+
+// shiftingCursor is the gateway with a cursor whose records change while
+// an export reads it: the count it gives is stale by under records, and
+// its reads fail from the failAt-th (0: never).
+type shiftingCursor struct {
+	backend
+	under  int64
+	failAt int
+	reads  int
+}
+
+func (s *shiftingCursor) CreateCursor(ctx context.Context, id *identity.Identity, req gateway.CursorRequest) (string, int64, error) {
+	key, total, err := s.backend.CreateCursor(ctx, id, req)
+	return key, total - s.under, err
+}
+
+func (s *shiftingCursor) GetCursor(ctx context.Context, id *identity.Identity, key string) (*gateway.Page, error) {
+	s.reads++
+	if s.reads == s.failAt {
+		return nil, kintone.NewError("GAIA_CU01", id.Lang)
+	}
+	return s.backend.GetCursor(ctx, id, key)
+}
+
+func TestAnExportCutShortSaysSoInItsLastLine(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		cap      int // silver's export cap; bob sees 7
+		cursor   *shiftingCursor
+		rows     int // records written
+		last     string
+		auditErr string
+	}{
+		{"records added past the cap while writing", 5, &shiftingCursor{under: 2}, 5,
+			"The export stopped at 5 records, the most your member level may export at a time.", "the export reached its cap"},
+		{"kintone fails mid-way", 1000, &shiftingCursor{failAt: 1}, 0,
+			"The export stopped before its end: kintone did not give every record. Download again in a moment.", "GAIA_CU01"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorldWith(t, worldOptions{policy: func(d map[string]any) {
+				level(d, "budget", "silver")["export"] = tc.cap
+			}})
+			tc.cursor.backend = w.rec.backend
+			w.rec.backend = tc.cursor
+			r := w.get(t, demoMember("bob"), "/apps/budget/export.csv", "Accept-Language", "en")
+			if r.Code != 200 {
+				t.Fatalf("status %d", r.Code)
+			}
+			rows := readCSV(t, r.body)
+			if len(rows) != tc.rows+2 || rows[len(rows)-1][0] != tc.last {
+				t.Fatalf("%d rows ending %q; want %d records and %q", len(rows)-2, rows[len(rows)-1], tc.rows, tc.last)
+			}
+			if len(w.rec.exports) != 1 || w.rec.exports[0].records != tc.rows || !strings.Contains(w.rec.exports[0].err, tc.auditErr) {
+				t.Errorf("audited %+v, want %d records and an error with %q", w.rec.exports, tc.rows, tc.auditErr)
+			}
+		})
+	}
 }
