@@ -214,7 +214,17 @@ func TestMemberSiteDemoShowsEachMemberTheirMaterialsAndRequests(t *testing.T) {
 			t.Fatalf("the seed has no %s material, so the levels cannot be told apart: %v", level, byLevel)
 		}
 	}
-	files := map[string][]byte{}
+	var policyData struct {
+		Apps map[string]struct {
+			ClosedReason map[string]string `json:"closed_reason"`
+		}
+	}
+	rawPolicy, _ := examples.FS.ReadFile("member-site/policies/data.json")
+	if err := json.Unmarshal(rawPolicy, &policyData); err != nil {
+		t.Fatal(err)
+	}
+	closed := policyData.Apps["members"].ClosedReason
+		files := map[string][]byte{}
 	raw, _ := examples.FS.ReadFile("member-site/seed.json")
 	for _, f := range seedFiles(t, raw) {
 		files[f.Name] = f.content
@@ -258,8 +268,15 @@ func TestMemberSiteDemoShowsEachMemberTheirMaterialsAndRequests(t *testing.T) {
 			if got, want := csvTitles(t, b, d, "requests"), titles(pick(requests, wantRequests)); !slices.Equal(got, want) {
 				t.Errorf("the requests' CSV export holds %q, want %q", got, want)
 			}
-			if level != "staff" && strings.Contains(home.Body, `href="/apps/members"`) {
-				t.Error("a partner's home page lists the members app")
+			if level != "staff" {
+				if strings.Contains(home.Body, `href="/apps/members"`) {
+					t.Error("a partner's home page lists the members app")
+				}
+				// refused with the policy's reason, in the member's language
+				lang := map[bool]string{true: "ja", false: "en"}[strings.Contains(home.Body, `<html lang="ja"`)]
+				if p := b.Get(d.URL + "/apps/members"); p.Status != http.StatusForbidden || !strings.Contains(p.Body, html.EscapeString(closed[lang])) {
+					t.Errorf("the members app for a partner: %d, want 403 with %q", p.Status, closed[lang])
+				}
 			}
 			checkMaterialFiles(t, b, d, wantMaterials, files)
 			checkGallery(t, b, d, pick(materials, wantMaterials), files)

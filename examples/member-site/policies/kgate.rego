@@ -100,34 +100,63 @@ export := level.export
 
 # --- reasons ---------------------------------------------------------------
 
-reasons contains sprintf("app %q is not open to members", [input.app.alias]) if not app
+# Every reason is {"ja", "en"}: kgate shows the member's language and logs
+# the English.
+
+reasons contains {
+	"ja": sprintf("アプリ「%s」は会員に公開されていません", [input.app.alias]),
+	"en": sprintf("app %q is not open to members", [input.app.alias]),
+} if not app
 
 reasons contains app.closed_reason if {
 	not level
 	app.closed_reason
 }
 
-reasons contains sprintf("your member level may not use app %q", [input.app.alias]) if {
+reasons contains {
+	"ja": sprintf("あなたの会員レベルではアプリ「%s」を使えません", [input.app.alias]),
+	"en": sprintf("your member level may not use app %q", [input.app.alias]),
+} if {
 	app
 	not level
 	not app.closed_reason
 }
 
-reasons contains sprintf("your member level may not %s in app %q", [action_name, input.app.alias]) if {
+reasons contains {
+	"ja": sprintf("あなたの会員レベルではアプリ「%s」で%sはできません", [input.app.alias, action_name.ja]),
+	"en": sprintf("your member level may not %s in app %q", [action_name.en, input.app.alias]),
+} if {
 	level
 	not allow
 }
 
-reasons contains sprintf("records of app %q can be edited only while %s", [input.app.alias, conditions]) if {
+reasons contains {
+	"ja": sprintf("アプリ「%s」のレコードを編集できるのは%sのときだけです", [input.app.alias, conditions("が", "または", "、")]),
+	"en": sprintf("records of app %q can be edited only while %s", [input.app.alias, conditions(" is ", " or ", " and ")]),
+} if {
 	input.action == "update"
 	allow
 	not writes_allowed
 }
 
-action_name := sprintf("run %q", [input.status_action]) if input.action == "status"
+# What the member tried, in both languages.
+action_name := {
+	"ja": sprintf("「%s」の実行", [input.status_action]),
+	"en": sprintf("run %q", [input.status_action]),
+} if input.action == "status"
 
-action_name := input.action if input.action != "status"
+action_name := {
+	"ja": object.get(actions_ja, input.action, input.action),
+	"en": input.action,
+} if input.action != "status"
 
-conditions := concat(" and ", [sprintf("%s is %s", [field, concat(" or ", values)]) |
+actions_ja := {
+	"read": "閲覧", "create": "作成", "update": "編集", "delete": "削除",
+	"comment.read": "コメントの閲覧", "comment.write": "コメントの投稿",
+	"file.read": "ファイルのダウンロード", "file.write": "ファイルのアップロード",
+}
+
+# The states an edit needs, e.g. "Status is Draft".
+conditions(is, alternative, separator) := concat(separator, [concat(is, [field, concat(alternative, values)]) |
 	some field, values in level.writable_when
 ])

@@ -275,6 +275,9 @@ reasons_of(r) := rs if {
 	rs := kgate.reasons with input as r
 }
 
+# The reasons in one language: every reason has both.
+reasons_in(r, lang) := {t | some x in reasons_of(r); t := x[lang]}
+
 test_reasons[name] if {
 	some name, tc in {
 		"unknown app": [req(tomo, "payroll", "read"), `app "payroll" is not open to members`],
@@ -288,7 +291,25 @@ test_reasons[name] if {
 		],
 	}
 	[r, want] := tc
-	want in reasons_of(r)
+	want in reasons_in(r, "en")
+	count(reasons_in(r, "ja")) == count(reasons_of(r))
+}
+
+test_reasons_in_japanese[name] if {
+	some name, tc in {
+		"unknown app": [req(tomo, "payroll", "read"), "アプリ「payroll」は会員に公開されていません"],
+		"members for partners": [req(gina, "members", "read"), "会員の情報を見られるのは運営スタッフだけです。"],
+		"no level": [req(stranger, "materials", "read"), "あなたの会員レベルではアプリ「materials」を使えません"],
+		"action not allowed": [req(ben, "materials", "file.write"), "あなたの会員レベルではアプリ「materials」でファイルのアップロードはできません"],
+		"an action without a Japanese name": [req(ben, "materials", "view_as"), "あなたの会員レベルではアプリ「materials」でview_asはできません"],
+		"status action not allowed": [status(ben, "Approve"), "あなたの会員レベルではアプリ「requests」で「Approve」の実行はできません"],
+		"update a submitted request": [
+			with_record(req(sora, "requests", "update"), {"org": "sakura", "Status": "Submitted"}),
+			"アプリ「requests」のレコードを編集できるのはStatusがDraftのときだけです",
+		],
+	}
+	[r, want] := tc
+	want in reasons_in(r, "ja")
 }
 
 test_no_reasons_when_allowed[name] if {
