@@ -109,6 +109,7 @@ func checkGalleryPages(t *testing.T, tb *tab, s *browserSuite, visible int, shot
 		t.Errorf("gallery at %d px: the page is %d px wide", width, w)
 	}
 	testbrowser.Axe(t, tb.ctx)
+	run(tb, chromedp.Evaluate[bool](`document.querySelector("#count").scrollIntoView(), true`)) // the cards, for the screenshot
 	tb.screenshot("member-site-gallery-" + shot)
 
 	tb.click(".gallery-card .card-media a[href^='/previews/']")
