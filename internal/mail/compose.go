@@ -63,8 +63,10 @@ func address(addr string) (string, error) {
 }
 
 // compose writes m as an RFC 5322 message from from: the subject as UTF-8
-// encoded-words where it is not ASCII, the text as quoted-printable UTF-8
-// (readable where it is ASCII, 7-bit clean for any relay). Date and
+// encoded-words where it is not ASCII, the text as UTF-8 in whichever of
+// quoted-printable (readable where it is mostly ASCII) and base64 (a third
+// of the size for Japanese, which quoted-printable triples) is shorter;
+// both are 7-bit clean for any relay. Date and
 // Message-ID are fixed here, at enqueue, so a retried or duplicated
 // delivery carries the same Message-ID and mail clients can fold it.
 func compose(from *mail.Address, m Message, now time.Time) ([]byte, error) {
@@ -84,24 +86,51 @@ func compose(from *mail.Address, m Message, now time.Time) ([]byte, error) {
 	header("Message-ID", id)
 	header("MIME-Version", "1.0")
 	header("Content-Type", "text/plain; charset=UTF-8")
-	header("Content-Transfer-Encoding", "quoted-printable")
+	body, encoding, err := encodeText(m.Text)
+	if err != nil {
+		return nil, err
+	}
+	header("Content-Transfer-Encoding", encoding)
 	if m.Lang != "" {
 		header("Content-Language", m.Lang)
 	}
 	// RFC 3834: not to be answered by vacation responders.
 	header("Auto-Submitted", "auto-generated")
 	b.WriteString("\r\n")
-	qp := quotedprintable.NewWriter(&b)
-	if _, err := qp.Write([]byte(strings.ReplaceAll(m.Text, "\r\n", "\n"))); err != nil {
-		return nil, err
-	}
-	if err := qp.Close(); err != nil {
-		return nil, err
-	}
-	if !bytes.HasSuffix(b.Bytes(), []byte("\r\n")) {
-		b.WriteString("\r\n")
-	}
+	b.Write(body)
 	return b.Bytes(), nil
+}
+
+// encodeText is text with CRLF line ends, encoded as quoted-printable or
+// base64, whichever is shorter, ending in a line break.
+func encodeText(text string) ([]byte, string, error) {
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	var qp bytes.Buffer
+	w := quotedprintable.NewWriter(&qp) // writes each \n as CRLF
+	if _, err := w.Write([]byte(text)); err != nil {
+		return nil, "", err
+	}
+	if err := w.Close(); err != nil {
+		return nil, "", err
+	}
+	if !bytes.HasSuffix(qp.Bytes(), []byte("\r\n")) {
+		qp.WriteString("\r\n")
+	}
+	crlf := strings.ReplaceAll(text, "\n", "\r\n")
+	if !strings.HasSuffix(crlf, "\r\n") {
+		crlf += "\r\n"
+	}
+	b64 := base64.StdEncoding.EncodeToString([]byte(crlf))
+	if qp.Len() <= len(b64)+len(b64)/76*2+2 {
+		return qp.Bytes(), "quoted-printable", nil
+	}
+	var out bytes.Buffer
+	for len(b64) > 76 {
+		out.WriteString(b64[:76] + "\r\n")
+		b64 = b64[76:]
+	}
+	out.WriteString(b64 + "\r\n")
+	return out.Bytes(), "base64", nil
 }
 
 // messageID is a new Message-ID in the sender's domain.

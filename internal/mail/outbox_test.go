@@ -58,7 +58,9 @@ func TestMessagesArriveAsWritten(t *testing.T) {
 			}
 			for name, value := range map[string]string{
 				"From": `"Partner Portal" <portal@operator.example>`, "Content-Type": "text/plain; charset=UTF-8",
-				"Content-Transfer-Encoding": "quoted-printable", "MIME-Version": "1.0", "Content-Language": want.Lang,
+				"MIME-Version": "1.0", "Content-Language": want.Lang,
+				// Japanese text is shorter in base64, English readable in quoted-printable.
+				"Content-Transfer-Encoding": map[string]string{"ja": "base64", "en": "quoted-printable"}[want.Lang],
 			} {
 				if v := got.Header.Get(name); v != value {
 					t.Errorf("%s: %q, want %q", name, v, value)
