@@ -211,3 +211,26 @@ func TestTheMailBlockDeliversThroughItsQueue(t *testing.T) {
 		}
 	})
 }
+
+// The mail block README "E-mail" shows is one kgate reads.
+func TestTheREADMEsMailBlockAdapts(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "```caddyfile\nmail ")
+	block, _, _ := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatal("README shows no mail block")
+	}
+	cfg := ":8080 {\n\tkgate {\n\t\tmail " + block + "\n\t\tkintone https://example.cybozu.com\n\t\tpolicy ./policies\n\t\tidentity testing\n\t}\n}\n"
+	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"smtp":"smtp.example.com:587"`, `"starttls":"required"`, `"max_queue":10000`, `"queue_dir":"/var/lib/kgate/mail"`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the README's block adapts to %s, without %s", out, want)
+		}
+	}
+}
