@@ -224,7 +224,7 @@ func TestMemberSiteDemoShowsEachMemberTheirMaterialsAndRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	closed := policyData.Apps["members"].ClosedReason
-		files := map[string][]byte{}
+	files := map[string][]byte{}
 	raw, _ := examples.FS.ReadFile("member-site/seed.json")
 	for _, f := range seedFiles(t, raw) {
 		files[f.Name] = f.content
