@@ -262,3 +262,25 @@ func TestMalformedImagesAreRefusedWithAClearMessage(t *testing.T) {
 		}
 	}
 }
+
+// A card shows a thumbnail only for the images thumbnail reads; other
+// files get their type's icon, and /thumbnails refuses them as missing.
+func TestFileKindsChooseThumbnailOrIcon(t *testing.T) {
+	for ctype, want := range map[string]string{
+		"image/jpeg": "image", "image/png": "image", "image/gif": "image", "image/webp": "image",
+		"image/svg+xml": "file", "image/bmp": "file", "application/pdf": "pdf", "video/mp4": "video",
+		"video/quicktime": "video", "text/plain; charset=utf-8": "file", "": "file", "not a type": "file",
+	} {
+		if got := fileKind(ctype); got != want {
+			t.Errorf("fileKind(%q) = %q, want %q", ctype, got, want)
+		}
+	}
+	w := newWorld(t, withGallery)
+	token := fileToken(t, w, "2") // price-list-gold.pdf
+	if r := w.get(t, demoMember("alice"), thumbnailHref(token, "card"), "Accept-Language", "en"); r.Code != http.StatusNotFound {
+		t.Errorf("a PDF's thumbnail: status %d", r.Code)
+	}
+	if r := w.get(t, demoMember("alice"), fileHref(token, ""), "Accept-Language", "en"); r.Code != http.StatusOK {
+		t.Errorf("the PDF itself: status %d", r.Code)
+	}
+}
