@@ -234,7 +234,7 @@ test("the members app is refused to partners (403 CB_NO02) and open to staff", a
   for (const m of [alice, bob]) {
     const client = await demo.client(m.sub);
     const err = await refused(() => client.record.getRecords({ app: MEMBERS }), 403, "CB_NO02");
-    assert.match(err.errors.policy.messages[0], /staff only/);
+    assert.match(err.errors.policy.messages[0], /staff only|運営スタッフのみ/); // in the member's language
     await refused(() => client.record.getRecord({ app: MEMBERS, id: 1 }), 403, "CB_NO02");
     await refused(() => client.app.getFormFields({ app: MEMBERS }), 403, "CB_NO02");
     await refused(() => client.app.getApp({ id: MEMBERS }), 403, "CB_NO02");
