@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"io"
 	"maps"
@@ -58,8 +59,8 @@ func TestADemoRecordChangeMailsItsReaders(t *testing.T) {
 	}
 	t.Cleanup(d.Stop)
 	want := demoReaders(t, d, func(org, level string) bool { return org == "acme" || level == "staff" })
-	if len(want) < 2 {
-		t.Fatalf("the demo world should have several readers of an Acme request: %v", want)
+	if want["alice@acme.example"].lang != "en" || want["bob@acme.example"].lang != "ja" {
+		t.Fatalf("the demo world should have readers of both languages: %v", want)
 	}
 	before := len(d.Mail.Mails())
 	if _, err := d.Sim.EditRecord(2, 3, "", map[string]any{"purpose": map[string]any{"value": "Demo edit / デモの編集"}}); err != nil {
@@ -75,6 +76,9 @@ func TestADemoRecordChangeMailsItsReaders(t *testing.T) {
 		got = append(got, to)
 		text := m.Subject + "\n" + m.Text
 		lang := m.Header.Get("Content-Language")
+		if lang != want[to].lang {
+			t.Errorf("%s: a mail in %q, want %q", to, lang, want[to].lang)
+		}
 		if greeting := map[string]string{"ja": " 様", "en": "Hello "}[lang]; greeting == "" || !strings.Contains(text, greeting) {
 			t.Errorf("%s: a mail in %q that does not read as one:\n%s", to, lang, text)
 		}
@@ -83,8 +87,8 @@ func TestADemoRecordChangeMailsItsReaders(t *testing.T) {
 				t.Errorf("%s: the mail lacks %q:\n%s", to, s, text)
 			}
 		}
-		if strings.Contains(text, "Approved within the quarterly budget") != want[to] {
-			t.Errorf("%s: the internal note shown %v, want %v", to, !want[to], want[to])
+		if staff := want[to].staff; strings.Contains(text, "Approved within the quarterly budget") != staff {
+			t.Errorf("%s: the internal note shown %v, want %v", to, !staff, staff)
 		}
 	}
 	slices.Sort(got)
@@ -94,9 +98,15 @@ func TestADemoRecordChangeMailsItsReaders(t *testing.T) {
 	}
 }
 
-// demoReaders lists the demo's active members that reads picks, by
-// address, with whether they are staff.
-func demoReaders(t *testing.T, d *demo, reads func(org, level string) bool) map[string]bool {
+// reader is a member a demo change should mail.
+type reader struct {
+	staff bool
+	lang  string // the members app's, else the portal's default (ja)
+}
+
+// demoReaders lists the demo's active members that reads picks and that
+// get mail at once, by address.
+func demoReaders(t *testing.T, d *demo, reads func(org, level string) bool) map[string]reader {
 	t.Helper()
 	raw, err := d.Example.file("seed.json")
 	if err != nil {
@@ -111,15 +121,18 @@ func demoReaders(t *testing.T, d *demo, reads func(org, level string) bool) map[
 	if err := json.Unmarshal(raw, &seed); err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]bool{}
+	out := map[string]reader{}
 	for _, a := range seed.Apps {
 		if a.ID != 1 {
 			continue
 		}
 		for _, r := range a.Records {
 			str := func(k string) string { s, _ := r[k].Value.(string); return s }
-			if str("state") == "active" && reads(str("org"), str("level")) {
-				out[str("email")] = str("level") == "staff"
+			checked := func(k string) bool { l, _ := r[k].Value.([]any); return len(l) > 0 }
+			// no_mail and digest: no mail now (README "Notifications").
+			quiet := checked("no_mail") || checked("digest")
+			if str("state") == "active" && !quiet && reads(str("org"), str("level")) {
+				out[str("email")] = reader{staff: str("level") == "staff", lang: cmp.Or(str("lang"), "ja")}
 			}
 		}
 	}
