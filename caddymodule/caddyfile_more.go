@@ -248,6 +248,7 @@ func (m *Members) unmarshal(d *caddyfile.Dispenser) error {
 //	        label <field> <ja> [<en>]
 //	        image <file or /path> [<alt ja> [<alt en>]]
 //	        status_color <state> <"#rrggbb">
+//	        org_field <field>
 //	    }
 //	}
 func unmarshalPortal(d *caddyfile.Dispenser) (*portalconfig.Config, error) {
@@ -393,6 +394,11 @@ func unmarshalPortalApp(d *caddyfile.Dispenser, c *portalconfig.Config) error {
 			}
 		case "no_calendar":
 			s.NoCalendar = true
+		case "org_field":
+			if len(args) != 1 {
+				return d.Errf("org_field takes the code of the field that holds organization codes")
+			}
+			s.OrgField = args[0]
 		case "status_color":
 			if len(args) != 2 {
 				return d.Errf(`status_color needs a state and a quoted colour, e.g. status_color Approved "#1e7b34"`)

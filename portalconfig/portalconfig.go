@@ -118,6 +118,10 @@ type AppSettings struct {
 	// ImageAlt is the image's text alternative (default: none, the image
 	// only decorates the card, whose heading is the app's name).
 	ImageAlt Text `json:"image_alt,omitempty"`
+	// OrgField is the field whose values are organization codes: lists,
+	// records and filters show them by their Organizations names, and its
+	// filter offers only the organizations of records the member may see.
+	OrgField string `json:"org_field,omitempty"`
 	// StatusColors give process-management states their badge colour, by
 	// state name, as #rrggbb; the badge's text is black or white, whichever
 	// contrasts more. Other states keep the default badge.

@@ -74,7 +74,7 @@ func TestPortalInChromium(t *testing.T) {
 			t.Fatalf("bob's list shows %v, the simulator has %v for acme", l.numbers(), want)
 		}
 		for _, org := range l.column(t, "Organization") {
-			if org != "acme" {
+			if org != "Acme Trading" { // org_field: the code by its configured name
 				t.Errorf("a row of organization %q in bob's list", org)
 			}
 		}
@@ -87,7 +87,7 @@ func TestPortalInChromium(t *testing.T) {
 		if _, ok := rec["Internal note"]; ok {
 			t.Errorf("the record shows the internal note to a partner: %v", rec)
 		}
-		if rec["Title"] != bob.text("main h1") || rec["Organization"] != "acme" {
+		if rec["Title"] != bob.text("main h1") || rec["Organization"] != "Acme Trading" {
 			t.Errorf("record page: heading %q, fields %v", bob.text("main h1"), rec)
 		}
 	})

@@ -68,7 +68,7 @@ func (s *browserSuite) writeScenario(t *testing.T) {
 		id = id[:i]
 	}
 	rec := alice.fields()
-	if rec["Title"] != title || rec["Organization"] != "acme" || rec["Requested by"] != "alice@acme.example" {
+	if rec["Title"] != title || rec["Organization"] != "Acme Trading" || rec["Requested by"] != "alice@acme.example" {
 		t.Errorf("the new record shows %v", rec)
 	}
 	if got, _ := alice.download(`.files a[download]`); string(got) != string(quote) {

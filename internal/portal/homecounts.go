@@ -98,3 +98,11 @@ func fieldOfType(props map[string]kintone.FieldProperty, typ string) string {
 	}
 	return ""
 }
+
+// someVisible reports whether the member may see some record whose field
+// code holds value: the organization filter offers only those. A count
+// that fails keeps the option.
+func (c *call) someVisible(av *appView, code, value string) bool {
+	n := c.count(av.alias, av.ref, &kql.Cond{Field: code, Op: kql.In, Values: []kql.Value{str(value)}})
+	return n == nil || *n > 0
+}

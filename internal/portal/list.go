@@ -302,12 +302,20 @@ func (c *call) filterViews(body *listBody, av *appView, cfg *listConfig, st *lis
 		case "choice":
 			fv.Name = "f." + f.Code
 			p := av.props[f.Code]
+			org := f.Code == av.set.OrgField
 			for _, o := range f.Options {
+				picked := slices.Contains(st.Pick[f.Code], o)
+				if org && !picked && !c.someVisible(av, f.Code, o) {
+					continue
+				}
 				label := o
 				if opt, ok := p.Options[o]; ok && opt.Label != "" {
 					label = opt.Label
 				}
-				fv.Options = append(fv.Options, optionView{Value: o, Label: label, Selected: slices.Contains(st.Pick[f.Code], o)})
+				if org {
+					label = c.h.orgName(o, c.loc.Lang)
+				}
+				fv.Options = append(fv.Options, optionView{Value: o, Label: label, Selected: picked})
 			}
 		case "date":
 			fv.FromName, fv.ToName = "from."+f.Code, "to."+f.Code
@@ -441,7 +449,8 @@ func (c *call) paging(body *listBody, st *listState, pg *gateway.Page, sizes []i
 func (c *call) renderer(av *appView) *renderer {
 	return &renderer{loc: c.loc, rich: c.h.rich, inner: av.inner, masked: av.masked, files: func(token, name string) string {
 		return fileHref(token, name)
-	}, status: func(state string) string { return c.h.statusClass(av.alias, state) }}
+	}, status: func(state string) string { return c.h.statusClass(av.alias, state) },
+		orgField: av.set.OrgField, orgName: func(code string) string { return c.h.orgName(code, c.loc.Lang) }}
 }
 
 // sortable reports whether kintone can order by the field, by its own

@@ -63,6 +63,9 @@ type renderer struct {
 	// status is the badge class of a process state ("" for the default
 	// badge); nil draws states as text.
 	status func(state string) string
+	// orgField holds organization codes, shown by orgName.
+	orgField string
+	orgName  func(code string) string
 }
 
 // render returns the value of field fv with form property p. compact is
@@ -79,6 +82,11 @@ func (r *renderer) render(fv kintone.FieldValue, p kintone.FieldProperty, compac
 	raw := fv.Value
 	if isNull(raw) {
 		return value{Kind: "empty"}
+	}
+	if p.Code != "" && p.Code == r.orgField && r.orgName != nil {
+		if code, ok := jsonString(raw); ok {
+			return value{Kind: "text", Text: r.orgName(code)}
+		}
 	}
 	if s, ok := jsonString(raw); ok {
 		return r.scalar(typ, s, p, compact)
