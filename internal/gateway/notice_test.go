@@ -106,3 +106,60 @@ func worldGateway(t *testing.T, w *testworld.World) *gateway.Gateway {
 	}
 	return gw
 }
+
+// BenchmarkNoticeFor judges one record for one member from a snapshot, as
+// a notification does for each member; BenchmarkNoticeReferenceGetRecord
+// is the member's own read of the record (a kintone request each), the
+// cost a notification would have without the snapshot.
+func BenchmarkNoticeFor(b *testing.B) {
+	gw, snap := benchNotice(b)
+	ctx := gw.Pin(context.Background())
+	who := testworld.Identities["bob"]
+	b.ResetTimer()
+	for b.Loop() {
+		if n, err := gw.NoticeFor(ctx, who, snap); err != nil || n.Record == nil {
+			b.Fatal(n, err)
+		}
+	}
+}
+
+func BenchmarkNoticeReferenceGetRecord(b *testing.B) {
+	gw, snap := benchNotice(b)
+	ctx := gw.Pin(context.Background())
+	who := testworld.Identities["bob"]
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := gw.GetRecord(ctx, who, gateway.AppRef{ID: testworld.OrdersApp}, snap.Record()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchNotice(b *testing.B) (*gateway.Gateway, *gateway.Snapshot) {
+	w := testworld.Start(b, 60)
+	eng, err := policy.Open(context.Background(), policy.Options{Dir: w.PolicyDir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { eng.Close() })
+	client, err := kintone.NewClient(kintone.Config{BaseURL: w.URL})
+	if err != nil {
+		b.Fatal(err)
+	}
+	gw, err := gateway.New(gateway.Config{Client: client, Policy: eng, Apps: testworld.Apps()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// a record bob (acme, silver) may read
+	for id := 1; id <= 60; id++ {
+		snap, err := gw.ReadSnapshot(context.Background(), testworld.OrdersApp, fmt.Sprint(id))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n, err := gw.NoticeFor(context.Background(), testworld.Identities["bob"], snap); err == nil && n.Record != nil {
+			return gw, snap
+		}
+	}
+	b.Fatal("no record bob may read")
+	return nil, nil
+}
