@@ -40,10 +40,16 @@ type SMTPOutbox struct {
 	poll    time.Duration // how often to look for others' messages
 	wake    chan struct{}
 	startMu sync.Mutex
-	cancel  context.CancelFunc
+	cancel  context.CancelFunc // ends the loop
+	abandon context.CancelFunc // ends a delivery under way
 	done    chan struct{}
 	stopped bool
 }
+
+// stopGrace is how long Stop lets a delivery under way finish. Cut short,
+// the server may have taken the message without kgate hearing so, and it
+// is sent again by the next start.
+const stopGrace = 10 * time.Second
 
 var _ Outbox = (*SMTPOutbox)(nil)
 
@@ -146,15 +152,17 @@ func (o *SMTPOutbox) Start() {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	o.cancel, o.done = cancel, make(chan struct{})
+	sendCtx, abandon := context.WithCancel(context.Background())
+	o.cancel, o.abandon, o.done = cancel, abandon, make(chan struct{})
 	go func() {
 		defer close(o.done)
-		o.run(ctx)
+		o.run(ctx, sendCtx)
 	}()
 }
 
-// Stop ends the loop and closes the queue. A delivery under way is
-// abandoned and its message stays queued.
+// Stop ends the loop and closes the queue. A delivery under way gets
+// stopGrace to finish; past it, it is abandoned and its message stays
+// queued.
 func (o *SMTPOutbox) Stop() error {
 	o.startMu.Lock()
 	defer o.startMu.Unlock()
@@ -164,7 +172,13 @@ func (o *SMTPOutbox) Stop() error {
 	o.stopped = true
 	if o.cancel != nil {
 		o.cancel()
-		<-o.done
+		select {
+		case <-o.done:
+		case <-time.After(stopGrace):
+			o.abandon()
+			<-o.done
+		}
+		o.abandon()
 	}
 	return o.q.close()
 }
@@ -176,7 +190,7 @@ func (o *SMTPOutbox) Len(ctx context.Context) (int, error) { return o.q.size(ctx
 // (unreachable, TLS, AUTH), it waits before trying any message, so a
 // server that is down costs one try per backoff step, not one per
 // message.
-func (o *SMTPOutbox) run(ctx context.Context) {
+func (o *SMTPOutbox) run(ctx, sendCtx context.Context) {
 	failures := 0
 	for ctx.Err() == nil {
 		e, err := o.q.claim(ctx, time.Now())
@@ -187,7 +201,7 @@ func (o *SMTPOutbox) run(ctx context.Context) {
 			sleep(ctx, o.cfg.Backoff.after(failures), nil)
 		case e == nil:
 			o.idle(ctx)
-		case o.deliver(ctx, e):
+		case o.deliver(sendCtx, e):
 			failures = 0
 		default:
 			failures++

@@ -307,3 +307,39 @@ func TestBackoffDoublesUpToItsCap(t *testing.T) {
 		}
 	}
 }
+
+// A config reload makes a new outbox on the same queue_dir before the old
+// one stops; the two share the queue and send each message once.
+func TestOutboxesOnOneDirectorySendEachMessageOnce(t *testing.T) {
+	const n = 30
+	c := catcher(t, mailcatch.Options{})
+	dir := t.TempDir()
+	cfg := Config{SMTP: smtpTo(c, TLSStartTLS), From: "portal@operator.example", Backoff: fast}
+	old, err := NewDir(dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reloaded, err := NewDir(dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reloaded.Stop()
+	for i := range n {
+		if err := []*SMTPOutbox{old, reloaded}[i%2].Enqueue(context.Background(), note(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Start()
+	reloaded.Start()
+	if _, err := c.Wait(n/2, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	old.Stop()
+	if _, err := c.Wait(n, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	drained(t, reloaded)
+	if got := recipients(t, c.Mails()); len(got) != n {
+		t.Fatalf("%d recipients, want %d", len(got), n)
+	}
+}
