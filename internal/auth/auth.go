@@ -165,6 +165,14 @@ type Config struct {
 	// AddPendingMembers adds an unknown person to the directory as
 	// pending (once); they are still refused until an operator approves.
 	AddPendingMembers bool
+	// SignUpURL, when set, is where a person the directory does not know
+	// is sent after login instead of being refused, with their verified
+	// profile in the sign-up cookie (see Applicant).
+	SignUpURL string
+	// Invitations, when set, takes invite links: a login started at
+	// Prefix + "login?invite=<token>" binds its account to the invited
+	// member before the member is looked up.
+	Invitations Invitations
 
 	// Store keeps the server side of sessions; default a MemoryStore
 	// (one instance). Use a RedisStore for several instances.
@@ -200,6 +208,7 @@ type Auth struct {
 	loginName    string
 	cookieSeal   *sealer
 	loginSeal    *sealer
+	signUpSeal   *sealer
 	recordSeal   *sealer
 	store        SessionStore
 	profiles     *profiles
@@ -272,6 +281,9 @@ func New(cfg Config) (*Auth, error) {
 		return nil, err
 	}
 	if a.recordSeal, err = newSealer(cfg.SessionKeys, "session record"); err != nil {
+		return nil, err
+	}
+	if a.signUpSeal, err = newSealer(cfg.SessionKeys, "sign-up"); err != nil {
 		return nil, err
 	}
 	now := func() time.Time { return a.now() }
@@ -378,7 +390,7 @@ func (c *Config) setDefaults() error {
 	default:
 		return fmt.Errorf("auth: lookup_by %q: want email or sub", c.LookupBy)
 	}
-	if c.AddPendingMembers && c.Directory == nil {
+	if (c.AddPendingMembers || c.SignUpURL != "") && c.Directory == nil {
 		return errors.New("auth: adding pending members needs a members directory")
 	}
 	if c.Store == nil {

@@ -28,6 +28,8 @@ type loginState struct {
 	Verifier string `json:"v"`
 	Return   string `json:"r"`
 	Exp      int64  `json:"e"`
+	// Invite is the invite link's token the login was started with.
+	Invite string `json:"i,omitempty"`
 }
 
 const (
@@ -52,6 +54,12 @@ func (a *Auth) serveLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	st := loginState{State: randomString(), Nonce: randomString(), Verifier: oauth2.GenerateVerifier(),
 		Return: ret, Exp: a.now().Add(a.cfg.LoginTimeout).Unix()}
+	if st.Invite = r.URL.Query().Get("invite"); st.Invite != "" {
+		if err := a.checkInvite(st.Invite); err != nil {
+			a.fail(w, r, http.StatusForbidden, err)
+			return
+		}
+	}
 	a.writeLogins(w, append([]loginState{st}, a.readLogins(r)...))
 	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(st.Verifier), oidc.Nonce(st.Nonce)}
 	if r.URL.Query().Get("account") == "choose" {
@@ -152,6 +160,9 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
 		}
 		a.audit.LogContext(r.Context(), ev)
 		a.log.Info("login failed", zap.Error(err))
+		if a.offerSignUp(w, r, err) {
+			return
+		}
 		a.fail(w, r, status, err)
 		return
 	}
@@ -210,6 +221,9 @@ func (a *Auth) completeLogin(w http.ResponseWriter, r *http.Request) (*identity.
 		return nil, "", failed(http.StatusUnauthorized, "ID token rejected", err)
 	}
 	if claims, err = a.withUserInfo(ctx, op, tok, idt.Subject, claims); err != nil {
+		return nil, "", err
+	}
+	if err := a.acceptInvite(r.Context(), st.Invite, idt.Subject, claims); err != nil {
 		return nil, "", err
 	}
 	id, checked, err := a.profiles.resolve(r.Context(), "session", idt.Issuer, claims)

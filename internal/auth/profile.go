@@ -24,7 +24,7 @@ type Member struct {
 	Level   string
 	Groups  []string
 	Attrs   map[string]any
-	State   string // MemberActive, MemberInactive or MemberPending
+	State   string // MemberActive, MemberInactive, MemberPending or MemberRefused
 }
 
 // Member states.
@@ -32,6 +32,8 @@ const (
 	MemberActive   = "active"
 	MemberInactive = "inactive"
 	MemberPending  = "pending"
+	// MemberRefused is a sign-up the operator's staff turned down.
+	MemberRefused = "refused"
 )
 
 // Lookup keys for MemberDirectory.Lookup.
@@ -57,6 +59,9 @@ type ForbiddenError struct {
 	Reason  string
 	Subject string
 	Email   string
+	// who is the refused person's verified profile, kept for the
+	// sign-up offered to an unknown one.
+	who *Applicant
 }
 
 func (e *ForbiddenError) Error() string { return "auth: forbidden: " + e.Reason }
@@ -71,6 +76,11 @@ const (
 	ReasonMissingSubject   = "no subject"
 	ReasonDirectoryUnknown = "unknown member state"
 	ReasonEmailTaken       = "e-mail address belongs to another account"
+	ReasonRefusedMember    = "sign-up was refused"
+	ReasonInviteInvalid    = "invitation link is not valid"
+	ReasonInviteExpired    = "invitation link has expired"
+	ReasonInviteUsed       = "invitation link has already been used"
+	ReasonSignUpDomain     = "sign-up is not open to this e-mail domain"
 )
 
 // ClaimNames says where each part of a member profile is found in the
@@ -225,7 +235,7 @@ func (p *profiles) applyDirectory(ctx context.Context, id *identity.Identity) (b
 		return "", fetched, err
 	}
 	forbid := func(reason string) error {
-		return &ForbiddenError{Reason: reason, Subject: id.Subject, Email: id.Email}
+		return &ForbiddenError{Reason: reason, Subject: id.Subject, Email: id.Email, who: applicantOf(id)}
 	}
 	if m == nil {
 		if !p.addPending {
@@ -242,6 +252,8 @@ func (p *profiles) applyDirectory(ctx context.Context, id *identity.Identity) (b
 		return "", fetched, forbid(ReasonInactiveMember)
 	case MemberPending:
 		return "", fetched, forbid(ReasonPendingMember)
+	case MemberRefused:
+		return "", fetched, forbid(ReasonRefusedMember)
 	default:
 		return "", fetched, forbid(ReasonDirectoryUnknown)
 	}
@@ -432,6 +444,13 @@ func (c *ttlCache[V]) get(key string) (V, time.Time, bool) {
 		return zero, time.Time{}, false
 	}
 	return e.v, e.fetched, true
+}
+
+// drop forgets key.
+func (c *ttlCache[V]) drop(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, key)
 }
 
 // put keeps v under key and returns the moment it counts from.
