@@ -20,6 +20,7 @@
 //	GET  /files/{token}?name=          a file of a record, streamed through the gateway
 //	GET  /thumbnails/{card|preview}/{token}  a thumbnail of an image file, checked as /files is
 //	GET  /previews/{token}?app=&record=      an image file's preview page, with its download link
+//	GET  /signup                       sign-up, for a person the members app does not know; POST files it as pending
 //	GET  /view-as                      staff: choose a member to view the portal as; POST starts (email=) or stops (do=stop)
 //	POST /lang                         language switch (public)
 //	GET  /assets/{name}.{hash}.{ext}   stylesheets, script, logo, favicon (public)
@@ -261,6 +262,10 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, id *identity.Ide
 // Provider is unavailable; any other status with its generic text.
 func (h *Handler) ServeError(w http.ResponseWriter, r *http.Request, status int, reasons ...string) {
 	c := h.newCall(w, r, nil)
+	if status == http.StatusForbidden && len(reasons) == 1 && memberNotices[reasons[0]] != "" {
+		c.memberNotice(status, reasons[0])
+		return
+	}
 	if status == http.StatusForbidden {
 		c.switchAccount = true
 	}
@@ -285,6 +290,9 @@ type call struct {
 	// switchAccount offers, on the error page, a login under another
 	// account: set for a person refused at login.
 	switchAccount bool
+	// applicant is, on the sign-up page, the person applying: the form
+	// token is made for them.
+	applicant *identity.Identity
 }
 
 func (h *Handler) newCall(w http.ResponseWriter, r *http.Request, id *identity.Identity) *call {

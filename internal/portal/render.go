@@ -21,7 +21,7 @@ var templatesFS embed.FS
 
 // pageNames are the pages; each is its own file defining "main", executed
 // inside layout.html, with value.html's "value" available to all.
-var pageNames = []string{"home", "list", "record", "calendar", "charts", "error", "form", "confirm", "viewas", "gallery", "preview"}
+var pageNames = []string{"home", "list", "record", "calendar", "charts", "error", "form", "confirm", "viewas", "gallery", "preview", "signup"}
 
 // sharedTemplates are parsed into every page.
 var sharedTemplates = []string{"layout.html", "value.html", "app.html"}

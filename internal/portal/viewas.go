@@ -275,5 +275,8 @@ func (c *call) author() *identity.Identity {
 	if c.viewer != nil {
 		return c.viewer
 	}
+	if c.applicant != nil {
+		return c.applicant
+	}
 	return c.me
 }
