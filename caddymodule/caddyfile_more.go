@@ -8,6 +8,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/dustin/go-humanize"
 
+	"github.com/kgate/kgate/membersconfig"
 	"github.com/kgate/kgate/portalconfig"
 )
 
@@ -167,6 +168,9 @@ func (c *Claims) set(d *caddyfile.Dispenser, args []string) error {
 //	    cache_ttl <duration>
 //	    member_recheck <duration>
 //	    field <email|sub|name|org|level|state|groups|lang|notify_off|digest> <field code>
+//	    signup { … }                 # see unmarshalSignUp
+//	    invite { … }                 # see unmarshalInvite
+//	    poll_interval <duration>
 //	}
 func (m *Members) unmarshal(d *caddyfile.Dispenser) error {
 	if !d.Args(&m.App) {
@@ -176,6 +180,26 @@ func (m *Members) unmarshal(d *caddyfile.Dispenser) error {
 		key := d.Val()
 		args := d.RemainingArgs()
 		switch key {
+		case "signup":
+			if len(args) != 0 {
+				return d.Errf("signup takes a block, not arguments")
+			}
+			m.SignUp = &membersconfig.SignUp{}
+			if err := unmarshalSignUp(d, m.SignUp); err != nil {
+				return err
+			}
+		case "invite":
+			if len(args) != 0 {
+				return d.Errf("invite takes a block, not arguments")
+			}
+			m.Invite = &membersconfig.Invite{}
+			if err := unmarshalInvite(d, m); err != nil {
+				return err
+			}
+		case "poll_interval":
+			if err := durationArg(d, key, args, &m.PollInterval); err != nil {
+				return err
+			}
 		case "lookup_by":
 			if len(args) != 1 || (args[0] != "email" && args[0] != "sub") {
 				return d.Errf("lookup_by: want email or sub")
@@ -204,8 +228,125 @@ func (m *Members) unmarshal(d *caddyfile.Dispenser) error {
 			}
 			*into = args[1]
 		default:
-			return d.Errf("unknown members setting %q (want lookup_by, add_pending, cache_ttl, member_recheck or field)", key)
+			return d.Errf("unknown members setting %q (want lookup_by, add_pending, cache_ttl, member_recheck, field, signup, invite or poll_interval)", key)
 		}
+	}
+	return nil
+}
+
+// unmarshalSignUp reads:
+//
+//	signup {
+//	    open                                     # anyone the provider vouches for; or:
+//	    orgs <app alias> [<code field> [<domains field>]]
+//	    question <field> <ja label> <en label> [required] [multiline] [max <n>]
+//	    notified_field <field code>
+//	    lang_field <field code>
+//	}
+func unmarshalSignUp(d *caddyfile.Dispenser, s *membersconfig.SignUp) error {
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		key := d.Val()
+		args := d.RemainingArgs()
+		switch key {
+		case "open":
+			s.Open = true
+		case "orgs":
+			if len(args) < 1 || len(args) > 3 {
+				return d.Errf("orgs needs the organizations app's alias, then optionally its code and domains fields")
+			}
+			args = append(args, "", "")
+			s.Orgs = &membersconfig.Orgs{App: args[0], Code: args[1], Domains: args[2]}
+		case "question":
+			q, err := question(d, args)
+			if err != nil {
+				return err
+			}
+			s.Form = append(s.Form, q)
+		case "notified_field", "lang_field":
+			if len(args) != 1 {
+				return d.Errf("%s takes one field code", key)
+			}
+			if key == "notified_field" {
+				s.Notified = args[0]
+			} else {
+				s.Lang = args[0]
+			}
+		default:
+			return d.Errf("unknown signup setting %q (want open, orgs, question, notified_field or lang_field)", key)
+		}
+	}
+	if s.Orgs == nil && !s.Open {
+		return d.Errf("signup needs `orgs <app>` (sign-up by e-mail domain) or `open` (anyone): it is never open by default")
+	}
+	return nil
+}
+
+func question(d *caddyfile.Dispenser, args []string) (membersconfig.FormField, error) {
+	if len(args) < 3 {
+		return membersconfig.FormField{}, d.Errf("question needs a field code and labels in Japanese and English, e.g. `question reason 理由 Reason multiline`")
+	}
+	q := membersconfig.FormField{Field: args[0], LabelJa: args[1], LabelEn: args[2]}
+	for i := 3; i < len(args); i++ {
+		switch args[i] {
+		case "required":
+			q.Required = true
+		case "multiline":
+			q.Multiline = true
+		case "max":
+			if i+1 == len(args) {
+				return q, d.Errf("question %s: max needs a number of characters", q.Field)
+			}
+			n, err := strconv.Atoi(args[i+1])
+			if err != nil || n < 1 || n > 10000 {
+				return q, d.Errf("question %s: max %q: want 1 to 10000 characters", q.Field, args[i+1])
+			}
+			q.MaxLength = n
+			i++
+		default:
+			return q, d.Errf("question %s: unknown option %q (want required, multiline or max <n>)", q.Field, args[i])
+		}
+	}
+	return q, nil
+}
+
+// unmarshalInvite reads:
+//
+//	invite {
+//	    key <secret> [<previous>...]   # the first signs, all are accepted
+//	    ttl <duration>
+//	    field <field code>
+//	    nonce_field <field code>
+//	}
+func unmarshalInvite(d *caddyfile.Dispenser, m *Members) error {
+	inv := m.Invite
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		key := d.Val()
+		args := d.RemainingArgs()
+		switch key {
+		case "key":
+			if len(args) == 0 {
+				return d.Errf("key needs a secret of at least 32 characters, e.g. {env.KGATE_INVITE_KEY}")
+			}
+			inv.Keys = args
+		case "ttl":
+			if err := durationArg(d, key, args, &m.InviteTTL); err != nil {
+				return err
+			}
+		case "field", "nonce_field":
+			if len(args) != 1 {
+				return d.Errf("%s takes one field code", key)
+			}
+			if key == "field" {
+				inv.Field = args[0]
+			} else {
+				inv.Nonce = args[0]
+			}
+		default:
+			return d.Errf("unknown invite setting %q (want key, ttl, field or nonce_field)", key)
+		}
+	}
+	if len(inv.Keys) == 0 {
+		return d.Errf("invite needs `key <secret>`: the links are signed with it")
 	}
 	return nil
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/kgate/kgate/internal/gateway"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/mail"
+	"github.com/kgate/kgate/internal/members"
 	"github.com/kgate/kgate/internal/notify"
 	"github.com/kgate/kgate/internal/policy"
 	"github.com/kgate/kgate/internal/portal"
@@ -115,6 +116,9 @@ type Handler struct {
 	// outbox delivers kgate's e-mail; nil without a mail block. Parts
 	// that send mail take h.mailOutbox(), a mail.Outbox.
 	outbox *mail.SMTPOutbox
+	// lifecycle is the members app's sign-ups and invitations, when
+	// configured.
+	lifecycle *members.Lifecycle
 }
 
 // Limits bound what requests may hold. Zero values take the defaults of
@@ -563,6 +567,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.api.Serve(h.gate.Pace(w, admitted), admitted, id)
 	case h.portal == nil:
 		return next.ServeHTTP(w, r)
+	case h.lifecycle != nil && h.lifecycle.SignUpOn() && path == portal.SignUpPath:
+		h.serveSignUp(w, r)
 	case h.portal.IsPublic(path):
 		h.portal.ServePublic(w, r)
 	default:

@@ -103,13 +103,9 @@ func (h *Handler) startNotify(repl *caddy.Replacer, gw *gateway.Gateway, client 
 	case h.auth == nil || h.Members == nil:
 		return errors.New("kgate notify: notifications need kgate's oidc login and a members app (members <alias>)")
 	}
-	dir, _, err := h.memberDirectory(client)
+	roster, _, err := h.memberDirectory(client)
 	if err != nil {
 		return err
-	}
-	roster, ok := dir.(notify.Directory)
-	if !ok {
-		return fmt.Errorf("kgate notify: the members directory %T cannot list members", dir)
 	}
 	secret := repl.ReplaceKnown(c.Secret, "")
 	if len(secret) < notify.MinSecret {

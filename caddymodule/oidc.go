@@ -154,6 +154,18 @@ type Members struct {
 	// Fields are the field codes of the members app (defaults: email,
 	// sub, name, org, level, state).
 	Fields membersconfig.Fields `json:"fields,omitempty"`
+	// SignUp, when set, offers a person the app does not know a sign-up
+	// page instead of a refusal; the application becomes a pending
+	// record for staff to approve or refuse. Off by default.
+	SignUp *membersconfig.SignUp `json:"signup,omitempty"`
+	// Invite, when set, has kgate e-mail a single-use invite link to
+	// each member staff mark for invitation. Off by default.
+	Invite *membersconfig.Invite `json:"invite,omitempty"`
+	// InviteTTL is how long an invite link holds (default 7 days).
+	InviteTTL caddy.Duration `json:"invite_ttl,omitempty"`
+	// PollInterval is how often kgate asks the app for sign-up
+	// decisions and invitations to e-mail (default 1m).
+	PollInterval caddy.Duration `json:"poll_interval,omitempty"`
 }
 
 // sessionStores keeps in-memory session stores across config reloads, so
@@ -215,6 +227,9 @@ func (h *Handler) newAuth(ctx caddy.Context, repl *caddy.Replacer, client *kinto
 		cfg.Directory, cfg.LookupBy = dir, by
 		cfg.AddPendingMembers, cfg.MemberCacheTTL = h.Members.AddPending, time.Duration(h.Members.CacheTTL)
 		cfg.MemberRecheck = time.Duration(h.Members.Recheck)
+		if err := h.memberLifecycle(ctx, repl, dir, &cfg); err != nil {
+			return nil, err
+		}
 	}
 	if h.portal != nil {
 		cfg.ErrorPage = func(w http.ResponseWriter, r *http.Request, status int, err error) {
@@ -251,7 +266,7 @@ func (h *Handler) sessionStore(repl *caddy.Replacer) (auth.SessionStore, error) 
 	return auth.NewRedisStore(client, "kgate:session:"), nil
 }
 
-func (h *Handler) memberDirectory(client *kintone.Client) (auth.MemberDirectory, string, error) {
+func (h *Handler) memberDirectory(client *kintone.Client) (*members.Directory, string, error) {
 	m := h.Members
 	for _, a := range h.Apps {
 		if a.Alias == m.App {

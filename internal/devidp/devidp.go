@@ -200,5 +200,8 @@ func DemoUsers() []User {
 		{Sub: "u-erin", Email: "erin@cosmo.example", Name: "Erin Kato", NameJA: "加藤エリン", Org: "cosmo", Level: "silver", Locale: "ja"},
 		{Sub: "u-sam", Email: "sam@operator.example", Name: "Sam Yamada", NameJA: "山田サム", Level: "staff", Locale: "ja"},
 		{Sub: "u-frank", Email: "frank@unknown.example", Name: "Frank Mori", NameJA: "森フランク", Locale: "en"},
+		// Not in the members app either, but of a domain an organization
+		// lists: they may sign up (when the demo's sign-up is on).
+		{Sub: "u-henry", Email: "henry@acme.example", Name: "Henry Ono", NameJA: "小野ヘンリー", Locale: "en"},
 	}
 }

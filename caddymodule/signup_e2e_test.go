@@ -1,0 +1,198 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// signUpOptions turn sign-up on, restricted to the domains of the demo's
+// organizations app; member_recheck 1s lets a decision in kintone reach
+// the login within a second.
+var signUpOptions = e2eOptions{
+	kgate:   "app orgs 11 {\n\t\t\t\ttoken demo-token-orgs\n\t\t\t}",
+	members: "member_recheck 1s\n\t\t\t\tsignup {\n\t\t\t\t\torgs orgs\n\t\t\t\t}",
+}
+
+// enBrowser is a browser whose pages come in English (the language
+// switch's cookie).
+func (s *e2eSite) enBrowser() *browser {
+	b := newBrowser(s.t)
+	b.SetCookie(s.base, "kgate_lang", "en")
+	return b
+}
+
+var formTokenRE = regexp.MustCompile(`name="_token" value="([^"]+)"`)
+
+// signUpForm logs user in and expects the sign-up page; it returns the
+// page's form token.
+func (s *e2eSite) signUpForm(b *browser, user string) string {
+	s.t.Helper()
+	p := s.login(b, user, "/")
+	m := formTokenRE.FindStringSubmatch(p.Body)
+	if p.Status != http.StatusOK || p.URL.Path != "/signup" || m == nil {
+		s.t.Fatalf("%s after login: %d at %s, want the sign-up form: %.400s", user, p.Status, p.URL, p.Body)
+	}
+	return m[1]
+}
+
+// memberRecord returns the members app's record for email, or nil.
+func (s *e2eSite) memberRecord(email string) map[string]string {
+	s.t.Helper()
+	q := url.Values{"app": {"1"}, "query": {fmt.Sprintf(`email = %q`, email)}}
+	req, _ := http.NewRequest("GET", s.simURL+"/k/v1/records.json?"+q.Encode(), nil)
+	req.Header.Set("X-Cybozu-API-Token", "demo-token-members")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Records []map[string]struct {
+			Value any `json:"value"`
+		} `json:"records"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		s.t.Fatal(err)
+	}
+	if len(body.Records) > 1 {
+		s.t.Fatalf("%d records for %s", len(body.Records), email)
+	}
+	if len(body.Records) == 0 {
+		return nil
+	}
+	out := map[string]string{}
+	for k, v := range body.Records[0] {
+		out[k] = fmt.Sprint(v.Value)
+	}
+	return out
+}
+
+// untilLogin logs in as user until the page kgate shows is not the
+// pending one (the members app's answer is cached up to member_recheck).
+func (s *e2eSite) untilLogin(user string) (*browser, page) {
+	s.t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		b := s.enBrowser()
+		p := s.login(b, user, "/")
+		if !strings.Contains(p.Body, "awaiting approval") || time.Now().After(deadline) {
+			return b, p
+		}
+	}
+}
+
+// Henry (acme.example, which the organizations app lists for acme) is not
+// in the members app: his login leads to the sign-up page, his
+// application becomes one pending record with the ID token's address and
+// subject, and the staff's decision in kintone decides his next login.
+func TestE2ESignUpPendingThenTheStaffsDecision(t *testing.T) {
+	tests := []struct {
+		decision, level string
+		want            func(t *testing.T, s *e2eSite, b *browser, p page)
+	}{
+		{"active", "silver", func(t *testing.T, s *e2eSite, b *browser, p page) {
+			if p.Status != http.StatusOK {
+				t.Fatalf("approved: %d %.300s", p.Status, p.Body)
+			}
+			s.checkBudget(s.budget(b), "acme", true) // acme's data, as a silver member sees it
+		}},
+		{"refused", "", func(t *testing.T, s *e2eSite, b *browser, p page) {
+			if p.Status != http.StatusForbidden || !strings.Contains(p.Body, "Your application was not approved") {
+				t.Fatalf("refused: %d %.600s", p.Status, p.Body)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.decision, func(t *testing.T) {
+			s := startE2E(t, startDevIDP, signUpOptions)
+			b := s.enBrowser()
+			token := s.signUpForm(b, "u-henry")
+			form := url.Values{"_token": {token}, "name": {"Henry Ono"}, "org_name": {"Acme Trading"},
+				"reason": {"We resell Acme's goods."}, "email": {"mallory@acme.example"}, "state": {"active"}}
+			for range 2 { // sent twice, filed once
+				p := b.PostForm(s.base+"/signup", form, "Origin", s.base)
+				if p.Status != http.StatusOK || !strings.Contains(p.Body, "Your application is awaiting approval") {
+					t.Fatalf("sign-up: %d %.400s", p.Status, p.Body)
+				}
+			}
+			r := s.memberRecord("henry@acme.example")
+			if r == nil || r["sub"] != "u-henry" || r["state"] != "pending" || r["org"] != "acme" || r["org_name"] != "Acme Trading" {
+				t.Fatalf("the pending record: %v", r)
+			}
+			if m := s.memberRecord("mallory@acme.example"); m != nil {
+				t.Fatalf("the form's e-mail was filed: %v", m)
+			}
+			if p := s.login(s.enBrowser(), "u-henry", "/"); p.Status != http.StatusForbidden || !strings.Contains(p.Body, "awaiting approval") {
+				t.Fatalf("pending: %d %.300s", p.Status, p.Body)
+			}
+			if _, err := s.sim.EditRecord(1, s.memberRow("henry@acme.example"), "", map[string]any{
+				"state": map[string]any{"value": tt.decision}, "level": map[string]any{"value": tt.level}}); err != nil {
+				t.Fatal(err)
+			}
+			b, p := s.untilLogin("u-henry")
+			tt.want(t, s, b, p)
+		})
+	}
+}
+
+// The sign-up page is only for the person a refused login sent there,
+// only from kgate's own pages, with answers within their bounds; a
+// domain no organization lists gets a clear page at once.
+func TestE2ESignUpRefusesWhatItMustNot(t *testing.T) {
+	s := startE2E(t, startDevIDP, signUpOptions)
+	b := s.enBrowser()
+	token := s.signUpForm(b, "u-henry")
+	good := url.Values{"_token": {token}, "name": {"Henry"}, "org_name": {"Acme"}}
+	with := func(k, v string) url.Values {
+		f := url.Values{}
+		for key, vs := range good {
+			f[key] = vs
+		}
+		f.Set(k, v)
+		return f
+	}
+	tests := []struct {
+		name       string
+		b          *browser
+		form       url.Values
+		origin     string
+		wantStatus int
+		wantText   string
+	}{
+		{"no form token", b, with("_token", ""), s.base, http.StatusForbidden, ""},
+		{"a token for another browser", s.enBrowser(), good, s.base, http.StatusForbidden, "timed out"},
+		{"from another site", b, good, "https://evil.example", http.StatusForbidden, ""},
+		{"a required answer missing", b, with("org_name", " "), s.base, http.StatusBadRequest, "Enter this."},
+		{"an answer too long", b, with("name", strings.Repeat("あ", 101)), s.base, http.StatusBadRequest, "Use at most 100 characters."},
+		{"a control character", b, with("name", "Hen\x00ry"), s.base, http.StatusBadRequest, "control characters"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := tt.b.PostForm(s.base+"/signup", tt.form, "Origin", tt.origin)
+			if p.Status != tt.wantStatus || !strings.Contains(p.Body, tt.wantText) {
+				t.Fatalf("%d, want %d with %q: %.500s", p.Status, tt.wantStatus, tt.wantText, p.Body)
+			}
+			if r := s.memberRecord("henry@acme.example"); r != nil {
+				t.Fatalf("filed anyway: %v", r)
+			}
+		})
+	}
+	t.Run("a domain no organization lists", func(t *testing.T) {
+		p := s.login(s.enBrowser(), "u-frank", "/")
+		if p.Status != http.StatusForbidden || !strings.Contains(p.Body, "Sign-up is not open to your e-mail address") {
+			t.Fatalf("frank: %d at %s %.400s", p.Status, p.URL, p.Body)
+		}
+	})
+	t.Run("without sign-up, an unknown person is refused as before", func(t *testing.T) {
+		s := startE2E(t, startDevIDP, e2eOptions{})
+		p := s.login(s.enBrowser(), "u-henry", "/")
+		if p.Status != http.StatusForbidden || p.URL.Path == "/signup" || !strings.Contains(p.Body, "not registered") {
+			t.Fatalf("henry without sign-up: %d at %s %.400s", p.Status, p.URL, p.Body)
+		}
+	})
+}
