@@ -241,7 +241,6 @@ func (m *Members) unmarshal(d *caddyfile.Dispenser) error {
 //	    orgs <app alias> [<code field> [<domains field>]]
 //	    question <field> <ja label> <en label> [required] [multiline] [max <n>]
 //	    notified_field <field code>
-//	    lang_field <field code>
 //	}
 func unmarshalSignUp(d *caddyfile.Dispenser, s *membersconfig.SignUp) error {
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
@@ -262,17 +261,13 @@ func unmarshalSignUp(d *caddyfile.Dispenser, s *membersconfig.SignUp) error {
 				return err
 			}
 			s.Form = append(s.Form, q)
-		case "notified_field", "lang_field":
+		case "notified_field":
 			if len(args) != 1 {
 				return d.Errf("%s takes one field code", key)
 			}
-			if key == "notified_field" {
-				s.Notified = args[0]
-			} else {
-				s.Lang = args[0]
-			}
+			s.Notified = args[0]
 		default:
-			return d.Errf("unknown signup setting %q (want open, orgs, question, notified_field or lang_field)", key)
+			return d.Errf("unknown signup setting %q (want open, orgs, question or notified_field)", key)
 		}
 	}
 	if s.Orgs == nil && !s.Open {

@@ -28,7 +28,6 @@ func TestCaddyfileReadsSignUpAndInvitations(t *testing.T) {
 			question full_name 氏名 "Full name" required max 80
 			question why 理由 Reason multiline
 			notified_field told
-			lang_field language
 		}
 		invite {
 			key {env.KGATE_INVITE_KEY} {env.KGATE_INVITE_KEY_OLD}
@@ -47,7 +46,7 @@ func TestCaddyfileReadsSignUpAndInvitations(t *testing.T) {
 				{Field: "full_name", LabelJa: "氏名", LabelEn: "Full name", Required: true, MaxLength: 80},
 				{Field: "why", LabelJa: "理由", LabelEn: "Reason", Multiline: true},
 			},
-			Notified: "told", Lang: "language"},
+			Notified: "told"},
 		Invite:    &membersconfig.Invite{Keys: []string{"{env.KGATE_INVITE_KEY}", "{env.KGATE_INVITE_KEY_OLD}"}, Field: "invitation", Nonce: "invitation_nonce"},
 		InviteTTL: caddy.Duration(72 * 3600e9), PollInterval: caddy.Duration(30e9)}
 	if !reflect.DeepEqual(m, want) {

@@ -64,9 +64,8 @@ type SignUp struct {
 	// notes that a sign-up awaits its answer ("signup") and, once the
 	// person has been e-mailed the staff's decision, which one it was.
 	Notified string `json:"notified,omitempty"`
-	// Lang is the SINGLE_LINE_TEXT field [lang] that keeps the language
-	// the person signed up in (ja or en); e-mails to them use it.
-	Lang string `json:"lang,omitempty"`
+	// (The language the person signs up in is written to the members
+	// app's lang field, when Fields names one.)
 }
 
 // Orgs names the kintone app of organizations that sign-up checks

@@ -107,9 +107,6 @@ func NewLifecycle(cfg LifecycleConfig) (*Lifecycle, error) {
 	if l.signUp.Notified == "" {
 		l.signUp.Notified = "notified"
 	}
-	if l.signUp.Lang == "" {
-		l.signUp.Lang = "lang"
-	}
 	return l, nil
 }
 

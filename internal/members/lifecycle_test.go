@@ -60,6 +60,7 @@ type lifecycleWorld struct {
 func newLifecycle(t *testing.T, open bool) *lifecycleWorld {
 	t.Helper()
 	d, sim := demoDirectory(t)
+	d.fields.Lang = "lang"
 	texts, err := portal.Texts("", "ja")
 	if err != nil {
 		t.Fatal(err)

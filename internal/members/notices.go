@@ -87,7 +87,7 @@ func (l *Lifecycle) pollDecisions(ctx context.Context) error {
 func (l *Lifecycle) tellDecision(ctx context.Context, r kintone.Record) error {
 	f := l.dir.fields
 	state, email := text(r[f.State]), text(r[f.Email])
-	lang := langOr(text(r[l.signUp.Lang]), l.cfg.DefaultLang)
+	lang := l.langOf(r)
 	kind := "approved"
 	if state == auth.MemberRefused {
 		kind = "refused"
@@ -135,7 +135,7 @@ func (l *Lifecycle) sendInvite(ctx context.Context, r kintone.Record) error {
 	}
 	exp := l.now().Add(l.cfg.InviteTTL)
 	link := l.cfg.SiteURL + l.cfg.LoginPath + "?invite=" + url.QueryEscape(l.token(invitation{record: id, nonce: nonce, exp: exp}))
-	lang := langOr(text(r[l.signUp.Lang]), l.cfg.DefaultLang)
+	lang := l.langOf(r)
 	until := exp.UTC().Format("2006-01-02 15:04 UTC")
 	m := mail.Message{To: text(r[f.Email]), Lang: lang, Kind: "invite",
 		Subject: l.cfg.Texts(lang, "mail.invite.subject"),
@@ -148,4 +148,13 @@ func (l *Lifecycle) sendInvite(ctx context.Context, r kintone.Record) error {
 		return nil
 	}
 	return err
+}
+
+// langOf is the language of the member's e-mail: the lang field's, else
+// the default.
+func (l *Lifecycle) langOf(r kintone.Record) string {
+	if l.dir.fields.Lang == "" {
+		return l.cfg.DefaultLang
+	}
+	return langOr(text(r[l.dir.fields.Lang]), l.cfg.DefaultLang)
 }

@@ -45,9 +45,14 @@ func signUpDefaults(s membersconfig.SignUp, f Fields) (membersconfig.SignUp, err
 		}
 	}
 	form := make([]membersconfig.FormField, len(s.Form))
-	reserved := map[string]bool{f.Email: true, f.Subject: true, f.State: true, f.Level: true, f.Org: true, f.Groups: true}
+	reserved := map[string]bool{f.Email: true, f.Subject: true, f.State: true, f.Level: true, f.Org: true, s.Notified: true}
+	for _, code := range []string{f.Groups, f.Lang, f.NotifyOff, f.Digest} {
+		if code != "" {
+			reserved[code] = true
+		}
+	}
 	for i, q := range s.Form {
-		if q.Field == "" || reserved[q.Field] || q.Field == s.Notified || q.Field == s.Lang {
+		if q.Field == "" || reserved[q.Field] {
 			return s, fmt.Errorf("members: sign-up question %d: field %q is empty or one kgate fills itself", i+1, q.Field)
 		}
 		if q.LabelJa == "" || q.LabelEn == "" {
@@ -91,7 +96,10 @@ func (l *Lifecycle) SignUp(ctx context.Context, who auth.Applicant, answers map[
 	}
 	f := l.dir.fields
 	values := map[string]string{f.Email: who.Email, f.Subject: who.Subject, f.State: auth.MemberPending,
-		l.signUp.Notified: awaitingDecision, l.signUp.Lang: langOr(who.Lang, l.cfg.DefaultLang)}
+		l.signUp.Notified: awaitingDecision}
+	if f.Lang != "" {
+		values[f.Lang] = langOr(who.Lang, l.cfg.DefaultLang)
+	}
 	if org != "" {
 		values[f.Org] = org
 	}
