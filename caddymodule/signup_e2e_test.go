@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kgate/kgate/internal/mail/mailcatch"
 )
 
 // signUpOptions turn sign-up on, restricted to the domains of the demo's
@@ -195,4 +197,81 @@ func TestE2ESignUpRefusesWhatItMustNot(t *testing.T) {
 			t.Fatalf("henry without sign-up: %d at %s %.400s", p.Status, p.URL, p.Body)
 		}
 	})
+}
+
+// With a mail block, the poller mails the staff's decisions and the
+// invitations they asked for; the mails are read back from a real SMTP
+// server. Grace (pending in the demo's members app, invite "send") gets
+// a link that lets her first login in, binds her account and then works
+// no more.
+func TestE2EDecisionsAndInvitationsAreMailedAndTheLinkWorksOnce(t *testing.T) {
+	catcher, err := mailcatch.Start(mailcatch.Options{TLS: mailcatch.NoTLS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { catcher.Close() })
+	o := signUpOptions
+	o.kgate += fmt.Sprintf("\n\t\t\tmail %s {\n\t\t\t\tfrom portal@operator.example\n\t\t\t\tstarttls none\n\t\t\t\tqueue_dir %s\n\t\t\t}", catcher.Addr, t.TempDir())
+	o.members = "member_recheck 1s\n\t\t\t\tfield lang lang\n\t\t\t\tpoll_interval 100ms\n\t\t\t\tsignup {\n\t\t\t\t\torgs orgs\n\t\t\t\t}\n\t\t\t\tinvite {\n\t\t\t\t\tkey an-invite-key-of-at-least-32-characters\n\t\t\t\t}"
+	s := startE2E(t, startDevIDP, o)
+	mailTo := func(to string) mailcatch.Mail {
+		t.Helper()
+		for n := 1; ; n++ {
+			mails, err := catcher.Wait(n, 30*time.Second)
+			if err != nil {
+				t.Fatalf("no mail to %s: %v", to, err)
+			}
+			if m := mails[n-1]; m.To[0] == to {
+				return m
+			}
+		}
+	}
+
+	invitation := mailTo("grace@cosmo.example")
+	link := regexp.MustCompile(`https?://\S+/kgate/login\?invite=\S+`).FindString(invitation.Text)
+	if invitation.Subject != "You are invited to the member site" || !strings.HasPrefix(link, s.base+"/") {
+		t.Fatalf("the invitation: %q with link %q in %q", invitation.Subject, link, invitation.Text)
+	}
+	b := s.enBrowser()
+	p := b.Chase(b.Get(link), nil)
+	p = b.Chase(s.op.signIn(b, p, "u-grace"), nil)
+	if p.Status != http.StatusOK || p.URL.Path != "/" {
+		t.Fatalf("grace through the link: %d at %s %.400s", p.Status, p.URL, p.Body)
+	}
+	if r := s.memberRecord("grace@cosmo.example"); r["sub"] != "u-grace" || r["state"] != "active" || r["invite"] != "accepted" || r["invite_nonce"] != "" {
+		t.Fatalf("grace's record after the link: %v", r)
+	}
+	for _, tt := range []struct{ name, link, want string }{
+		{"used", link, "This invitation link has already been used"},
+		{"altered", strings.Replace(link, "invite=", "invite=x", 1), "This invitation link is not valid"},
+	} {
+		b := s.enBrowser()
+		p := b.Chase(b.Get(tt.link), nil)
+		if tt.name == "used" {
+			p = b.Chase(s.op.signIn(b, p, "u-frank"), nil)
+		}
+		if p.Status != http.StatusForbidden || !strings.Contains(p.Body, tt.want) {
+			t.Fatalf("a link %s: %d %.400s", tt.name, p.Status, p.Body)
+		}
+	}
+	if r := s.memberRecord("grace@cosmo.example"); r["sub"] != "u-grace" {
+		t.Fatalf("the used link rebound grace to %q", r["sub"])
+	}
+
+	b = s.enBrowser()
+	token := s.signUpForm(b, "u-henry")
+	if p := b.PostForm(s.base+"/signup", url.Values{"_token": {token}, "name": {"Henry"}, "org_name": {"Acme"}}, "Origin", s.base); p.Status != http.StatusOK {
+		t.Fatalf("sign-up: %d", p.Status)
+	}
+	if _, err := s.sim.EditRecord(1, s.memberRow("henry@acme.example"), "", map[string]any{
+		"state": map[string]any{"value": "active"}, "level": map[string]any{"value": "silver"}}); err != nil {
+		t.Fatal(err)
+	}
+	approval := mailTo("henry@acme.example")
+	if approval.Subject != "Your membership is approved" || !strings.Contains(approval.Text, s.base+"/") || approval.From != "portal@operator.example" {
+		t.Fatalf("the approval: from %q %q %q", approval.From, approval.Subject, approval.Text)
+	}
+	if r := s.memberRecord("henry@acme.example"); r["notified"] != "active" || r["lang"] != "en" {
+		t.Fatalf("henry's record after the mail: %v", r)
+	}
 }

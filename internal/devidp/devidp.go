@@ -203,5 +203,8 @@ func DemoUsers() []User {
 		// Not in the members app either, but of a domain an organization
 		// lists: they may sign up (when the demo's sign-up is on).
 		{Sub: "u-henry", Email: "henry@acme.example", Name: "Henry Ono", NameJA: "小野ヘンリー", Locale: "en"},
+		// In the members app, pending, without an account yet: the staff
+		// invited her.
+		{Sub: "u-grace", Email: "grace@cosmo.example", Name: "Grace Abe", NameJA: "阿部グレース", Locale: "en"},
 	}
 }
