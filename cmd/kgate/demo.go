@@ -362,10 +362,21 @@ func (d *demo) describe(out io.Writer, policyDir string) {
 	fmt.Fprintf(out, "\nThe same data over kintone's REST API, with a bearer token for %s:\n\n", strings.TrimPrefix(ex.TokenUser, "u-"))
 	fmt.Fprintf(out, "  TOKEN=$(curl -s -u %s:%s -d grant_type=client_credentials -d 'scope=openid user:%s' %soauth/token | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\n", demoMachineID, demoMachineSecret, ex.TokenUser, d.Issuer)
 	fmt.Fprintf(out, "  curl -s -H \"Authorization: Bearer $TOKEN\" '%s/k/v1/records.json?app=%s'\n\n", d.URL, ex.TokenApp)
+	if ex.SignUp != "" {
+		fmt.Fprintf(out, "Sign-up: log in as %s and apply; then decide, as the staff would in kintone's members app\n", ex.SignUp)
+		fmt.Fprintf(out, "(\"refused\" instead of \"active\" refuses), and log in again:\n\n  %s\n\n", approveCommand(d.Kintone, ex.SignUp))
+	}
 	fmt.Fprintf(out, "Policies: %s (edited files are reloaded)\n", policyDir)
 	fmt.Fprintf(out, "Simulated kintone: %s   OpenID Provider: %s\n", d.Kintone, d.Issuer)
 	fmt.Fprintf(out, "E-mail kgate sends is caught, not delivered: %s%s\n", d.URL, demoMailPath)
 	fmt.Fprintf(out, "Press Ctrl-C to stop.\n")
+}
+
+// approveCommand is the curl line that approves email's sign-up in the
+// simulated kintone: state active, level silver.
+func approveCommand(kintoneURL, email string) string {
+	body := fmt.Sprintf(`{"app":1,"updateKey":{"field":"email","value":%q},"record":{"state":{"value":"active"},"level":{"value":"silver"}}}`, email)
+	return fmt.Sprintf("curl -s -X PUT -H 'X-Cybozu-API-Token: demo-token-members' -H 'Content-Type: application/json' -d '%s' %s/k/v1/record.json", body, kintoneURL)
 }
 
 // announce writes the demo's addresses as one JSON line, the form a

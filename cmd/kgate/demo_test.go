@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kgate/kgate/internal/auth"
 	"github.com/kgate/kgate/internal/devidp"
@@ -99,7 +100,7 @@ func TestDemoWorksAsTheREADMESays(t *testing.T) {
 		}
 	})
 
-	for user, reason := range map[string]string{"u-erin": "会員資格が無効", "u-frank": "会員として登録されていません"} {
+	for user, reason := range map[string]string{"u-erin": "会員資格が無効", "u-frank": "このメールアドレスでは申請できません"} {
 		t.Run(user+" is refused with the 403 page", func(t *testing.T) {
 			b := newDemoBrowser(t)
 			p := b.login(d, user)
@@ -111,6 +112,42 @@ func TestDemoWorksAsTheREADMESays(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("henry signs up and the printed command approves him", func(t *testing.T) {
+		b := newDemoBrowser(t)
+		p := b.login(d, "u-henry")
+		token := regexp.MustCompile(`name="_token" value="([^"]+)"`).FindStringSubmatch(p.Body)
+		if p.Status != 200 || p.URL.Path != "/signup" || token == nil {
+			t.Fatalf("henry after login: %d at %s, want the sign-up form", p.Status, p.URL)
+		}
+		form := url.Values{"_token": {token[1]}, "name": {"小野ヘンリー"}, "org_name": {"アクメ商事"}, "reason": {"販売代理店です。"}}
+		if p := b.post(d.URL+"/signup", "application/x-www-form-urlencoded", form.Encode(), "Origin", d.URL); p.Status != 200 || !strings.Contains(p.Body, "承認待ち") {
+			t.Fatalf("the application: %d %.300s", p.Status, p.Body)
+		}
+		cmd := regexp.MustCompile(`curl -s -X PUT -H '([^']+)' -H '([^']+)' -d '([^']+)' (\S+)`).FindStringSubmatch(printed)
+		if cmd == nil {
+			t.Fatalf("the demo prints no command approving henry:\n%s", printed)
+		}
+		req, _ := http.NewRequest("PUT", cmd[4], strings.NewReader(cmd[3]))
+		for _, h := range cmd[1:3] {
+			k, v, _ := strings.Cut(h, ": ")
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("the printed command: %v %v", resp, err)
+		}
+		resp.Body.Close()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+			p := newDemoBrowser(t).login(d, "u-henry")
+			if p.Status == 200 && strings.Contains(p.Body, `href="/apps/budget"`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("henry, approved, still gets %d %.300s", p.Status, p.Body)
+			}
+		}
+	})
 
 	t.Run("logout", func(t *testing.T) {
 		b := newDemoBrowser(t)

@@ -27,6 +27,9 @@ type demoExample struct {
 	// TokenUser and TokenApp make the printed recipe for a bearer token:
 	// whose token, and which app id it reads.
 	TokenUser, TokenApp string
+	// SignUp, when set, is the demo user who may sign up, and whose
+	// approval in the simulated kintone the demo prints.
+	SignUp string
 }
 
 // demoExamples are the examples `kgate demo --example` knows; the first is
@@ -38,9 +41,12 @@ var demoExamples = []demoExample{
 		PolicyDir: "policies", Policies: policies.FS,
 		Users: func() ([]devidp.User, map[string]string, error) {
 			return devidp.DemoUsers(), map[string]string{"u-erin": "inactive in the members app: refused",
-				"u-frank": "not in the members app: refused", "u-sam": "the operator's staff"}, nil
+				"u-frank": "not in the members app, of a domain no organization lists: refused",
+				"u-henry": "not in the members app, of Acme's domain: may sign up (see below)",
+				"u-grace": "invited by the staff, pending until she uses her invitation",
+				"u-sam":   "the operator's staff"}, nil
 		},
-		TokenUser: "u-alice", TokenApp: "2",
+		TokenUser: "u-alice", TokenApp: "2", SignUp: "henry@acme.example",
 	},
 	{
 		Name:      "member-site",
