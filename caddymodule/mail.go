@@ -1,15 +1,19 @@
 package caddymodule
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 
 	"github.com/kgate/kgate/internal/mail"
 )
@@ -197,4 +201,52 @@ func oneArg(d *caddyfile.Dispenser, into *string) error {
 		return d.Errf("mail: %s takes one value", name)
 	}
 	return nil
+}
+
+// mailCollector exposes the outbox through Caddy's metrics: what waits,
+// and what was sent, retried and moved aside.
+type mailCollector struct{ o *mail.SMTPOutbox }
+
+var (
+	mailQueued = prometheus.NewDesc("kgate_mail_queued",
+		"E-mail messages waiting for the SMTP server or being sent (in Redis: every instance's).", nil, nil)
+	mailSent = prometheus.NewDesc("kgate_mail_sent_total",
+		"E-mail messages the SMTP server accepted.", nil, nil)
+	mailRetried = prometheus.NewDesc("kgate_mail_retries_total",
+		"Deliveries that failed and will be tried again.", nil, nil)
+	mailMovedAside = prometheus.NewDesc("kgate_mail_moved_aside_total",
+		"E-mail messages not delivered and moved aside, per reason: refused (5xx) or expired (undelivered for three days).", []string{"reason"}, nil)
+)
+
+func (c mailCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- mailQueued
+	ch <- mailSent
+	ch <- mailRetried
+	ch <- mailMovedAside
+}
+
+func (c mailCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if n, err := c.o.Len(ctx); err == nil {
+		ch <- prometheus.MustNewConstMetric(mailQueued, prometheus.GaugeValue, float64(n))
+	}
+	st := c.o.Stats()
+	ch <- prometheus.MustNewConstMetric(mailSent, prometheus.CounterValue, float64(st.Sent))
+	ch <- prometheus.MustNewConstMetric(mailRetried, prometheus.CounterValue, float64(st.Retried))
+	ch <- prometheus.MustNewConstMetric(mailMovedAside, prometheus.CounterValue, float64(st.Refused), "refused")
+	ch <- prometheus.MustNewConstMetric(mailMovedAside, prometheus.CounterValue, float64(st.Expired), "expired")
+}
+
+// registerMailMetrics adds the outbox's metrics to Caddy's, when there is
+// an outbox and a registry.
+func (h *Handler) registerMailMetrics(ctx caddy.Context) {
+	if h.outbox == nil {
+		return
+	}
+	if reg := ctx.GetMetricsRegistry(); reg != nil {
+		if err := reg.Register(mailCollector{h.outbox}); err != nil {
+			h.logger.Warn("the mail outbox's metrics are not registered", zap.Error(err))
+		}
+	}
 }

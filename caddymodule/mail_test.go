@@ -201,6 +201,38 @@ func TestTheMailBlockDeliversThroughItsQueue(t *testing.T) {
 					t.Fatal("the refused message is not kept in the queue's place for refusals")
 				}
 			}
+			// Caddy's metrics count them.
+			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+			defer cancel()
+			h.registerMailMetrics(ctx)
+			gather := func() map[string]float64 {
+				mfs, err := ctx.GetMetricsRegistry().Gather()
+				if err != nil {
+					t.Fatal(err)
+				}
+				metrics := map[string]float64{}
+				for _, mf := range mfs {
+					for _, m := range mf.GetMetric() {
+						name := mf.GetName()
+						for _, l := range m.GetLabel() {
+							name += "/" + l.GetValue()
+						}
+						metrics[name] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
+					}
+				}
+				return metrics
+			}
+			// The catcher has the mail before kgate hears the server's reply.
+			metrics := gather()
+			for deadline := time.Now().Add(20 * time.Second); metrics["kgate_mail_sent_total"] == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				metrics = gather()
+			}
+			if metrics["kgate_mail_sent_total"] != 1 || metrics["kgate_mail_moved_aside_total/refused"] != 1 || metrics["kgate_mail_moved_aside_total/expired"] != 0 {
+				t.Errorf("metrics %v", metrics)
+			}
+			if _, ok := metrics["kgate_mail_queued"]; !ok {
+				t.Errorf("no kgate_mail_queued in %v", metrics)
+			}
 		})
 	}
 	t.Run("queue_dir with Redis", func(t *testing.T) {

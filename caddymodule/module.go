@@ -285,6 +285,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.startOutbox(repl); err != nil {
 		return err
 	}
+	h.registerMailMetrics(ctx)
 	h.engine, err = policy.Open(ctx, policy.Options{
 		Dir: h.Policy.Dir, Package: h.Policy.Package, Watch: h.Policy.Watch, Logger: h.logger.Named("policy"),
 	})

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/mail"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -44,6 +45,21 @@ type SMTPOutbox struct {
 	abandon context.CancelFunc // ends a delivery under way
 	done    chan struct{}
 	stopped bool
+
+	sent, retried, refused, expired atomic.Int64
+}
+
+// Stats are what an outbox did since it was made.
+type Stats struct {
+	// Sent were accepted by the server; Retried failed and wait for
+	// another try; Refused were refused for good (5xx) and Expired were
+	// still undelivered after MaxAge: both moved aside.
+	Sent, Retried, Refused, Expired int64
+}
+
+// Stats returns the outbox's counts.
+func (o *SMTPOutbox) Stats() Stats {
+	return Stats{Sent: o.sent.Load(), Retried: o.retried.Load(), Refused: o.refused.Load(), Expired: o.expired.Load()}
 }
 
 // stopGrace is how long Stop lets a delivery under way finish. Cut short,
@@ -244,6 +260,7 @@ func (o *SMTPOutbox) deliver(ctx context.Context, e *envelope) bool {
 			// Sent, but still queued: it will be sent again.
 			o.log.Error("mail: sent, but not removed from the outbox", append(fields, zap.Error(err))...)
 		}
+		o.sent.Add(1)
 		o.log.Info("mail: sent", fields...)
 		return true
 	}
@@ -257,6 +274,11 @@ func (o *SMTPOutbox) deliver(ctx context.Context, e *envelope) bool {
 	var se *sendError
 	isSend := errors.As(err, &se)
 	if isSend && se.Permanent || time.Since(e.Queued) > o.cfg.MaxAge {
+		if isSend && se.Permanent {
+			o.refused.Add(1)
+		} else {
+			o.expired.Add(1)
+		}
 		if ferr := o.q.failed(settle, e); ferr != nil {
 			fields = append(fields, zap.NamedError("queue_error", ferr))
 		}
@@ -264,6 +286,7 @@ func (o *SMTPOutbox) deliver(ctx context.Context, e *envelope) bool {
 		return true
 	}
 	wait := o.cfg.Backoff.after(e.Attempts)
+	o.retried.Add(1)
 	if rerr := o.q.retry(settle, e, time.Now().Add(wait)); rerr != nil {
 		fields = append(fields, zap.NamedError("queue_error", rerr))
 	}
