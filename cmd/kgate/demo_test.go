@@ -124,6 +124,9 @@ func TestDemoWorksAsTheREADMESays(t *testing.T) {
 		if p := b.post(d.URL+"/signup", "application/x-www-form-urlencoded", form.Encode(), "Origin", d.URL); p.Status != 200 || !strings.Contains(p.Body, "承認待ち") {
 			t.Fatalf("the application: %d %.300s", p.Status, p.Body)
 		}
+		if p := newDemoBrowser(t).login(d, "u-henry"); p.Status != http.StatusForbidden || !strings.Contains(p.Body, "承認待ち") {
+			t.Fatalf("henry's next login, pending: %d at %s", p.Status, p.URL)
+		}
 		cmd := regexp.MustCompile(`curl -s -X PUT -H '([^']+)' -H '([^']+)' -d '([^']+)' (\S+)`).FindStringSubmatch(printed)
 		if cmd == nil {
 			t.Fatalf("the demo prints no command approving henry:\n%s", printed)
