@@ -57,7 +57,7 @@ func TestListSortAndFilterKeepTheMembersRows(t *testing.T) {
 	mustNotContain(t, r.body, `<td data-label="Organization">acme</td>`, `<td data-label="Organization">cosmo</td>`)
 	r = w.get(t, demoMember("dave"), "/apps/budget?sort=amount&dir=desc", "Accept-Language", "en")
 	amounts := cellsOf(r.body, 3)
-	if len(amounts) != 7 || amounts[0] != "¥540000" {
+	if len(amounts) != 7 || amounts[0] != "¥540,000" {
 		t.Errorf("dave's amounts, largest first: %q", amounts)
 	}
 	mustNotContain(t, r.body, `<td data-label="Organization">acme</td>`, `<td data-label="Organization">cosmo</td>`)

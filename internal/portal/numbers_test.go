@@ -37,6 +37,7 @@ func TestNumbersFollowTheFieldsSettings(t *testing.T) {
 						}
 						delete(f, "unit")
 						delete(f, "unitPosition")
+						delete(f, "digit")
 						for k, v := range tt.settings {
 							f[k] = v
 						}

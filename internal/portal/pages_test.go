@@ -77,7 +77,7 @@ func TestListOfASilverMemberShowsTheMask(t *testing.T) {
 	r := w.get(t, demoMember("bob"), "/apps/budget/records/3", "Accept-Language", "en")
 	mustContain(t, r.body, `<dt>Approved amount</dt><dd><span class="masked">(hidden)</span></dd>`)
 	r = w.get(t, demoMember("alice"), "/apps/budget/records/3", "Accept-Language", "en")
-	mustContain(t, r.body, "<dt>Approved amount</dt><dd class=\"num\">¥135000</dd>")
+	mustContain(t, r.body, "<dt>Approved amount</dt><dd class=\"num\">¥135,000</dd>")
 }
 
 func TestListColumnsAreConfigurableButNeverWiden(t *testing.T) {
@@ -103,9 +103,9 @@ func TestRecordShowsEveryReadableFieldForItsType(t *testing.T) {
 	mustContain(t, r.body,
 		"<h1>Spring campaign flyers / 春のキャンペーンチラシ</h1>",
 		`<span class="badge">Draft</span>`,
-		`<dd class="num">¥200000</dd>`, // NUMBER with its unit before
+		`<dd class="num">¥200,000</dd>`, // NUMBER with its unit before and digit separators
 		`<span class="multiline">Increase awareness among our customers.`,
-		`<table class="subtable">`, "Design / デザイン", `<td class="num">¥120000</td>`, // subtable
+		`<table class="subtable">`, "Design / デザイン", `<td class="num">¥120,000</td>`, // subtable
 		`download="quote-flyers.txt">quote-flyers.txt</a> <span class="size">(98 bytes)</span>`,
 		"Oct 6, 2026 10:00", // CREATED_TIME in Asia/Tokyo
 	)
