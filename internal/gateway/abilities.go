@@ -9,6 +9,7 @@ import (
 
 	"github.com/kgate/kgate/identity"
 	"github.com/kgate/kgate/internal/kintone"
+	"github.com/kgate/kgate/internal/kql"
 	"github.com/kgate/kgate/internal/policy"
 )
 
@@ -277,14 +278,77 @@ type processAction struct {
 	To   string `json:"to"`
 }
 
-// MayReadFiles reports whether the member may download files of some of
-// the app's records: file.read is allowed without a record. Its row rule
-// is still applied to each download, by DownloadFile and StatFile.
-func (g *Gateway) MayReadFiles(ctx context.Context, id *identity.Identity, ref AppRef) (bool, error) {
+// FilesReadable reports which of the records named the member may
+// download files of, deciding as DownloadFile and StatFile do: read's and
+// file.read's row rules compiled under one policy view, kintone asked (once
+// for all the records) for those the rules include, and each answer
+// re-checked in full. It is for pages that link each record's files (the
+// portal's gallery): the records are ones the member was just shown, so
+// when file.read's rule includes every record read's does, they all are,
+// without a read. It grants nothing: each download is checked again.
+func (g *Gateway) FilesReadable(ctx context.Context, id *identity.Identity, ref AppRef, recordIDs []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	var ids []kql.Value
+	for _, r := range recordIDs {
+		if validID(r) {
+			ids = append(ids, kql.Value{Kind: kql.Number, Text: r})
+		}
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	p, err := g.filePlan(ctx, id, ref)
+	if err != nil || p == nil || p.never {
+		return out, err
+	}
+	if p.filesAsRead() {
+		for _, v := range ids {
+			out[v.Text] = true
+		}
+		return out, nil
+	}
+	n := len(ids)
+	body, _, err := g.readWhere(ctx, p, &kql.Query{Where: &kql.Cond{Field: "$id", Op: kql.In, Values: ids}, Limit: &n}, p.upstreamFields([]string{"$id"}))
+	if err != nil {
+		return nil, err
+	}
+	page, err := g.filterOne(p, g.filter(ctx, p, []string{"$id"}), body)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := page.Decode()
+	if err != nil {
+		return nil, err
+	}
+	for _, rec := range recs {
+		out[stringValue(rec["$id"])] = true
+	}
+	return out, nil
+}
+
+// filesAsRead reports whether file.read's row rule includes every record
+// read's does: it includes every record, or compiles to read's condition.
+func (p *readPlan) filesAsRead() bool {
+	read, files := p.rules[0].rule.Cond, p.rules[len(p.rules)-1].rule.Cond
+	return files == nil || read != nil && kql.Format(read) == kql.Format(files)
+}
+
+// filePlan is DownloadFile's read plan for the app; nil when file.read
+// is refused without a record.
+func (g *Gateway) filePlan(ctx context.Context, id *identity.Identity, ref AppRef) (*readPlan, error) {
+	a, err := g.resolve(id, ref)
+	if err != nil {
+		return nil, err
+	}
+	view := g.view(ctx)
 	w := g.newWriter(ctx, id)
+	w.view = view
 	wa, err := w.app(ctx, ref)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	return w.may(ctx, wa, "file.read", "", nil)
+	if ok, err := w.may(ctx, wa, "file.read", "", nil); err != nil || !ok {
+		return nil, err
+	}
+	return g.planRead(ctx, view, id, a, "file.read")
 }

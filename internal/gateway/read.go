@@ -500,12 +500,16 @@ func (g *Gateway) fetchByID(ctx context.Context, p *readPlan, recordID string, f
 // the fields upstream names (nil: every field). Its answer is nil, without
 // a call, when the rules include no record.
 func (g *Gateway) readByID(ctx context.Context, p *readPlan, recordID string, upstream []string) ([]byte, int, error) {
+	one := 1
+	return g.readWhere(ctx, p, &kql.Query{Where: &kql.Cond{Field: "$id", Op: kql.Eq, Values: []kql.Value{{Kind: kql.Number, Text: recordID}}}, Limit: &one}, upstream)
+}
+
+// readWhere is readByID for the records a query of kgate's own names.
+func (g *Gateway) readWhere(ctx context.Context, p *readPlan, own *kql.Query, upstream []string) ([]byte, int, error) {
 	if p.never {
 		return nil, 0, nil
 	}
-	one := 1
-	byID := &kql.Query{Where: &kql.Cond{Field: "$id", Op: kql.Eq, Values: []kql.Value{{Kind: kql.Number, Text: recordID}}}, Limit: &one}
-	q, err := kql.Compose(p.cond, byID, kql.ComposeOptions{})
+	q, err := kql.Compose(p.cond, own, kql.ComposeOptions{})
 	if err != nil {
 		return nil, 0, queryError(err, p.id.Lang)
 	}

@@ -68,6 +68,7 @@ type cardField struct {
 type mediaView struct {
 	Kind     string // "image", "pdf", "video" or "file"
 	Name     string
+	Refused  bool // file.read excludes the record: the card says so
 	Thumb    string
 	Preview  string
 	Download string
@@ -102,12 +103,10 @@ func (c *call) gallery(alias string) {
 		c.fail(err)
 		return
 	}
-	files := false
-	if gc.image != "" {
-		if files, err = c.h.gw.MayReadFiles(c.ctx, c.id, av.ref); err != nil {
-			c.fail(err)
-			return
-		}
+	files, err := c.filesReadable(av, gc, records)
+	if err != nil {
+		c.fail(err)
+		return
 	}
 	name, desc := c.appName(av)
 	body := &listBody{
@@ -120,9 +119,25 @@ func (c *call) gallery(alias string) {
 	c.paging(body, st, pg, sizes)
 	body.Notices = notices
 	for _, rec := range records {
-		body.Cards = append(body.Cards, c.card(av, gc, rec, files))
+		body.Cards = append(body.Cards, c.card(av, gc, rec, files[stringValue(rec["$id"])]))
 	}
 	c.render(http.StatusOK, "gallery", c.newPage(name, body, crumb{Label: name, Href: appPath(alias)}, crumb{Label: c.loc.T("views.gallery")}))
+}
+
+// filesReadable is the records of the page whose files the member may
+// download, decided once for the page as each download is: a card links
+// its file only then, so no card shows an image the download refuses.
+func (c *call) filesReadable(av *appView, gc *galleryConfig, records []kintone.Record) (map[string]bool, error) {
+	if gc.image == "" {
+		return nil, nil
+	}
+	var ids []string
+	for _, rec := range records {
+		if fileOf(rec[gc.image]) != nil {
+			ids = append(ids, stringValue(rec["$id"]))
+		}
+	}
+	return c.h.gw.FilesReadable(c.ctx, c.id, av.ref, ids)
 }
 
 func (c *call) card(av *appView, gc *galleryConfig, rec kintone.Record, files bool) cardView {
@@ -144,14 +159,24 @@ func (c *call) card(av *appView, gc *galleryConfig, rec kintone.Record, files bo
 	return card
 }
 
-// media is the card's picture: the first file of the field.
-func media(fv kintone.FieldValue, alias, recordID string, files bool) *mediaView {
+// fileOf is the first file of a FILE field's value; nil when it holds
+// none.
+func fileOf(fv kintone.FieldValue) *fileValue {
 	var fs []fileValue
 	if json.Unmarshal(fv.Value, &fs) != nil || len(fs) == 0 {
 		return nil
 	}
-	f := fs[0]
-	m := &mediaView{Kind: fileKind(f.ContentType), Name: f.Name}
+	return &fs[0]
+}
+
+// media is the card's picture: the first file of the field. Without
+// files (the member may not download this record's) it has no links.
+func media(fv kintone.FieldValue, alias, recordID string, files bool) *mediaView {
+	f := fileOf(fv)
+	if f == nil {
+		return nil
+	}
+	m := &mediaView{Kind: fileKind(f.ContentType), Name: f.Name, Refused: !files}
 	if !files || f.FileKey == "" {
 		return m
 	}

@@ -91,6 +91,7 @@ func newWorld(t testing.TB, change ...func(*Config)) *world {
 type worldOptions struct {
 	seed   func(*kintonesim.Seed)
 	policy func(data map[string]any) // changes policies/data.json; nil: the demo policy as is
+	rules  func(rego string) string  // changes policies/kgate.rego; nil: as is
 	rego   string                    // a policy of the test's own instead of the demo's
 	apps   []gateway.App             // besides the demo apps
 	client func(*kintone.Config)     // changes the kintone client's configuration
@@ -119,8 +120,8 @@ func newWorldWith(t testing.TB, wo worldOptions, change ...func(*Config)) *world
 	switch {
 	case wo.rego != "":
 		eng, err = regoPolicy(t, wo.rego)
-	case wo.policy != nil:
-		eng, err = variantPolicy(t, wo.policy)
+	case wo.policy != nil || wo.rules != nil:
+		eng, err = variantPolicy(t, wo.policy, wo.rules)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -168,10 +169,10 @@ var demoPolicy = sync.OnceValues(func() (*policy.Engine, error) {
 	return policy.Open(context.Background(), policy.Options{Dir: "../../policies"})
 })
 
-// variantPolicy is the demo policy with its data changed: kgate.rego
-// over a changed copy of data.json (without the demo's Rego tests, which
+// variantPolicy is the demo policy with its data or rules changed:
+// copies of kgate.rego and data.json (without the demo's Rego tests, which
 // pin the demo's data).
-func variantPolicy(t testing.TB, change func(map[string]any)) (*policy.Engine, error) {
+func variantPolicy(t testing.TB, change func(map[string]any), rules func(string) string) (*policy.Engine, error) {
 	t.Helper()
 	dir := t.TempDir()
 	rego, err := os.ReadFile("../../policies/kgate.rego")
@@ -186,7 +187,12 @@ func variantPolicy(t testing.TB, change func(map[string]any)) (*policy.Engine, e
 	if err := json.Unmarshal(raw, &data); err != nil {
 		return nil, err
 	}
-	change(data)
+	if change != nil {
+		change(data)
+	}
+	if rules != nil {
+		rego = []byte(rules(string(rego)))
+	}
 	if raw, err = json.Marshal(data); err != nil {
 		return nil, err
 	}

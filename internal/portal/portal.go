@@ -78,7 +78,7 @@ type backend interface {
 	DeleteCursor(ctx context.Context, id *identity.Identity, key string) error
 	LogExport(ctx context.Context, id *identity.Identity, ref gateway.AppRef, records int, err error)
 	StatFile(ctx context.Context, id *identity.Identity, token string) (*gateway.File, error)
-	MayReadFiles(ctx context.Context, id *identity.Identity, ref gateway.AppRef) (bool, error)
+	FilesReadable(ctx context.Context, id *identity.Identity, ref gateway.AppRef, recordIDs []string) (map[string]bool, error)
 
 	CreateAbilities(ctx context.Context, id *identity.Identity, ref gateway.AppRef) (*gateway.Abilities, error)
 	AddRecord(ctx context.Context, id *identity.Identity, req gateway.AddRecordRequest) (*gateway.Written, error)
