@@ -201,7 +201,8 @@ func TestE2ESignUpRefusesWhatItMustNot(t *testing.T) {
 
 // With a mail block, the poller mails the staff's decisions and the
 // invitations they asked for; the mails are read back from a real SMTP
-// server. Grace (pending in the demo's members app, invite "send") gets
+// server. Grace (pending in the demo's members app; the staff set invite
+// to "send") gets
 // a link that lets her first login in, binds her account and then works
 // no more.
 func TestE2EDecisionsAndInvitationsAreMailedAndTheLinkWorksOnce(t *testing.T) {
@@ -214,6 +215,9 @@ func TestE2EDecisionsAndInvitationsAreMailedAndTheLinkWorksOnce(t *testing.T) {
 	o.kgate += fmt.Sprintf("\n\t\t\tmail %s {\n\t\t\t\tfrom portal@operator.example\n\t\t\t\tstarttls none\n\t\t\t\tqueue_dir %s\n\t\t\t}", catcher.Addr, t.TempDir())
 	o.members = "member_recheck 1s\n\t\t\t\tfield lang lang\n\t\t\t\tpoll_interval 100ms\n\t\t\t\tsignup {\n\t\t\t\t\torgs orgs\n\t\t\t\t}\n\t\t\t\tinvite {\n\t\t\t\t\tkey an-invite-key-of-at-least-32-characters\n\t\t\t\t}"
 	s := startE2E(t, startDevIDP, o)
+	if _, err := s.sim.EditRecord(1, s.memberRow("grace@cosmo.example"), "", map[string]any{"invite": map[string]any{"value": "send"}}); err != nil {
+		t.Fatal(err)
+	}
 	mailTo := func(to string) mailcatch.Mail {
 		t.Helper()
 		for n := 1; ; n++ {

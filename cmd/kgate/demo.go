@@ -263,6 +263,7 @@ func (d *demo) startCaddy(policyDir, mediaDir string) error {
 		"KGATE_DEMO_SITE": d.URL, "KGATE_DEMO_KINTONE": strings.TrimSuffix(d.Kintone, "/"),
 		"KGATE_DEMO_ISSUER": d.Issuer, "KGATE_DEMO_POLICIES": policyDir, "KGATE_DEMO_MEDIA": mediaDir,
 		"KGATE_DEMO_CLIENT_SECRET": clientSecret, "KGATE_DEMO_SESSION_KEY": randomB64(32),
+		"KGATE_DEMO_INVITE_KEY": randomB64(32),
 	} {
 		os.Setenv(k, v)
 	}
@@ -366,6 +367,10 @@ func (d *demo) describe(out io.Writer, policyDir string) {
 		fmt.Fprintf(out, "Sign-up: log in as %s and apply; then decide, as the staff would in kintone's members app\n", ex.SignUp)
 		fmt.Fprintf(out, "(\"refused\" instead of \"active\" refuses), and log in again:\n\n  %s\n\n", approveCommand(d.Kintone, ex.SignUp))
 	}
+	if ex.Invite != "" {
+		fmt.Fprintf(out, "Invitation: %s is in the members app, pending; invite her as the staff would in kintone, and\n", ex.Invite)
+		fmt.Fprintf(out, "open the link in her mail (caught within seconds) to log in as her:\n\n  %s\n\n", membersCommand(d.Kintone, ex.Invite, `{"invite":{"value":"send"}}`))
+	}
 	fmt.Fprintf(out, "Policies: %s (edited files are reloaded)\n", policyDir)
 	fmt.Fprintf(out, "Simulated kintone: %s   OpenID Provider: %s\n", d.Kintone, d.Issuer)
 	fmt.Fprintf(out, "E-mail kgate sends is caught, not delivered: %s%s\n", d.URL, demoMailPath)
@@ -375,7 +380,13 @@ func (d *demo) describe(out io.Writer, policyDir string) {
 // approveCommand is the curl line that approves email's sign-up in the
 // simulated kintone: state active, level silver.
 func approveCommand(kintoneURL, email string) string {
-	body := fmt.Sprintf(`{"app":1,"updateKey":{"field":"email","value":%q},"record":{"state":{"value":"active"},"level":{"value":"silver"}}}`, email)
+	return membersCommand(kintoneURL, email, `{"state":{"value":"active"},"level":{"value":"silver"}}`)
+}
+
+// membersCommand is the curl line that writes record (kintone's write
+// format) to email's record of the simulated members app.
+func membersCommand(kintoneURL, email, record string) string {
+	body := fmt.Sprintf(`{"app":1,"updateKey":{"field":"email","value":%q},"record":%s}`, email, record)
 	return fmt.Sprintf("curl -s -X PUT -H 'X-Cybozu-API-Token: demo-token-members' -H 'Content-Type: application/json' -d '%s' %s/k/v1/record.json", body, kintoneURL)
 }
 

@@ -127,20 +127,7 @@ func TestDemoWorksAsTheREADMESays(t *testing.T) {
 		if p := newDemoBrowser(t).login(d, "u-henry"); p.Status != http.StatusForbidden || !strings.Contains(p.Body, "承認待ち") {
 			t.Fatalf("henry's next login, pending: %d at %s", p.Status, p.URL)
 		}
-		cmd := regexp.MustCompile(`curl -s -X PUT -H '([^']+)' -H '([^']+)' -d '([^']+)' (\S+)`).FindStringSubmatch(printed)
-		if cmd == nil {
-			t.Fatalf("the demo prints no command approving henry:\n%s", printed)
-		}
-		req, _ := http.NewRequest("PUT", cmd[4], strings.NewReader(cmd[3]))
-		for _, h := range cmd[1:3] {
-			k, v, _ := strings.Cut(h, ": ")
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("the printed command: %v %v", resp, err)
-		}
-		resp.Body.Close()
+		runPrinted(t, printed, "henry@acme.example")
 		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(500 * time.Millisecond) {
 			p := newDemoBrowser(t).login(d, "u-henry")
 			if p.Status == 200 && strings.Contains(p.Body, `href="/apps/budget"`) {
@@ -149,6 +136,39 @@ func TestDemoWorksAsTheREADMESays(t *testing.T) {
 			if time.Now().After(deadline) {
 				t.Fatalf("henry, approved, still gets %d %.300s", p.Status, p.Body)
 			}
+		}
+	})
+
+	t.Run("grace's invitation mail lets her in once", func(t *testing.T) {
+		runPrinted(t, printed, "grace@cosmo.example")
+		var link string
+		for n := 1; link == ""; n++ {
+			mails, err := d.Mail.Wait(n, 30*time.Second)
+			if err != nil {
+				t.Fatalf("no invitation for grace: %v", err)
+			}
+			if m := mails[n-1]; m.To[0] == "grace@cosmo.example" {
+				link = regexp.MustCompile(`http://\S+/kgate/login\?invite=\S+`).FindString(m.Text)
+			}
+		}
+		b := newDemoBrowser(t)
+		p := b.Get(link)
+		m := demoLoginAction.FindStringSubmatch(p.Body)
+		if m == nil {
+			t.Fatalf("the link should lead to the provider's sign-in page: %d at %s", p.Status, p.URL)
+		}
+		p = b.post(m[1], "application/x-www-form-urlencoded", url.Values{"authRequestID": {m[2]}, "user": {"u-grace"}}.Encode())
+		if p.Status != 200 || !strings.Contains(p.Body, `href="/apps/budget"`) {
+			t.Fatalf("grace through her link: %d at %s", p.Status, p.URL)
+		}
+		again := newDemoBrowser(t)
+		p = again.Get(link)
+		if m = demoLoginAction.FindStringSubmatch(p.Body); m == nil {
+			t.Fatalf("the used link, before login: %d at %s", p.Status, p.URL)
+		}
+		p = again.post(m[1], "application/x-www-form-urlencoded", url.Values{"authRequestID": {m[2]}, "user": {"u-grace"}}.Encode())
+		if p.Status != http.StatusForbidden || !strings.Contains(p.Body, "この招待リンクは使用済みです") {
+			t.Fatalf("the used link: %d at %s", p.Status, p.URL)
 		}
 	})
 
@@ -287,6 +307,29 @@ func demoField(r kintone.Record, field string) string {
 
 // demoBrowser is a person's browser: it keeps cookies and follows
 // redirects.
+// runPrinted runs, as an HTTP request, the curl line the demo printed for
+// email's record of the members app.
+func runPrinted(t *testing.T, printed, email string) {
+	t.Helper()
+	for _, cmd := range regexp.MustCompile(`curl -s -X PUT -H '([^']+)' -H '([^']+)' -d '([^']+)' (\S+)`).FindAllStringSubmatch(printed, -1) {
+		if !strings.Contains(cmd[3], email) {
+			continue
+		}
+		req, _ := http.NewRequest("PUT", cmd[4], strings.NewReader(cmd[3]))
+		for _, h := range cmd[1:3] {
+			k, v, _ := strings.Cut(h, ": ")
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("the printed command for %s: %v %v", email, resp, err)
+		}
+		resp.Body.Close()
+		return
+	}
+	t.Fatalf("the demo prints no command for %s:\n%s", email, printed)
+}
+
 type demoBrowser struct {
 	*testbrowser.Browser
 	t *testing.T

@@ -28,8 +28,9 @@ type demoExample struct {
 	// whose token, and which app id it reads.
 	TokenUser, TokenApp string
 	// SignUp, when set, is the demo user who may sign up, and whose
-	// approval in the simulated kintone the demo prints.
-	SignUp string
+	// approval in the simulated kintone the demo prints; Invite the one
+	// whose invitation it prints.
+	SignUp, Invite string
 }
 
 // demoExamples are the examples `kgate demo --example` knows; the first is
@@ -43,10 +44,10 @@ var demoExamples = []demoExample{
 			return devidp.DemoUsers(), map[string]string{"u-erin": "inactive in the members app: refused",
 				"u-frank": "not in the members app, of a domain no organization lists: refused",
 				"u-henry": "not in the members app, of Acme's domain: may sign up (see below)",
-				"u-grace": "invited by the staff, pending until she uses her invitation",
+				"u-grace": "pending in the members app: invite her (see below)",
 				"u-sam":   "the operator's staff"}, nil
 		},
-		TokenUser: "u-alice", TokenApp: "2", SignUp: "henry@acme.example",
+		TokenUser: "u-alice", TokenApp: "2", SignUp: "henry@acme.example", Invite: "grace@cosmo.example",
 	},
 	{
 		Name:      "member-site",

@@ -279,9 +279,11 @@ func (w *lifecycleWorld) inviteToken(t *testing.T, to string) string {
 	return u.Query().Get("invite")
 }
 
-// Grace is in the demo's members app with invite "send".
+// Grace is in the demo's members app, pending; the staff set her invite
+// field to "send".
 func TestAnInviteLinkBindsTheFirstAccountAndWorksOnce(t *testing.T) {
 	w := newLifecycle(t, false)
+	w.set(t, "grace@cosmo.example", map[string]string{"invite": "send"})
 	w.outbox.fail = 1 // the hand-over fails after the one-time value is written
 	if err := w.l.pollInvites(t.Context()); err == nil {
 		t.Fatal("a failed hand-over is not reported")
@@ -314,6 +316,7 @@ func TestAnInviteLinkBindsTheFirstAccountAndWorksOnce(t *testing.T) {
 
 func TestInviteLinksThatAreForgedAlteredExpiredOrReplacedAreRefused(t *testing.T) {
 	w := newLifecycle(t, false)
+	w.set(t, "grace@cosmo.example", map[string]string{"invite": "send"})
 	token := w.inviteToken(t, "grace@cosmo.example")
 	payload, mac, _ := strings.Cut(token, ".")
 	other := newLifecycle(t, false)
