@@ -36,7 +36,7 @@ func (h *Handler) memberLifecycle(ctx caddy.Context, repl *caddy.Replacer, dir *
 	}
 	lc := members.LifecycleConfig{Directory: dir, SignUp: m.SignUp, InviteTTL: time.Duration(m.InviteTTL),
 		Outbox: h.mailOutbox(), Texts: h.portal.Text, SiteURL: cfg.BaseURL, LoginPath: h.oidcPrefix() + "login",
-		DefaultLang: h.Portal.DefaultLang, Logger: h.logger.Named("members"),
+		DefaultLang: h.Portal.DefaultLang, Logger: h.logger.Named("members"), Audit: h.audit,
 		Forget: func(email, sub string) {
 			if h.auth != nil {
 				h.auth.ForgetMember(email, sub)

@@ -55,7 +55,7 @@ func (a *Auth) serveLogin(w http.ResponseWriter, r *http.Request) {
 	st := loginState{State: randomString(), Nonce: randomString(), Verifier: oauth2.GenerateVerifier(),
 		Return: ret, Exp: a.now().Add(a.cfg.LoginTimeout).Unix()}
 	if st.Invite = r.URL.Query().Get("invite"); st.Invite != "" {
-		if err := a.checkInvite(st.Invite); err != nil {
+		if err := a.checkInvite(r.Context(), st.Invite); err != nil {
 			a.fail(w, r, http.StatusForbidden, err)
 			return
 		}

@@ -41,7 +41,7 @@ const signUpWindow = 30 * time.Minute
 type Invitations interface {
 	// Check refuses a link kgate did not sign, or that has expired,
 	// before the person is sent to the provider.
-	Check(token string) error
+	Check(ctx context.Context, token string) error
 	// Accept uses the link up for the account that logged in through it
 	// (sub, and email when the provider vouches for one): the invited
 	// member is bound to that account. A link is accepted once.
@@ -110,11 +110,11 @@ func (a *Auth) acceptInvite(ctx context.Context, token, sub string, claims map[s
 
 // checkInvite refuses, before the provider is asked, a link that is forged
 // or expired; the page says which.
-func (a *Auth) checkInvite(token string) error {
+func (a *Auth) checkInvite(ctx context.Context, token string) error {
 	if a.cfg.Invitations == nil || len(token) > maxInviteToken {
 		return &ForbiddenError{Reason: ReasonInviteInvalid}
 	}
-	return a.cfg.Invitations.Check(token)
+	return a.cfg.Invitations.Check(ctx, token)
 }
 
 // maxInviteToken bounds the token kept in the login cookie.

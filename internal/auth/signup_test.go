@@ -20,7 +20,7 @@ type fakeInvitations struct {
 	accepted []string // sub and email of each use
 }
 
-func (f *fakeInvitations) Check(token string) error {
+func (f *fakeInvitations) Check(_ context.Context, token string) error {
 	switch token {
 	case "good":
 		return nil
@@ -30,8 +30,8 @@ func (f *fakeInvitations) Check(token string) error {
 	return &ForbiddenError{Reason: ReasonInviteInvalid}
 }
 
-func (f *fakeInvitations) Accept(_ context.Context, token, sub, email string) error {
-	if err := f.Check(token); err != nil {
+func (f *fakeInvitations) Accept(ctx context.Context, token, sub, email string) error {
+	if err := f.Check(ctx, token); err != nil {
 		return err
 	}
 	f.mu.Lock()

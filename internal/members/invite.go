@@ -1,6 +1,7 @@
 package members
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/auth"
 	"github.com/kgate/kgate/membersconfig"
 )
@@ -99,47 +101,70 @@ func (l *Lifecycle) parse(token string) (invitation, error) {
 	return inv, nil
 }
 
-// Check implements auth.Invitations.
-func (l *Lifecycle) Check(token string) error {
+// Check implements auth.Invitations; a refusal is audited.
+func (l *Lifecycle) Check(ctx context.Context, token string) error {
 	_, err := l.parse(token)
+	l.auditRefusal(ctx, err, "", "")
 	return err
 }
 
-// Accept implements auth.Invitations: the record the link names must
-// still hold the link's one-time value; it then takes the account's
-// subject (and verified address), becomes active — the invitation was
-// the staff's approval — and loses the value, all in one write pinned to
-// the revision read, so two uses at once leave one winner.
+// Accept implements auth.Invitations; the use or the refusal is audited.
 func (l *Lifecycle) Accept(ctx context.Context, token, sub, email string) error {
+	bound, org, err := l.accept(ctx, token, sub, email)
+	if err == nil {
+		l.cfg.Audit.LogContext(ctx, audit.Event{Kind: "invite_accepted", Subject: sub, Email: bound, Org: org, Outcome: "ok"})
+	}
+	l.auditRefusal(ctx, err, sub, email)
+	return err
+}
+
+// auditRefusal records an invite link refused (used, expired, forged)
+// with its reason; other errors are no refusal.
+func (l *Lifecycle) auditRefusal(ctx context.Context, err error, sub, email string) {
+	var fe *auth.ForbiddenError
+	if errors.As(err, &fe) {
+		l.cfg.Audit.LogContext(ctx, audit.Event{Kind: "invite_refused", Subject: sub, Email: email,
+			Reasons: []string{fe.Reason}, Outcome: "denied"})
+	}
+}
+
+// accept uses the link: the record it names must still hold the link's
+// one-time value; it then takes the account's subject (and verified
+// address), becomes active — the invitation was the staff's approval —
+// and loses the value, all in one write pinned to the revision read, so
+// two uses at once leave one winner. It returns the member's address and
+// organization.
+func (l *Lifecycle) accept(ctx context.Context, token, sub, email string) (string, string, error) {
 	inv, err := l.parse(token)
 	if err != nil {
-		return err
+		return "", "", err
 	}
 	used := &auth.ForbiddenError{Reason: auth.ReasonInviteUsed, Subject: sub, Email: email}
 	r, err := l.dir.record(ctx, inv.record)
 	if err != nil {
 		if notFound(err) {
-			return used
+			return "", "", used
 		}
-		return fmt.Errorf("%w: %w", auth.ErrDirectoryUnavailable, err)
+		return "", "", fmt.Errorf("%w: %w", auth.ErrDirectoryUnavailable, err)
 	}
 	stored := text(r[l.invite.Nonce])
 	if stored == "" || subtle.ConstantTimeCompare([]byte(stored), []byte(inv.nonce)) != 1 {
-		return used
+		return "", "", used
 	}
 	f := l.dir.fields
 	values := map[string]string{f.Subject: sub, f.State: auth.MemberActive, l.invite.Field: inviteAccepted, l.invite.Nonce: ""}
+	bound := cmp.Or(email, text(r[f.Email]))
 	if email != "" {
 		values[f.Email] = email
 	}
 	if _, err := l.dir.update(ctx, inv.record, revision(r), values); err != nil {
 		if conflict(err) {
-			return used
+			return "", "", used
 		}
-		return fmt.Errorf("%w: %w", auth.ErrDirectoryUnavailable, err)
+		return "", "", fmt.Errorf("%w: %w", auth.ErrDirectoryUnavailable, err)
 	}
 	l.cfg.Forget(text(r[f.Email]), sub)
-	return nil
+	return bound, text(r[f.Org]), nil
 }
 
 func newNonce() string {

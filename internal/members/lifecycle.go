@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/kql"
 	"github.com/kgate/kgate/internal/mail"
@@ -45,6 +46,9 @@ type LifecycleConfig struct {
 	// Forget drops a member the lifecycle changed from auth's cache.
 	Forget func(email, sub string)
 	Logger *zap.Logger
+	// Audit records each sign-up, decision mailed and invitation sent,
+	// used or refused; nil records nothing.
+	Audit *audit.Logger
 }
 
 // Lifecycle is what kgate does to the members app beyond looking members
@@ -69,6 +73,9 @@ const (
 	inviteSent       = "sent"
 	inviteAccepted   = "accepted"
 )
+
+// reasonAlreadyKnown is the audited reason a sign-up files nothing.
+const reasonAlreadyKnown = "already has a record in the members app"
 
 // NewLifecycle checks cfg and returns a Lifecycle.
 func NewLifecycle(cfg LifecycleConfig) (*Lifecycle, error) {

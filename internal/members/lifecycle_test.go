@@ -168,7 +168,7 @@ func TestSignUpIsOpenOnlyToTheDomainsAnOrganizationLists(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newLifecycle(t, tt.open)
 			who := auth.Applicant{Subject: "u-ivy", Email: strings.ToLower(tt.email)}
-			allowed, err := w.l.Allowed(t.Context(), who.Email)
+			allowed, err := w.l.Allowed(t.Context(), who)
 			if err != nil || allowed == tt.wantRefused {
 				t.Fatalf("Allowed = %v, %v; want %v", allowed, err, !tt.wantRefused)
 			}
@@ -344,7 +344,7 @@ func TestInviteLinksThatAreForgedAlteredExpiredOrReplacedAreRefused(t *testing.T
 			w.now = time.Now().Add(tt.later)
 			defer func() { w.now = time.Now() }()
 			var fe *auth.ForbiddenError
-			if err := w.l.Check(tt.token); !errors.As(err, &fe) || fe.Reason != tt.reason {
+			if err := w.l.Check(t.Context(), tt.token); !errors.As(err, &fe) || fe.Reason != tt.reason {
 				t.Fatalf("Check: %v, want %q", err, tt.reason)
 			}
 			if err := w.l.Accept(t.Context(), tt.token, "u-mallory", ""); !errors.As(err, &fe) || fe.Reason != tt.reason {
@@ -370,12 +370,12 @@ func TestInviteLinksThatAreForgedAlteredExpiredOrReplacedAreRefused(t *testing.T
 		w.set(t, "grace@cosmo.example", map[string]string{"invite": "send", "invite_nonce": ""})
 		old := w.inviteToken(t, "grace@cosmo.example")
 		w.l.keys = append([][]byte{[]byte("the next key, thirty-two characters long")}, w.l.keys...)
-		if err := w.l.Check(old); err != nil {
+		if err := w.l.Check(t.Context(), old); err != nil {
 			t.Fatalf("a link signed with the previous key: %v", err)
 		}
 		w.l.keys = w.l.keys[:1]
 		var fe *auth.ForbiddenError
-		if err := w.l.Check(old); !errors.As(err, &fe) || fe.Reason != auth.ReasonInviteInvalid {
+		if err := w.l.Check(t.Context(), old); !errors.As(err, &fe) || fe.Reason != auth.ReasonInviteInvalid {
 			t.Fatalf("a link of a dropped key: %v, want invalid", err)
 		}
 	})

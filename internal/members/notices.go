@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/auth"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/internal/kql"
@@ -99,6 +100,8 @@ func (l *Lifecycle) tellDecision(ctx context.Context, r kintone.Record) error {
 	if err := l.cfg.Outbox.Enqueue(ctx, m); err != nil {
 		return err
 	}
+	l.cfg.Audit.LogContext(ctx, audit.Event{Kind: "signup_" + kind, Subject: text(r[f.Subject]), Email: email,
+		Org: text(r[f.Org]), Outcome: "ok"})
 	l.cfg.Forget(email, text(r[f.Subject]))
 	_, err := l.dir.update(ctx, recordID(r), revision(r), map[string]string{l.signUp.Notified: state})
 	if conflict(err) {
@@ -143,6 +146,8 @@ func (l *Lifecycle) sendInvite(ctx context.Context, r kintone.Record) error {
 	if err := l.cfg.Outbox.Enqueue(ctx, m); err != nil {
 		return err
 	}
+	l.cfg.Audit.LogContext(ctx, audit.Event{Kind: "invite_sent", Subject: text(r[f.Subject]), Email: m.To,
+		Org: text(r[f.Org]), RecordIDs: []string{id}, Outcome: "ok"})
 	_, err := l.dir.update(ctx, id, rev, map[string]string{l.invite.Field: inviteSent})
 	if conflict(err) {
 		return nil

@@ -1,11 +1,13 @@
 package members
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/kgate/kgate/internal/audit"
 	"github.com/kgate/kgate/internal/auth"
 	"github.com/kgate/kgate/internal/kintone"
 	"github.com/kgate/kgate/membersconfig"
@@ -77,22 +79,44 @@ func signUpDefaults(s membersconfig.SignUp, f Fields) (membersconfig.SignUp, err
 // checked against its bounds), as a pending record: e-mail and subject
 // from the verified ID token, the organization from the e-mail's domain
 // when sign-up is restricted to organizations. A person who already has
-// a record gets no second one: SignUp then does nothing.
+// a record gets no second one: SignUp then does nothing. Every attempt is
+// audited as a signup event with its outcome.
 func (l *Lifecycle) SignUp(ctx context.Context, who auth.Applicant, answers map[string]string) error {
 	if !l.SignUpOn() || who.Email == "" || who.Subject == "" {
 		return errors.New("members: sign-up is off, or the applicant has no verified address")
 	}
+	ev := audit.Event{Kind: "signup", Subject: who.Subject, Email: who.Email, Outcome: "ok"}
+	org, err := l.file(ctx, who, answers)
+	var fe *auth.ForbiddenError
+	switch {
+	case errors.As(err, &fe):
+		ev.Outcome, ev.Reasons = "denied", []string{fe.Reason}
+	case errors.Is(err, errAlreadyKnown):
+		ev.Outcome, ev.Reasons, err = "denied", []string{reasonAlreadyKnown}, nil
+	case err != nil:
+		ev.Outcome, ev.Error = "error", "the sign-up could not be filed in the members app"
+	}
+	ev.Org = org
+	l.cfg.Audit.LogContext(ctx, ev)
+	return err
+}
+
+// errAlreadyKnown is file's answer for a person with a record.
+var errAlreadyKnown = errors.New("members: the applicant already has a record")
+
+// file writes the pending record and returns the organization it names.
+func (l *Lifecycle) file(ctx context.Context, who auth.Applicant, answers map[string]string) (string, error) {
 	org, err := l.orgOf(ctx, who.Email)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if l.cfg.Orgs != nil && org == "" {
-		return &auth.ForbiddenError{Reason: auth.ReasonSignUpDomain, Subject: who.Subject, Email: who.Email}
+		return "", &auth.ForbiddenError{Reason: auth.ReasonSignUpDomain, Subject: who.Subject, Email: who.Email}
 	}
 	unlock := l.locks.lock(who.Email)
 	defer unlock()
 	if known, err := l.known(ctx, who); err != nil || known {
-		return err
+		return org, cmp.Or(err, errAlreadyKnown)
 	}
 	f := l.dir.fields
 	values := map[string]string{f.Email: who.Email, f.Subject: who.Subject, f.State: auth.MemberPending,
@@ -111,14 +135,14 @@ func (l *Lifecycle) SignUp(ctx context.Context, who auth.Applicant, answers map[
 	if errors.As(err, &ke) && ke.Status == 400 {
 		// Another instance filed it first: the e-mail field is unique.
 		if known, kerr := l.known(ctx, who); kerr == nil && known {
-			err = nil
+			return org, errAlreadyKnown
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("members app: filing the sign-up of %s: %w", who.Email, err)
+		return org, fmt.Errorf("members app: filing the sign-up of %s: %w", who.Email, err)
 	}
 	l.cfg.Forget(who.Email, who.Subject)
-	return nil
+	return org, nil
 }
 
 // Prefill gives the form the name the provider gave, in the members
@@ -127,13 +151,19 @@ func (l *Lifecycle) Prefill(who auth.Applicant) map[string]string {
 	return map[string]string{l.dir.fields.Name: who.Name}
 }
 
-// Allowed reports whether sign-up is open to email: with an
-// organizations app, whether an organization lists its domain.
-func (l *Lifecycle) Allowed(ctx context.Context, email string) (bool, error) {
+// Allowed reports whether sign-up is open to who: with an organizations
+// app, whether an organization lists the domain of their address. The
+// sign-up page asks it first, so a refusal is audited here as the
+// person's signup attempt.
+func (l *Lifecycle) Allowed(ctx context.Context, who auth.Applicant) (bool, error) {
 	if l.cfg.Orgs == nil {
 		return true, nil
 	}
-	org, err := l.orgOf(ctx, email)
+	org, err := l.orgOf(ctx, who.Email)
+	if err == nil && org == "" {
+		l.cfg.Audit.LogContext(ctx, audit.Event{Kind: "signup", Subject: who.Subject, Email: who.Email,
+			Outcome: "denied", Reasons: []string{auth.ReasonSignUpDomain}})
+	}
 	return org != "", err
 }
 

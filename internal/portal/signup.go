@@ -26,8 +26,9 @@ type SignUp interface {
 	Form() []membersconfig.FormField
 	// Prefill is what the form shows first: the name the provider gave.
 	Prefill(who auth.Applicant) map[string]string
-	// Allowed reports whether sign-up is open to the address.
-	Allowed(ctx context.Context, email string) (bool, error)
+	// Allowed reports whether sign-up is open to who's address (and
+	// audits a refusal).
+	Allowed(ctx context.Context, who auth.Applicant) (bool, error)
 	// SignUp files the application; a refusal is an *auth.ForbiddenError.
 	SignUp(ctx context.Context, who auth.Applicant, answers map[string]string) error
 }
@@ -86,7 +87,7 @@ func (h *Handler) ServeSignUp(w http.ResponseWriter, r *http.Request, s SignUp, 
 // signUpPage shows the form, or at once the page saying sign-up is not
 // open to the person's address.
 func (c *call) signUpPage(s SignUp, who *auth.Applicant) {
-	ok, err := s.Allowed(c.ctx, who.Email)
+	ok, err := s.Allowed(c.ctx, *who)
 	switch {
 	case err != nil:
 		c.h.log.Warn("sign-up: the organizations app could not be asked", zap.Error(err))
