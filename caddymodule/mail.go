@@ -43,7 +43,9 @@ type Mail struct {
 	// system's.
 	CAFile string `json:"ca_file,omitempty"`
 	// QueueDir is the directory of the queue without Redis (default
-	// kgate/mail in Caddy's data directory). One instance per directory.
+	// kgate/mail in Caddy's data directory); the notifications waiting
+	// for digests are kept beside it, in QueueDir + "-digests". One
+	// instance per directory.
 	QueueDir string `json:"queue_dir,omitempty"`
 	// MaxQueue bounds the messages waiting (default 10,000); past it a
 	// new message is refused and the refusal logged by its sender.
@@ -66,18 +68,14 @@ func (h *Handler) startOutbox(repl *caddy.Replacer) error {
 	if err != nil {
 		return err
 	}
-	dir := repl.ReplaceKnown(m.QueueDir, "")
 	var o *mail.SMTPOutbox
 	switch {
-	case client != nil && dir != "":
+	case client != nil && repl.ReplaceKnown(m.QueueDir, "") != "":
 		return errors.New("mail: queue_dir is set, but the mail queue is in the Redis of session_store, which every instance shares; remove queue_dir")
 	case client != nil:
 		o, err = mail.NewRedis(client, cfg)
 	default:
-		if dir == "" {
-			dir = filepath.Join(caddy.AppDataDir(), "kgate", "mail")
-		}
-		o, err = mail.NewDir(dir, cfg)
+		o, err = mail.NewDir(m.queueDir(repl), cfg)
 	}
 	if err != nil {
 		return err
@@ -85,6 +83,14 @@ func (h *Handler) startOutbox(repl *caddy.Replacer) error {
 	o.Start()
 	h.outbox = o
 	return nil
+}
+
+// queueDir is the directory of the queue without Redis.
+func (m *Mail) queueDir(repl *caddy.Replacer) string {
+	if m != nil && repl.ReplaceKnown(m.QueueDir, "") != "" {
+		return repl.ReplaceKnown(m.QueueDir, "")
+	}
+	return filepath.Join(caddy.AppDataDir(), "kgate", "mail")
 }
 
 // config turns the block into the outbox's settings, refusing what would

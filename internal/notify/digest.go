@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -24,77 +23,23 @@ const (
 	maxDigestTotal     = 100000
 )
 
-// pending is a change held for a member's digest: ids only. The digest
-// reads the record again and judges it under the policy of that moment,
-// so it never shows what the member may no longer read.
+// pending is a change held for a member's digest: ids and time only, as
+// stored. The digest reads the record again and judges it under the
+// policy of that moment, so it never shows what the member may no longer
+// read.
 type pending struct {
-	app, record, event, comment string
-	mention                     bool
+	App     string    `json:"app"` // kintone's app id
+	Record  string    `json:"record"`
+	Event   string    `json:"event"` // the message name: added, edited, status or comment
+	Comment string    `json:"comment,omitempty"`
+	Mention bool      `json:"mention,omitempty"`
+	At      time.Time `json:"at"`
 }
 
+// queue is one member's changes waiting.
 type queue struct {
-	items []pending
-	more  int // changes past the bounds
-}
-
-// digests holds the changes waiting, per member (by lower-case address).
-type digests struct {
-	mu               sync.Mutex
-	perMember, total int
-	count            int
-	m                map[string]*queue
-}
-
-func newDigests(perMember, total int) *digests {
-	return &digests{perMember: perMember, total: total, m: map[string]*queue{}}
-}
-
-// add holds p for member. A further edit of a record already waiting
-// needs no second entry: the digest shows the record as it is then.
-func (d *digests) add(member string, p pending) {
-	member = strings.ToLower(member)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	q := d.m[member]
-	if q == nil {
-		q = &queue{}
-		d.m[member] = q
-	}
-	for i, it := range q.items {
-		if p.comment == "" && it.comment == "" && it.app == p.app && it.record == p.record {
-			q.items[i].event = p.event
-			return
-		}
-	}
-	if len(q.items) >= d.perMember || d.count >= d.total {
-		q.more++
-		return
-	}
-	q.items = append(q.items, p)
-	d.count++
-}
-
-// take empties the store and returns what it held.
-func (d *digests) take() map[string]*queue {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := d.m
-	d.m, d.count = map[string]*queue{}, 0
-	return out
-}
-
-// restore puts back what take returned, when it could not be sent.
-func (d *digests) restore(batch map[string]*queue) {
-	for member, q := range batch {
-		for _, p := range q.items {
-			d.add(member, p)
-		}
-		d.mu.Lock()
-		if r := d.m[member]; r != nil {
-			r.more += q.more
-		}
-		d.mu.Unlock()
-	}
+	Items []pending `json:"items"`
+	More  int       `json:"more,omitempty"` // changes past the bounds
 }
 
 // Run sends the digests every DigestEvery until ctx ends.
@@ -114,25 +59,46 @@ func (n *Notifier) Run(ctx context.Context) {
 }
 
 // FlushDigests mails every member their waiting changes, one e-mail each,
-// each record read again and judged for the member now.
+// each record read again and judged for the member now. A member's
+// changes leave the store once their e-mail is in the outbox; those of a
+// member no longer active are dropped.
 func (n *Notifier) FlushDigests(ctx context.Context) error {
-	batch := n.digests.take()
-	if len(batch) == 0 {
-		return nil
+	waiting, err := n.store.members(ctx)
+	if err != nil || len(waiting) == 0 {
+		return err
 	}
 	subs, err := n.active(ctx)
 	if err != nil {
-		n.digests.restore(batch)
 		return err
+	}
+	byEmail := map[string]members.Subscriber{}
+	for _, s := range subs {
+		if s.Email != "" {
+			byEmail[strings.ToLower(s.Email)] = s
+		}
 	}
 	ctx = n.cfg.Gateway.Pin(ctx)
 	r := &reader{n: n, snaps: map[string]*gateway.Snapshot{}, comments: map[string]*gateway.Comment{}}
-	for _, s := range subs {
-		if q := batch[strings.ToLower(s.Email)]; q != nil && s.Email != "" {
-			n.digest(ctx, s, q, r)
+	var errs []error
+	for _, member := range waiting {
+		errs = append(errs, n.flush(ctx, member, byEmail, r))
+	}
+	return errors.Join(errs...)
+}
+
+// flush claims one member's changes, mails them and removes them; when
+// the outbox refuses the e-mail they stay for the next period.
+func (n *Notifier) flush(ctx context.Context, member string, byEmail map[string]members.Subscriber, r *reader) error {
+	q, err := n.store.claim(ctx, member)
+	if err != nil || q == nil {
+		return err
+	}
+	if s, ok := byEmail[member]; ok {
+		if err := n.digest(ctx, s, q, r); err != nil {
+			return errors.Join(err, n.store.release(ctx, member, q))
 		}
 	}
-	return nil
+	return n.store.done(ctx, member, q)
 }
 
 // reader reads each record and comment of one flush once, whoever's
@@ -172,12 +138,12 @@ func (r *reader) comment(ctx context.Context, s *gateway.Snapshot, id string) *g
 }
 
 // digest mails one member's waiting changes and audits each.
-func (n *Notifier) digest(ctx context.Context, s members.Subscriber, q *queue, r *reader) {
+func (n *Notifier) digest(ctx context.Context, s members.Subscriber, q *queue, r *reader) error {
 	var changes []change
 	var events []audit.Event
-	for _, p := range q.items {
+	for _, p := range q.Items {
 		ae := audit.Event{Kind: "notify", Subject: s.Subject, Email: s.Email, Org: s.Org, Level: s.Level,
-			Action: "read", RecordIDs: []string{p.record}, Change: changeOf(p.event)}
+			Action: "read", RecordIDs: []string{p.Record}, Change: changeOf(p.Event)}
 		c, err := n.digestItem(ctx, s, p, r, &ae)
 		switch {
 		case err != nil:
@@ -192,7 +158,7 @@ func (n *Notifier) digest(ctx context.Context, s members.Subscriber, q *queue, r
 		n.cfg.Audit.LogContext(ctx, ae)
 	}
 	if len(changes) == 0 {
-		return
+		return nil
 	}
 	lang := n.lang(s)
 	var b strings.Builder
@@ -201,12 +167,12 @@ func (n *Notifier) digest(ctx context.Context, s members.Subscriber, q *queue, r
 		b.WriteString("\n----\n")
 		c.write(&b, lang)
 	}
-	if q.more > 0 {
-		b.WriteString("\n----\n" + text(lang, "digest.more", q.more) + "\n")
+	if q.More > 0 {
+		b.WriteString("\n----\n" + text(lang, "digest.more", q.More) + "\n")
 	}
 	b.WriteString("\n-- \n" + text(lang, "footer", n.site(lang)) + "\n")
 	err := n.cfg.Outbox.Enqueue(ctx, mail.Message{To: s.Email, Lang: lang, Kind: "notification",
-		Subject: text(lang, "subject.digest", n.site(lang), strconv.Itoa(len(changes)+q.more)), Text: b.String()})
+		Subject: text(lang, "subject.digest", n.site(lang), strconv.Itoa(len(changes)+q.More)), Text: b.String()})
 	for _, ae := range events {
 		ae.Outcome = "sent"
 		if err != nil {
@@ -214,12 +180,13 @@ func (n *Notifier) digest(ctx context.Context, s members.Subscriber, q *queue, r
 		}
 		n.cfg.Audit.LogContext(ctx, ae)
 	}
+	return err
 }
 
 // digestItem judges one waiting change for the member now: the change to
 // write, or nil (with ae saying why) when there is nothing to tell.
 func (n *Notifier) digestItem(ctx context.Context, s members.Subscriber, p pending, r *reader, ae *audit.Event) (*change, error) {
-	snap, err := r.snapshot(ctx, p.app, p.record)
+	snap, err := r.snapshot(ctx, p.App, p.Record)
 	if err != nil {
 		return nil, err
 	}
@@ -239,8 +206,8 @@ func (n *Notifier) digestItem(ctx context.Context, s members.Subscriber, p pendi
 	}
 	ae.Level, ae.Allowed = who.Level, true
 	var comment *gateway.Comment
-	if p.comment != "" {
-		comment = r.comment(ctx, snap, p.comment)
+	if p.Comment != "" {
+		comment = r.comment(ctx, snap, p.Comment)
 	}
 	c, err := n.change(ctx, who, nt, snap, p, comment)
 	return &c, err

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
 	"github.com/kgate/kgate/identity"
@@ -68,6 +69,11 @@ type Config struct {
 	// further webhooks (default 30s, as members' answers are trusted for
 	// a while elsewhere): a burst of changes costs kintone one listing.
 	MembersTTL time.Duration
+	// Redis, when set, keeps the changes waiting for digests, shared by
+	// every instance on it; else DigestDir does, for this instance alone.
+	// One of the two is required.
+	Redis     redis.UniversalClient
+	DigestDir string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -75,12 +81,13 @@ type Config struct {
 // Notifier turns kintone's webhooks into e-mail. It is safe for
 // concurrent use.
 type Notifier struct {
-	cfg     Config
-	secret  [32]byte
-	apps    map[string]bool // by alias; nil: every app
-	rate    *limiter
-	digests *digests
-	log     *zap.Logger
+	cfg    Config
+	secret [32]byte
+	apps   map[string]bool // by alias; nil: every app
+	rate   *limiter
+	store  store
+	closed sync.Once
+	log    *zap.Logger
 
 	mu     sync.Mutex
 	orders map[string]cached // field order by app id
@@ -130,8 +137,7 @@ func New(cfg Config) (*Notifier, error) {
 	}
 	cfg.DefaultLang = langOf(cfg.DefaultLang, "ja")
 	n := &Notifier{cfg: cfg, secret: hash(cfg.Secret), log: cfg.Logger,
-		rate: newLimiter(cfg.Rate, maxRateEntries), digests: newDigests(maxDigestPerMember, maxDigestTotal),
-		orders: map[string]cached{}, names: map[string]cached{}}
+		rate: newLimiter(cfg.Rate, maxRateEntries), orders: map[string]cached{}, names: map[string]cached{}}
 	for _, alias := range cfg.Apps {
 		if _, ok := cfg.Gateway.Ref(alias); !ok {
 			return nil, errors.New("notify: app " + alias + " is not one of kgate's apps")
@@ -141,7 +147,25 @@ func New(cfg Config) (*Notifier, error) {
 		}
 		n.apps[alias] = true
 	}
+	switch {
+	case cfg.Redis != nil:
+		n.store = newRedisStore(cfg.Redis, maxDigestPerMember, maxDigestTotal)
+	case cfg.DigestDir != "":
+		if n.store, err = openDirStore(cfg.DigestDir, maxDigestPerMember, maxDigestTotal); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, errors.New("notify: the digests need Redis or a directory")
+	}
 	return n, nil
+}
+
+// Close lets go of the digests' store; what waits stays there for the
+// next start. Call it once Run has ended.
+func (n *Notifier) Close() error {
+	var err error
+	n.closed.Do(func() { err = n.store.close() })
+	return err
 }
 
 // Event is what kgate takes from a webhook: nothing else of it is used.
@@ -245,24 +269,32 @@ func (n *Notifier) tell(ctx context.Context, ev Event, snap *gateway.Snapshot, c
 	}
 	ae.Allowed = true
 	mention := comment != nil && mentions(comment, s.Member)
-	item := pending{app: ev.App, record: snap.Record(), event: events[ev.Type], mention: mention}
+	item := pending{App: ev.App, Record: snap.Record(), Event: events[ev.Type], Mention: mention, At: n.cfg.Now()}
 	if comment != nil {
-		item.comment = comment.ID
+		item.Comment = comment.ID
 	}
 	switch {
 	case s.NotifyOff:
 		ae.Outcome = "opted_out"
 	case s.Digest && !mention:
-		n.digests.add(s.Email, item)
 		ae.Outcome = "digest"
+		n.hold(ctx, s, item, &ae)
 	case !n.rate.allow(s.Email, n.cfg.Now()):
-		n.digests.add(s.Email, item)
 		ae.Outcome = "rate_limited"
+		n.hold(ctx, s, item, &ae)
 	default:
 		ae.Outcome = "sent"
 		if err := n.send(ctx, s, id, nt, snap, item, comment); err != nil {
 			ae.Outcome, ae.Error = "error", err.Error()
 		}
+	}
+}
+
+// hold stores item for the member's digest before the webhook is
+// answered; a change that could not be stored is audited as an error.
+func (n *Notifier) hold(ctx context.Context, s members.Subscriber, item pending, ae *audit.Event) {
+	if err := n.store.add(ctx, strings.ToLower(s.Email), item); err != nil {
+		ae.Outcome, ae.Error = "error", err.Error()
 	}
 }
 
@@ -313,7 +345,7 @@ func (n *Notifier) change(ctx context.Context, id *identity.Identity, nt *gatewa
 		return change{}, err
 	}
 	order := n.order(ctx, snap.Ref().ID)
-	c := change{event: item.event, mention: item.mention, app: n.appName(ctx, snap, lang), record: snap.Record(),
+	c := change{event: item.Event, mention: item.Mention, app: n.appName(ctx, snap, lang), record: snap.Record(),
 		link:   n.cfg.PortalURL + "/apps/" + url.PathEscape(snap.App()) + "/records/" + url.PathEscape(snap.Record()),
 		fields: v.lines(lang, order), title: n.title(v, snap.App(), order)}
 	if comment != nil && nt.Comments {

@@ -111,6 +111,24 @@ type world struct {
 	now     time.Time
 	webhook http.Handler
 	dir     *countingDirectory
+	cfg     notify.Config
+}
+
+// notifier is a further Notifier on the world's config changed by tweak,
+// as another instance or a restart would make; it is closed when the
+// test ends.
+func (w *world) notifier(tweak func(*notify.Config)) *notify.Notifier {
+	w.t.Helper()
+	cfg := w.cfg
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	n, err := notify.New(cfg)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(func() { n.Close() })
+	return n
 }
 
 // countingDirectory counts the listings of the members app.
@@ -164,15 +182,13 @@ func newWorld(t *testing.T, policyText string, rate int, tweak func([]member) []
 	w := &world{t: t, sim: sim, url: srv.URL, gw: gw, box: &memoryOutbox{}, logs: logs, now: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)}
 	w.dir = &countingDirectory{Directory: members.New(client, membersApp, "", []string{"tok-members"},
 		members.Fields{Lang: "language", NotifyOff: "notify_off", Digest: "digest"})}
-	w.n, err = notify.New(notify.Config{
+	w.cfg = notify.Config{
 		Gateway: gw, Members: w.dir, Identify: identify, Outbox: w.box, Audit: audit.New(zap.New(core)),
 		Logger: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), Secret: secret, PortalURL: "https://partners.example.com/",
 		Site: portalconfig.Text{Ja: "パートナーポータル", En: "Partner Portal"}, DefaultLang: "ja", Rate: rate,
-		Now: func() time.Time { return w.now },
-	})
-	if err != nil {
-		t.Fatal(err)
+		Now: func() time.Time { return w.now }, DigestDir: t.TempDir(),
 	}
+	w.n = w.notifier(nil)
 	w.webhook = http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		w.n.ServeHTTP(rw, r, strings.TrimPrefix(r.URL.Path, "/kgate/webhooks/"))
 	})
