@@ -117,16 +117,8 @@ func (h *Handler) startNotify(repl *caddy.Replacer, gw *gateway.Gateway, client 
 		DigestEvery: time.Duration(c.DigestEvery),
 		PortalURL:   cmp.Or(repl.ReplaceKnown(c.PortalURL, ""), repl.ReplaceKnown(h.OIDC.BaseURL, "")),
 	}
-	// The changes waiting for digests are kept where the mail queue is:
-	// in the shared Redis, else beside queue_dir.
-	redisClient, err := h.redisClient(repl)
-	if err != nil {
+	if err := h.digestStore(repl, &cfg); err != nil {
 		return err
-	}
-	if redisClient != nil {
-		cfg.Redis = redisClient
-	} else {
-		cfg.DigestDir = h.Mail.queueDir(repl) + "-digests"
 	}
 	if r := time.Duration(h.Members.Recheck); r > 0 && r < 30*time.Second {
 		cfg.MembersTTL = r // never older than the members' answers elsewhere
@@ -145,5 +137,20 @@ func (h *Handler) startNotify(repl *caddy.Replacer, gw *gateway.Gateway, client 
 	ctx, cancel := context.WithCancel(context.Background())
 	go n.Run(ctx)
 	h.notifier, h.stopNotify = n, func() { cancel(); n.Close() }
+	return nil
+}
+
+// digestStore keeps the changes waiting for digests where the mail queue
+// is: in the shared Redis, else beside queue_dir.
+func (h *Handler) digestStore(repl *caddy.Replacer, cfg *notify.Config) error {
+	client, err := h.redisClient(repl)
+	if err != nil {
+		return err
+	}
+	if client != nil {
+		cfg.Redis = client // not a nil *redis.Client in the interface
+	} else {
+		cfg.DigestDir = h.Mail.queueDir(repl) + "-digests"
+	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/kgate/kgate/internal/kintonesim"
 	"github.com/kgate/kgate/internal/mail/mailcatch"
+	"github.com/kgate/kgate/internal/notify"
 )
 
 func TestCaddyfileNotifyAdapts(t *testing.T) {
@@ -221,5 +223,35 @@ func TestNotifyWithoutMailIsRefused(t *testing.T) {
 	h := &Handler{Notify: &Notify{Secret: strings.Repeat("s", 40)}}
 	if err := h.startNotify(caddy.NewReplacer(), nil, nil); err == nil || !strings.Contains(err.Error(), "needs a mail block") {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// The changes waiting for digests are kept where the mail queue is: in
+// the Redis of session_store, else beside queue_dir.
+func TestDigestsWaitWhereTheMailQueueIs(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		oidc      *OIDC
+		mail      *Mail
+		wantDir   string
+		wantRedis bool
+	}{
+		{"beside queue_dir", nil, &Mail{QueueDir: "/var/lib/kgate/mail"}, "/var/lib/kgate/mail-digests", false},
+		{"beside the default queue", nil, &Mail{}, filepath.Join(caddy.AppDataDir(), "kgate", "mail-digests"), false},
+		{"in Redis", &OIDC{SessionStore: "redis://127.0.0.1:1/0"}, &Mail{}, "", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &Handler{OIDC: tt.oidc, Mail: tt.mail}
+			var cfg notify.Config
+			if err := h.digestStore(caddy.NewReplacer(), &cfg); err != nil {
+				t.Fatal(err)
+			}
+			if h.redis != nil {
+				defer h.redis.Close()
+			}
+			if cfg.DigestDir != tt.wantDir || (cfg.Redis != nil) != tt.wantRedis {
+				t.Fatalf("digests in dir %q, Redis %v; want %q, %v", cfg.DigestDir, cfg.Redis != nil, tt.wantDir, tt.wantRedis)
+			}
+		})
 	}
 }
