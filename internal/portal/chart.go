@@ -72,20 +72,13 @@ type chartRow struct {
 
 // chartsPage renders an app's charts over the list's filters.
 func (c *call) chartsPage(alias string) {
-	av, err := c.loadApp(alias)
-	if err != nil {
-		c.fail(err)
+	av, cfg, st, ok := c.listView(alias)
+	if !ok {
 		return
 	}
 	charts := av.charts()
 	if len(charts) == 0 {
 		c.errorPage(http.StatusNotFound, nil, nil)
-		return
-	}
-	cfg := av.listConfig()
-	st, err := parseList(c.r.URL.Query(), cfg, av, c.h.cfg.PageSizes)
-	if err != nil {
-		c.problem(err)
 		return
 	}
 	tallies, err := c.tallies(av, charts, st.where(cfg, c.loc.tz))

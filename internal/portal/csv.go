@@ -34,15 +34,8 @@ func exportPath(alias string) string { return appPath(alias) + "/export.csv" }
 
 // exportCSV streams the list's records as CSV.
 func (c *call) exportCSV(alias string) {
-	av, err := c.loadApp(alias)
-	if err != nil {
-		c.fail(err)
-		return
-	}
-	cfg := av.listConfig()
-	st, err := parseList(c.r.URL.Query(), cfg, av, c.h.cfg.PageSizes)
-	if err != nil {
-		c.problem(err)
+	av, cfg, st, ok := c.listView(alias)
+	if !ok {
 		return
 	}
 	if av.masked[st.Sort] {

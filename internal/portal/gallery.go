@@ -77,20 +77,13 @@ type mediaView struct {
 // gallery renders an app's records as cards, with the list's search,
 // filters and paging.
 func (c *call) gallery(alias string) {
-	av, err := c.loadApp(alias)
-	if err != nil {
-		c.fail(err)
+	av, cfg, st, ok := c.listView(alias)
+	if !ok {
 		return
 	}
 	gc := av.galleryConfig()
 	if gc == nil {
 		c.errorPage(http.StatusNotFound, nil, nil)
-		return
-	}
-	cfg := av.listConfig()
-	st, err := parseList(c.r.URL.Query(), cfg, av, c.h.cfg.PageSizes)
-	if err != nil {
-		c.problem(err)
 		return
 	}
 	pg, sizes, notices, err := c.fetchListed(av, cfg, st, gc.columns())

@@ -169,17 +169,29 @@ type sizeOption struct {
 	Selected bool
 }
 
-// list renders an app's records.
-func (c *call) list(alias string) {
+// listView loads an app and reads the list's search, filters, sort and
+// page from the URL, answering the request itself when either fails. The
+// list, the gallery, the charts and the CSV export all start here, so they
+// show the same records for the same URL.
+func (c *call) listView(alias string) (*appView, *listConfig, *listState, bool) {
 	av, err := c.loadApp(alias)
 	if err != nil {
 		c.fail(err)
-		return
+		return nil, nil, nil, false
 	}
 	cfg := av.listConfig()
 	st, err := parseList(c.r.URL.Query(), cfg, av, c.h.cfg.PageSizes)
 	if err != nil {
 		c.problem(err)
+		return nil, nil, nil, false
+	}
+	return av, cfg, st, true
+}
+
+// list renders an app's records.
+func (c *call) list(alias string) {
+	av, cfg, st, ok := c.listView(alias)
+	if !ok {
 		return
 	}
 	pg, sizes, notices, err := c.fetchListed(av, cfg, st, cfg.columns)
