@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kgate/kgate/internal/durablefile"
 )
 
 // dirQueue keeps each envelope in a file of its own under dir/queue,
@@ -112,34 +114,7 @@ func (q *dirQueue) write(sub string, e *envelope) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Join(q.dir, "tmp"), e.ID+"-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), q.path(sub, e.ID))
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return syncDir(filepath.Join(q.dir, sub))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return durablefile.Write(filepath.Join(q.dir, "tmp"), q.path(sub, e.ID), b)
 }
 
 func (q *dirQueue) push(_ context.Context, e *envelope, max int) error {
@@ -217,7 +192,7 @@ func (q *dirQueue) retry(_ context.Context, e *envelope, at time.Time) error {
 func (q *dirQueue) done(_ context.Context, e *envelope) error {
 	err := os.Remove(q.path("queue", e.ID))
 	if err == nil {
-		err = syncDir(filepath.Join(q.dir, "queue"))
+		err = durablefile.SyncDir(filepath.Join(q.dir, "queue"))
 	}
 	q.mu.Lock()
 	delete(q.claimed, e.ID)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kgate/kgate/internal/durablefile"
 )
 
 // store keeps the changes waiting for digests where a restart, and in
@@ -181,40 +183,16 @@ func (s *dirStore) write(member string, q *queue) error {
 		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
-		return syncDir(s.dir)
+		return durablefile.SyncDir(s.dir)
 	}
 	b, err := json.Marshal(q)
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(s.dir, "tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
+	if err := durablefile.Write(s.dir, path, b); err != nil {
 		return fmt.Errorf("notify: storing a digest entry: %w", err)
 	}
-	return syncDir(s.dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return nil
 }
 
 func (s *dirStore) close() error {
