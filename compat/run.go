@@ -27,7 +27,11 @@ func RunNode(t *testing.T, kgate string, files ...string) {
 	}
 	node := testenv.LookPath(t, "node")
 	npm := testenv.LookPath(t, "npm")
-	dir := filepath.Join(moduleRoot(t), "compat")
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "compat")
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@kintone", "rest-api-client")); err != nil {
 		run(t, dir, nil, npm, "ci", "--no-audit", "--no-fund")
 	}
@@ -38,25 +42,6 @@ func RunNode(t *testing.T, kgate string, files ...string) {
 	}
 	out := run(t, dir, []string{"KGATE_BIN=" + kgate}, node, append([]string{"--test"}, files...)...)
 	t.Logf("%s", out)
-}
-
-// moduleRoot is the directory of go.mod above the calling test's package
-// (a test runs in its package's directory).
-func moduleRoot(t *testing.T) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
 }
 
 func run(t *testing.T, dir string, env []string, name string, args ...string) []byte {

@@ -49,6 +49,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/kgate/kgate/internal/testenv"
 )
 
 const o2pModule = "github.com/oauth2-proxy/oauth2-proxy/v7"
@@ -121,7 +123,7 @@ func run() error {
 	if err != nil {
 		return errors.New("wrk is not on PATH: install it (Debian and Ubuntu: apt-get install wrk)")
 	}
-	root, err := repoRoot()
+	root, err := testenv.ModuleRoot()
 	if err != nil {
 		return err
 	}
@@ -670,23 +672,4 @@ func ms(us float64) string {
 		return fmt.Sprintf("%.0f ms", us/1000)
 	}
 	return fmt.Sprintf("%.1f ms", us/1000)
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			if _, err := os.Stat(filepath.Join(dir, "cmd", "kgate")); err == nil {
-				return dir, nil
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run it inside the kgate repository (go run ./bench/peers)")
-		}
-		dir = parent
-	}
 }

@@ -47,6 +47,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/kgate/kgate/internal/testenv"
 )
 
 // The limits kgate runs with, and what the checks allow.
@@ -84,7 +86,7 @@ type env struct {
 }
 
 func run() error {
-	root, err := repoRoot()
+	root, err := testenv.ModuleRoot()
 	if err != nil {
 		return err
 	}
@@ -533,23 +535,6 @@ func freeAddr() (string, error) {
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run it inside the kgate repository")
-		}
-		dir = parent
-	}
 }
 
 // provider is an OpenID Provider that only publishes its key: kgate checks

@@ -87,7 +87,7 @@ func axeScript(t testing.TB) string {
 	t.Helper()
 	axeOnce.Do(func() {
 		var root string
-		if root, axeOnce.err = moduleRoot(); axeOnce.err != nil {
+		if root, axeOnce.err = testenv.ModuleRoot(); axeOnce.err != nil {
 			return
 		}
 		var b []byte
@@ -99,23 +99,4 @@ func axeScript(t testing.TB) string {
 		return ""
 	}
 	return axeOnce.script
-}
-
-// moduleRoot is the directory of go.mod above the test's working
-// directory (a test runs in its package's directory).
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above %s", dir)
-		}
-		dir = parent
-	}
 }

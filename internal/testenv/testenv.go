@@ -6,8 +6,10 @@
 package testenv
 
 import (
+	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -34,4 +36,25 @@ func Missing(t testing.TB, why string) {
 		t.Fatalf("KGATE_REQUIRE_ALL=1 but %s", why)
 	}
 	t.Skipf("skipped: %s (set up by .ci/run)", why)
+}
+
+// ModuleRoot is kgate's checkout: the directory of go.mod at or above the
+// working directory (a test runs in its package's directory; the bench
+// programs are run from inside the checkout). Tests find compat/,
+// examples/ and policies/ from it.
+func ModuleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("not inside kgate's checkout: no go.mod above " + dir)
+		}
+		dir = parent
+	}
 }
