@@ -117,6 +117,7 @@ func initCaddy(t *testing.T, port int, sites string) *caddytest.Tester {
 	cfg := fmt.Sprintf(`{
 	admin localhost:%d
 	http_port %d
+	default_bind 127.0.0.1
 	skip_install_trust
 	auto_https off
 	log {

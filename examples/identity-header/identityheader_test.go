@@ -117,6 +117,7 @@ func TestKgateServesTheMembersTheHeadersName(t *testing.T) {
 	tester.InitServer(fmt.Sprintf(`{
 	admin localhost:%d
 	http_port %d
+	default_bind 127.0.0.1
 	skip_install_trust
 	auto_https off
 	log {
