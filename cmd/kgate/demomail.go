@@ -62,26 +62,12 @@ func (d *demo) withMail(cfg []byte) ([]byte, error) {
 		return nil, err
 	}
 	handlers := 0
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			if v["handler"] == "kgate" {
-				handlers++
-				if _, ok := v["mail"]; !ok {
-					v["mail"] = d.mailBlock
-				}
-			}
-			for _, e := range v {
-				walk(e)
-			}
-		case []any:
-			for _, e := range v {
-				walk(e)
-			}
+	eachKgateHandler(doc, func(h map[string]any) {
+		handlers++
+		if _, ok := h["mail"]; !ok {
+			h["mail"] = d.mailBlock
 		}
-	}
-	walk(doc)
+	})
 	servers, _ := dig(doc, "apps", "http", "servers").(map[string]any)
 	if handlers == 0 || len(servers) == 0 {
 		return nil, errors.New("the demo's Caddyfile has no kgate handler to send mail")
@@ -105,4 +91,22 @@ func dig(v any, keys ...string) any {
 		v = m[k]
 	}
 	return v
+}
+
+// eachKgateHandler calls fn with every kgate handler of an adapted Caddy
+// config, wherever its routes nest it.
+func eachKgateHandler(v any, fn func(h map[string]any)) {
+	switch v := v.(type) {
+	case map[string]any:
+		if v["handler"] == "kgate" {
+			fn(v)
+		}
+		for _, e := range v {
+			eachKgateHandler(e, fn)
+		}
+	case []any:
+		for _, e := range v {
+			eachKgateHandler(e, fn)
+		}
+	}
 }

@@ -24,23 +24,9 @@ func (d *demo) withNotify(cfg []byte) ([]byte, error) {
 	}
 	secret := randomHex(24)
 	var hooked []int64
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			if v["handler"] == "kgate" {
-				hooked = append(hooked, notifyHandler(v, secret)...)
-			}
-			for _, e := range v {
-				walk(e)
-			}
-		case []any:
-			for _, e := range v {
-				walk(e)
-			}
-		}
-	}
-	walk(doc)
+	eachKgateHandler(doc, func(h map[string]any) {
+		hooked = append(hooked, notifyHandler(h, secret)...)
+	})
 	for _, app := range hooked {
 		d.Sim.SetWebhook(app, d.URL+"/kgate/webhooks/"+secret)
 	}
