@@ -129,18 +129,7 @@ func (l *Lifecycle) Form() []membersconfig.FormField { return l.signUp.Form }
 func (d *Directory) query(ctx context.Context, where kql.Expr) ([]kintone.Record, error) {
 	limit := 100
 	q := &kql.Query{Where: where, Limit: &limit}
-	resp, err := d.client.Do(ctx, kintone.Request{Method: "GET", API: "records.json", GuestSpace: d.space, App: d.app,
-		Tokens: d.tokens, Params: url.Values{"app": {d.app}, "query": {q.String()}}, Fresh: true, Priority: kintone.PriorityMember})
-	if err != nil {
-		return nil, fmt.Errorf("members app: %w", err)
-	}
-	var page struct {
-		Records []kintone.Record `json:"records"`
-	}
-	if err := json.Unmarshal(resp.Body, &page); err != nil {
-		return nil, fmt.Errorf("members app: %w", err)
-	}
-	return page.Records, nil
+	return d.records(ctx, q, kintone.Request{Fresh: true, Priority: kintone.PriorityMember})
 }
 
 // record reads one record, fresh.

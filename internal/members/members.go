@@ -69,8 +69,25 @@ func (d *Directory) Lookup(ctx context.Context, by, value string) (*auth.Member,
 	q := &kql.Query{Where: &kql.Cond{Field: field, Op: kql.Eq, Values: []kql.Value{{Kind: kql.String, Text: value}}}, Limit: &two}
 	// A lookup decides whether a member gets in at all: it has its own
 	// share of the cap rather than waiting behind everyone's reads.
-	resp, err := d.client.Do(ctx, kintone.Request{Method: "GET", API: "records.json", GuestSpace: d.space, App: d.app,
-		Tokens: d.tokens, Params: url.Values{"app": {d.app}, "query": {q.String()}}, Priority: kintone.PriorityMember})
+	recs, err := d.records(ctx, q, kintone.Request{Priority: kintone.PriorityMember})
+	if err != nil {
+		return nil, err
+	}
+	switch len(recs) {
+	case 0:
+		return nil, nil
+	case 1:
+		return d.member(recs[0]), nil
+	}
+	return nil, fmt.Errorf("members app: more than one member has %s %q", field, value)
+}
+
+// records reads the members app's records q selects; req brings the
+// read's priority and freshness, the rest is filled in here.
+func (d *Directory) records(ctx context.Context, q *kql.Query, req kintone.Request) ([]kintone.Record, error) {
+	req.Method, req.API, req.GuestSpace, req.App, req.Tokens = "GET", "records.json", d.space, d.app, d.tokens
+	req.Params = url.Values{"app": {d.app}, "query": {q.String()}}
+	resp, err := d.client.Do(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("members app: %w", err)
 	}
@@ -80,13 +97,7 @@ func (d *Directory) Lookup(ctx context.Context, by, value string) (*auth.Member,
 	if err := json.Unmarshal(resp.Body, &page); err != nil {
 		return nil, fmt.Errorf("members app: %w", err)
 	}
-	switch len(page.Records) {
-	case 0:
-		return nil, nil
-	case 1:
-		return d.member(page.Records[0]), nil
-	}
-	return nil, fmt.Errorf("members app: more than one member has %s %q", field, value)
+	return page.Records, nil
 }
 
 func (d *Directory) member(r kintone.Record) *auth.Member {
@@ -135,24 +146,17 @@ func (d *Directory) Active(ctx context.Context) ([]Subscriber, error) {
 			OrderBy: []kql.SortKey{{Field: "$id", Dir: kql.Asc}},
 			Limit:   &limit,
 		}
-		resp, err := d.client.Do(ctx, kintone.Request{Method: "GET", API: "records.json", GuestSpace: d.space, App: d.app,
-			Tokens: d.tokens, Params: url.Values{"app": {d.app}, "query": {q.String()}}})
+		recs, err := d.records(ctx, q, kintone.Request{})
 		if err != nil {
-			return nil, fmt.Errorf("members app: %w", err)
+			return nil, err
 		}
-		var page struct {
-			Records []kintone.Record `json:"records"`
-		}
-		if err := json.Unmarshal(resp.Body, &page); err != nil {
-			return nil, fmt.Errorf("members app: %w", err)
-		}
-		for _, r := range page.Records {
+		for _, r := range recs {
 			out = append(out, d.subscriber(r))
 		}
-		if len(page.Records) < listPage {
+		if len(recs) < listPage {
 			return out, nil
 		}
-		last = text(page.Records[len(page.Records)-1]["$id"])
+		last = text(recs[len(recs)-1]["$id"])
 	}
 }
 
