@@ -101,14 +101,7 @@ func (c *call) gallery(alias string) {
 		c.fail(err)
 		return
 	}
-	name, desc := c.appName(av)
-	body := &listBody{
-		App:    c.appHeader(av, name, desc, "gallery"),
-		Action: galleryPath(alias), Q: st.Q, HasSearch: len(cfg.search) > 0,
-		Reset: galleryPath(alias),
-	}
-	body.Filtered = st.Q != "" || len(st.Pick) > 0 || len(st.From) > 0 || len(st.To) > 0
-	c.filterViews(body, av, cfg, st)
+	name, body := c.listFrame(av, cfg, st, "gallery", galleryPath(alias))
 	c.paging(body, st, pg, sizes)
 	body.Notices = notices
 	for _, rec := range records {

@@ -204,17 +204,10 @@ func (c *call) list(alias string) {
 		c.fail(err)
 		return
 	}
-	name, desc := c.appName(av)
-	body := &listBody{
-		App:    c.appHeader(av, name, desc, "list"),
-		Action: appPath(alias), Q: st.Q, HasSearch: len(cfg.search) > 0,
-		Reset: appPath(alias),
-	}
-	body.Filtered = st.Q != "" || len(st.Pick) > 0 || len(st.From) > 0 || len(st.To) > 0
+	name, body := c.listFrame(av, cfg, st, "list", appPath(alias))
 	if body.App.Charts != "" {
 		body.App.Charts = st.href(body.App.Charts, onlyFilters) // the charts count what the list filters
 	}
-	c.filterViews(body, av, cfg, st)
 	c.columns(body, av, cfg, st)
 	c.rows(body, av, cfg, records)
 	c.paging(body, st, pg, sizes)
@@ -305,6 +298,21 @@ func (c *call) appHeader(av *appView, name string, desc any, current string) app
 		h.Gallery = galleryPath(av.alias)
 	}
 	return h
+}
+
+// listFrame is what the list and the gallery show around their records:
+// the app's header with tab selected, and the search and filters that
+// submit to path. It returns the app's name for the page title.
+func (c *call) listFrame(av *appView, cfg *listConfig, st *listState, tab, path string) (string, *listBody) {
+	name, desc := c.appName(av)
+	body := &listBody{
+		App:    c.appHeader(av, name, desc, tab),
+		Action: path, Q: st.Q, HasSearch: len(cfg.search) > 0,
+		Reset:    path,
+		Filtered: st.Q != "" || len(st.Pick) > 0 || len(st.From) > 0 || len(st.To) > 0,
+	}
+	c.filterViews(body, av, cfg, st)
+	return name, body
 }
 
 func (c *call) filterViews(body *listBody, av *appView, cfg *listConfig, st *listState) {
